@@ -1,0 +1,16 @@
+//! murphy's domain: the pure state machine of a course registrar.
+//!
+//! Everything here is deterministic and does no I/O: the arrival time of a command is an
+//! input, never read from a clock. The server applies commands with it, the store
+//! restores it, the tests replay it.
+
+pub mod command;
+pub mod meeting;
+pub mod outcome;
+pub mod state;
+pub mod wire;
+
+pub use command::{Command, SectionId, StudentId};
+pub use meeting::{Days, Meeting, TimeOfDay};
+pub use outcome::{Applied, Effects, LogEntry, Outcome, Promotion, Skip};
+pub use state::{Changes, Section, State, Student, Unknown};

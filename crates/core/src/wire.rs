@@ -1,0 +1,123 @@
+//! The JSON shapes of HTTP API v1 (DESIGN section 4) that are not commands or outcomes:
+//! requests, answers and the read views. Kept apart from the domain types so the
+//! contract can stay fixed while the domain grows; server and clients share them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Command, Meeting, Outcome, Section, Student};
+
+/// `POST /api/v1/commands`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandsRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub commands: Vec<Command>,
+}
+
+/// One command's answer: its place in the serial order and its outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandResult {
+    pub lsn: u64,
+    pub outcome: Outcome,
+}
+
+/// The answer to `POST /api/v1/commands`, one result per command, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandsAnswer {
+    pub results: Vec<CommandResult>,
+}
+
+/// `GET /api/v1/sections/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionView {
+    pub id: String,
+    pub title: String,
+    pub units: u32,
+    pub capacity: u32,
+    pub waitlist_capacity: u32,
+    /// How many are enrolled and waitlisted (counts; names are private).
+    pub enrolled: u32,
+    pub waitlisted: u32,
+    pub meetings: Vec<Meeting>,
+    pub version: u64,
+}
+
+impl From<&Section> for SectionView {
+    fn from(s: &Section) -> Self {
+        SectionView {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            units: s.units,
+            capacity: s.capacity,
+            waitlist_capacity: s.waitlist_capacity,
+            enrolled: s.enrolled.len() as u32,
+            waitlisted: s.waitlist.len() as u32,
+            meetings: s.meetings.clone(),
+            version: s.version,
+        }
+    }
+}
+
+/// `GET /api/v1/sections`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionsAnswer {
+    pub version: u64,
+    pub sections: Vec<SectionView>,
+}
+
+/// `GET /api/v1/students/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentView {
+    pub id: String,
+    pub name: String,
+    pub enrolled: Vec<String>,
+    pub waitlisted: Vec<String>,
+    pub units: u32,
+    pub max_units: u32,
+    pub balance_cents: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub appointment: Option<OffsetDateTime>,
+    pub version: u64,
+}
+
+impl From<&Student> for StudentView {
+    fn from(s: &Student) -> Self {
+        StudentView {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            enrolled: s.enrolled.iter().cloned().collect(),
+            waitlisted: s.waitlisted.iter().cloned().collect(),
+            units: s.units,
+            max_units: s.max_units,
+            balance_cents: s.balance_cents,
+            appointment: s.appointment,
+            version: s.version,
+        }
+    }
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub student: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenAnswer {
+    pub student: String,
+    pub token: String,
+}
+
+/// An `application/problem+json` body (RFC 9457) with murphy's `code` extension.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemBody {
+    pub status: u16,
+    pub title: String,
+    pub code: String,
+    pub detail: String,
+}

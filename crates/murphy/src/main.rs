@@ -1,0 +1,199 @@
+//! The `murphy` command: parses arguments and calls the library crates. Nothing else
+//! lives here.
+
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use murphy_server::{AdminTokenSource, Config, Limits, Server};
+use tokio::net::TcpListener;
+
+/// murphy: a course-enrollment server that never overbooks.
+///
+/// One event loop owns the registrar's state, commits writes in batches with one fsync,
+/// and serves reads from durable snapshots. Start it with `murphy serve`, or
+/// `murphy demo` for a seeded catalog to play with.
+#[derive(Parser)]
+#[command(version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the HTTP API v1 over the SQLite database in the data directory.
+    Serve(ServeArgs),
+    /// Serve a seeded demo catalog (a few dozen sections, a few hundred students).
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// How many demo students to create (with tokens) on first start.
+        #[arg(long, default_value_t = 300)]
+        students: u32,
+    },
+    /// Serve the lecture's app.js: `Hello, World!` as text/plain on every path.
+    Hello {
+        #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+    },
+    /// Replay the whole log offline and check it against the materialized tables.
+    Verify {
+        #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Directory holding murphy.sqlite3 and the generated admin token.
+    #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
+    data_dir: PathBuf,
+    /// The admin token; without it one is generated into DATA_DIR/admin-token.
+    #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Args)]
+struct LimitArgs {
+    /// Largest request body, in bytes.
+    #[arg(long, env = "MURPHY_REQUEST_BODY_BYTES_MAX", default_value_t = Limits::default().request_body_bytes_max)]
+    request_body_bytes_max: usize,
+    /// Requests queued for the event loop before writes are shed with 503.
+    #[arg(long, env = "MURPHY_QUEUE_REQUESTS_MAX", default_value_t = Limits::default().queue_requests_max)]
+    queue_requests_max: usize,
+    /// Commands committed together under one fsync.
+    #[arg(long, env = "MURPHY_BATCH_COMMANDS_MAX", default_value_t = Limits::default().batch_commands_max)]
+    batch_commands_max: usize,
+    /// Open connections at once.
+    #[arg(long, env = "MURPHY_CONNECTIONS_MAX", default_value_t = Limits::default().connections_max)]
+    connections_max: usize,
+    /// Longest a request may take, in milliseconds.
+    #[arg(long, env = "MURPHY_REQUEST_TIME_MAX_MS", default_value_t = Limits::default().request_time_max.as_millis() as u64)]
+    request_time_max_ms: u64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> Config {
+        let defaults = Limits::default();
+        let l = &self.limits;
+        Config {
+            data_dir: self.data_dir.clone(),
+            admin_token: self.admin_token.clone(),
+            limits: Limits {
+                request_body_bytes_max: l.request_body_bytes_max,
+                queue_requests_max: l.queue_requests_max.max(1),
+                batch_commands_max: l.batch_commands_max.max(1),
+                connections_max: l.connections_max.max(1),
+                request_time_max: Duration::from_millis(l.request_time_max_ms),
+                ..defaults
+            },
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "murphy=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        match cli.command {
+            Cmd::Serve(args) => serve(args, None).await,
+            Cmd::Demo { serve: args, students } => serve(args, Some(students)).await,
+            Cmd::Hello { listen } => hello(listen).await,
+            Cmd::Verify { data_dir } => verify(data_dir),
+        }
+    })
+}
+
+async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()> {
+    let config = args.config();
+    let data_dir = config.data_dir.clone();
+    let server = Server::open(config).with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    if let Some(students) = demo_students {
+        demo::seed(&server, &data_dir, students).await?;
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "murphy serving http://{addr}/ (data in {}, log at lsn {})",
+        data_dir.display(),
+        server.lsn()
+    );
+    match server.admin_token_source() {
+        AdminTokenSource::Given => println!("admin token: the one given by --admin-token or MURPHY_ADMIN_TOKEN"),
+        AdminTokenSource::File(path) | AdminTokenSource::Generated(path) => {
+            println!("admin token: in {}", path.display())
+        }
+    }
+    server.serve(listener, shutdown_signal()).await?;
+    println!("murphy stopped cleanly");
+    Ok(())
+}
+
+async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    println!("Server running at http://{}/", listener.local_addr()?);
+    murphy_server::hello::serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
+    let path = Config::new(&data_dir).database_path();
+    anyhow::ensure!(path.exists(), "no database at {}", path.display());
+    let reader = murphy_store::Reader::open(&path)?;
+    let replayed = reader.replay_all().context("replaying the log")?;
+    let store = murphy_store::Store::open(&path)?;
+    let loaded = store.load().context("loading the materialized tables")?;
+    anyhow::ensure!(
+        replayed == loaded.state,
+        "the tables differ from a replay of the log (tables at lsn {}, log at lsn {})",
+        loaded.state.lsn(),
+        replayed.lsn()
+    );
+    println!(
+        "ok: {} log entries replay to exactly the stored state; every invariant holds",
+        replayed.lsn()
+    );
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,117 @@
+//! Who is calling: the admin (the registrar) or one student. Tokens are random, shown
+//! once, and stored only as SHA-256 digests; the admin token may come from the
+//! operator or be generated at first start into a 0600 file in the data directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a token: 256 bits, far beyond guessing.
+const TOKEN_RANDOM_BYTES: usize = 32;
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Admin,
+    Student(String),
+}
+
+impl Principal {
+    /// The name a session is owned by.
+    pub fn owner(&self) -> &str {
+        match self {
+            Principal::Admin => "admin",
+            Principal::Student(id) => id,
+        }
+    }
+
+    /// Whether this principal may act or read as `student`.
+    pub fn may_act_as(&self, student: &str) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Student(me) => me == student,
+        }
+    }
+}
+
+/// A fresh token: `prefix` then 64 hex digits of OS randomness.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; TOKEN_RANDOM_BYTES];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    format!("{prefix}{}", hex(&bytes))
+}
+
+/// The stored form of a token.
+pub fn hash_token(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the admin token came from, for the start-up message.
+#[derive(Debug)]
+pub enum AdminTokenSource {
+    Given,
+    File(PathBuf),
+    Generated(PathBuf),
+}
+
+/// The admin token to use: the given one, else the one in `data_dir/admin-token`,
+/// else a new one written there with mode 0600 (owner read/write only).
+pub fn admin_token(given: Option<&str>, data_dir: &Path) -> std::io::Result<(String, AdminTokenSource)> {
+    if let Some(token) = given {
+        return Ok((token.to_owned(), AdminTokenSource::Given));
+    }
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok((text.trim().to_owned(), AdminTokenSource::File(path))),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let token = new_token("madm_");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    writeln!(file, "{token}")?;
+    file.sync_all()?;
+    Ok((token, AdminTokenSource::Generated(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_hashes_stable() {
+        let (a, b) = (new_token("t_"), new_token("t_"));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 2 + 2 * TOKEN_RANDOM_BYTES);
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+
+    #[test]
+    fn generated_admin_token_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (token, source) = admin_token(None, dir.path()).unwrap();
+        assert!(matches!(source, AdminTokenSource::Generated(_)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(ADMIN_TOKEN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, source) = admin_token(None, dir.path()).unwrap();
+        assert_eq!(token, again);
+        assert!(matches!(source, AdminTokenSource::File(_)));
+    }
+}

@@ -1,0 +1,66 @@
+//! Every limit of the server in one place, each named with its unit last. The binary
+//! turns flags and `MURPHY_*` variables into a `Config`; tests build one directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body accepted; larger ones get `413`.
+    pub request_body_bytes_max: usize,
+    /// Commands in one `POST /api/v1/commands`.
+    pub request_commands_max: usize,
+    /// Requests waiting for the event loop; when full, new writes get `503`.
+    pub queue_requests_max: usize,
+    /// Commands applied and committed together under one fsync.
+    pub batch_commands_max: usize,
+    /// Open client connections; further ones wait in the kernel's accept queue.
+    pub connections_max: usize,
+    /// Time from a request's arrival to its answer; past it, `503`.
+    pub request_time_max: Duration,
+    /// How long a session request that arrived ahead of a missing `seq` is held.
+    pub session_gap_hold_max: Duration,
+    /// Session requests held for missing predecessors, over all clients.
+    pub held_requests_max: usize,
+    /// Entries one `GET /api/v1/log` returns.
+    pub log_entries_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_body_bytes_max: 64 * 1024,
+            request_commands_max: 100,
+            queue_requests_max: 4096,
+            batch_commands_max: 1024,
+            connections_max: 4096,
+            request_time_max: Duration::from_secs(10),
+            session_gap_hold_max: Duration::from_millis(500),
+            held_requests_max: 1024,
+            log_entries_max: 10_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Holds `murphy.sqlite3` and, when generated, `admin-token`.
+    pub data_dir: PathBuf,
+    /// The admin token; `None` reads or generates `data_dir/admin-token`.
+    pub admin_token: Option<String>,
+    pub limits: Limits,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            admin_token: None,
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("murphy.sqlite3")
+    }
+}

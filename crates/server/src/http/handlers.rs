@@ -1,0 +1,309 @@
+//! One function per endpoint. Each turns the wire into a domain request, and every
+//! refusal into a `Problem` that says what went wrong and what to do.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use murphy_core::Unknown;
+use murphy_core::command::check_id;
+use murphy_core::wire::{
+    CommandResult, CommandsRequest, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::App;
+use crate::auth::{Principal, hash_token, new_token};
+use crate::engine::{Answer, SubmitError};
+use crate::problem::Problem;
+
+const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+pub async fn not_found() -> Problem {
+    Problem::not_found(
+        "no_such_route",
+        "there is no such endpoint; GET /api/v1/openapi.json lists them all",
+    )
+}
+
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+}
+
+pub async fn openapi() -> Response {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
+    let snapshot = app.engine.snapshot();
+    let version = snapshot.state.catalog_version();
+    cached(&headers, version, || {
+        snapshot
+            .catalog_json(|state| {
+                let sections = state.sections().map(SectionView::from).collect();
+                serde_json::to_string(&SectionsAnswer { version, sections }).expect("views serialize")
+            })
+            .to_string()
+    })
+}
+
+pub async fn section(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = app.engine.snapshot();
+    let Some(section) = snapshot.state.section(&id) else {
+        return no_such(Unknown::Section(id)).into_response();
+    };
+    cached(&headers, section.version, || json(&SectionView::from(section)))
+}
+
+pub async fn student(
+    State(app): State<Arc<App>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !principal.may_act_as(&id) {
+        return Problem::forbidden(format!("a student token reads only its own student, not {id}")).into_response();
+    }
+    let snapshot = app.engine.snapshot();
+    let Some(student) = snapshot.state.student(&id) else {
+        return no_such(Unknown::Student(id)).into_response();
+    };
+    cached(&headers, student.version, || json(&StudentView::from(student)))
+}
+
+pub async fn create_token(
+    State(app): State<Arc<App>>,
+    principal: Principal,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    if principal != Principal::Admin {
+        return Err(Problem::forbidden("only the registrar (admin token) issues tokens"));
+    }
+    let request: TokenRequest = parse_body(body, r#"{"student": "s0001"}"#)?;
+    check_id("student", &request.student).map_err(|e| Problem::bad_request("invalid_request", e))?;
+    let token = new_token("mst_");
+    match app
+        .engine
+        .mint_token(request.student.clone(), hash_token(&token))
+        .await
+        .map_err(submit_problem)?
+    {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            json_body(json(&TokenAnswer {
+                student: request.student,
+                token,
+            })),
+        )
+            .into_response()),
+        Err(unknown) => Err(no_such(unknown)),
+    }
+}
+
+pub async fn commands(
+    State(app): State<Arc<App>>,
+    principal: Principal,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let request: CommandsRequest = parse_body(
+        body,
+        r#"{"commands": [{"type": "enroll", "student": "s0001", "section": "COMSCI-35L-1"}]}"#,
+    )?;
+    check_commands(&request, &principal, app.limits.request_commands_max)?;
+    let session = request.client.zip(request.seq);
+    let answer = app
+        .engine
+        .submit(principal.owner().to_owned(), session, request.commands)
+        .await;
+    let results = match answer.map_err(submit_problem)? {
+        Answer::Results(json) => json.to_string(),
+        Answer::InLog { client, seq } => stored_results(&app, client, seq).await?,
+        Answer::Unknown(unknown) => return Err(no_such(unknown)),
+        Answer::Gap { expected, got } => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "session_gap",
+                format!(
+                    "seq {got} arrived but this session's next is {expected}; send seq {expected} first, then retry"
+                ),
+            ));
+        }
+        Answer::NotOwner => {
+            return Err(Problem::forbidden(
+                "this client id belongs to another user's session; pick another client id",
+            ));
+        }
+        Answer::ShuttingDown => return Err(submit_problem(SubmitError::Stopped)),
+    };
+    Ok(json_body(format!("{{\"results\":{results}}}")))
+}
+
+/// Shape and permission checks, before anything reaches the loop.
+fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max: usize) -> Result<(), Problem> {
+    let bad = |detail: String| Problem::bad_request("invalid_request", detail);
+    if request.commands.is_empty() || request.commands.len() > commands_max {
+        return Err(bad(format!(
+            "send 1 to {commands_max} commands; this request has {}",
+            request.commands.len()
+        )));
+    }
+    match (&request.client, request.seq) {
+        (None, None) => {}
+        (Some(client), Some(seq)) => {
+            check_id("client", client).map_err(bad)?;
+            if seq == 0 {
+                return Err(bad("seq starts at 1".into()));
+            }
+        }
+        _ => return Err(bad("client and seq go together: send both or neither".into())),
+    }
+    for (i, command) in request.commands.iter().enumerate() {
+        command.validate().map_err(|e| bad(format!("command {i}: {e}")))?;
+        let allowed = match (principal, command.acting_student()) {
+            (Principal::Admin, _) => true,
+            (Principal::Student(me), Some(student)) => me == student,
+            (Principal::Student(_), None) => false,
+        };
+        if !allowed {
+            return Err(Problem::forbidden(format!(
+                "command {i} ({}) acts for someone else; a student token acts only for its own student",
+                serde_json::to_value(command)
+                    .ok()
+                    .and_then(|v| v["type"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The answer of an older request of a session, read back from the durable log.
+async fn stored_results(app: &App, client: String, seq: u64) -> Result<String, Problem> {
+    let path = app.database_path.clone();
+    let entries = tokio::task::spawn_blocking(move || murphy_store::Reader::open(&path)?.session_entries(&client, seq))
+        .await
+        .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
+        .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
+    let results: Vec<CommandResult> = entries
+        .into_iter()
+        .map(|e| CommandResult {
+            lsn: e.lsn,
+            outcome: e.outcome,
+        })
+        .collect();
+    Ok(serde_json::to_string(&results).expect("results serialize"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<u64>,
+}
+
+pub async fn log(
+    State(app): State<Arc<App>>,
+    principal: Principal,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    if principal != Principal::Admin {
+        return Err(Problem::forbidden("only the registrar (admin token) reads the log"));
+    }
+    let Query(query) = query
+        .map_err(|e| Problem::bad_request("invalid_query", format!("{}; use ?after=LSN&limit=N", e.body_text())))?;
+    let max = app.limits.log_entries_max;
+    let limit = query.limit.unwrap_or(1000);
+    if limit == 0 || limit > max {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {max}"),
+        ));
+    }
+    let path = app.database_path.clone();
+    let entries = tokio::task::spawn_blocking(move || murphy_store::Reader::open(&path)?.log(query.after, limit))
+        .await
+        .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
+        .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
+    let mut body = String::with_capacity(entries.len() * 200);
+    for entry in &entries {
+        body.push_str(&serde_json::to_string(entry).expect("log entries serialize"));
+        body.push('\n');
+    }
+    Ok(([(CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}
+
+/// Parses a JSON body, turning every failure into a `400`/`413` that shows an example.
+fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, example: &str) -> Result<T, Problem> {
+    let body = body.map_err(|e| Problem::new(e.status(), "bad_body", format!("{}", e.body_text())))?;
+    serde_json::from_slice(&body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            "malformed_json"
+        } else {
+            "invalid_request"
+        };
+        Problem::bad_request(
+            code,
+            format!("the body was not understood: {e}. A valid body looks like {example}"),
+        )
+    })
+}
+
+fn submit_problem(error: SubmitError) -> Problem {
+    match error {
+        SubmitError::Overloaded => {
+            Problem::unavailable("overloaded", "the server is at capacity; retry after a second")
+        }
+        SubmitError::Stopped => Problem::unavailable("stopping", "the server is shutting down; retry shortly"),
+    }
+}
+
+fn no_such(unknown: Unknown) -> Problem {
+    match unknown {
+        Unknown::Section(id) => Problem::not_found(
+            "no_such_section",
+            format!("there is no section {id}; GET /api/v1/sections lists them"),
+        ),
+        Unknown::Student(id) => Problem::not_found("no_such_student", format!("there is no student {id}")),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("views serialize")
+}
+
+fn json_body(body: String) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A read with a strong ETag `"<version>"`: `304` with no body when the client has it.
+fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> Response {
+    let etag = format!("\"{version}\"");
+    let matches = headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag);
+    let mut response = if matches {
+        (StatusCode::NOT_MODIFIED, Body::empty()).into_response()
+    } else {
+        json_body(body())
+    };
+    let h = response.headers_mut();
+    h.insert(ETAG, HeaderValue::from_str(&etag).expect("digits and quotes"));
+    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,103 @@
+//! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
+//! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
+
+mod handlers;
+pub mod listener;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{StatusCode, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::auth::{Principal, hash_token};
+use crate::config::Limits;
+use crate::engine::EngineHandle;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+
+/// What every handler shares.
+pub struct App {
+    pub engine: EngineHandle,
+    pub admin_token_hash: String,
+    pub limits: Limits,
+    pub metrics: Arc<Metrics>,
+    pub database_path: std::path::PathBuf,
+}
+
+/// The whole API as a `Router`, so tests can drive it without a socket.
+pub fn router(app: Arc<App>) -> Router {
+    let body_limit = app.limits.request_body_bytes_max;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(handlers::metrics))
+        .route("/api/v1/openapi.json", get(handlers::openapi))
+        .route("/api/v1/tokens", post(handlers::create_token))
+        .route("/api/v1/sections", get(handlers::sections))
+        .route("/api/v1/sections/{id}", get(handlers::section))
+        .route("/api/v1/students/{id}", get(handlers::student))
+        .route("/api/v1/commands", post(handlers::commands))
+        .route("/api/v1/log", get(handlers::log))
+        .fallback(handlers::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
+        .with_state(app)
+}
+
+/// Bounds every request's time and counts every response.
+async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let limit = app.limits.request_time_max;
+    let response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::unavailable(
+            "timeout",
+            format!(
+                "the request took longer than {} ms; retry it (with the same client and seq, it applies once)",
+                limit.as_millis()
+            ),
+        )
+        .into_response(),
+    };
+    app.metrics.response(response.status().as_u16());
+    response
+}
+
+impl FromRequestParts<Arc<App>> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Problem> {
+        let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Err(unauthorized(
+                "missing_token",
+                "this endpoint needs an `Authorization: Bearer <token>` header; the registrar issues tokens",
+            ));
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(unauthorized(
+                "malformed_token",
+                "the Authorization header must read `Bearer <token>`",
+            ));
+        };
+        let hash = hash_token(token);
+        if hash == app.admin_token_hash {
+            return Ok(Principal::Admin);
+        }
+        match app.engine.snapshot().tokens.get(&hash) {
+            Some(student) => Ok(Principal::Student(student.clone())),
+            None => Err(unauthorized(
+                "invalid_token",
+                "this token is not valid; check it, or ask the registrar for a new one",
+            )),
+        }
+    }
+}

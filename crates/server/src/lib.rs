@@ -1,0 +1,163 @@
+//! murphy's server: the state-owning event loop with group commit (`engine`), the
+//! snapshots readers are served from (`snapshot`), and the HTTP API v1 (`http`).
+//!
+//! `Server::open` loads the state from the data directory and starts the loop;
+//! `Server::serve` answers HTTP until its shutdown future resolves, then drains the
+//! queue, commits the last batch and closes the database.
+
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod hello;
+pub mod http;
+pub mod metrics;
+pub mod problem;
+pub mod snapshot;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use murphy_core::wire::CommandResult;
+use murphy_core::{Command, Unknown};
+use murphy_store::{Store, StoreError};
+use tokio::net::TcpListener;
+
+pub use auth::{AdminTokenSource, Principal};
+pub use config::{Config, Limits};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("the event loop stopped: {0}")]
+    Loop(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
+    move |source| ServerError::Io {
+        context: context.into(),
+        source,
+    }
+}
+
+pub struct Server {
+    app: Arc<http::App>,
+    loop_thread: JoinHandle<Result<(), StoreError>>,
+    admin_token: String,
+    admin_source: AdminTokenSource,
+    replayed: u64,
+}
+
+impl Server {
+    /// Opens the data directory (creating it), loads and checks the state, and starts
+    /// the event loop.
+    pub fn open(config: Config) -> Result<Server, ServerError> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).map_err(io_error(format!("creating data directory {}", dir.display())))?;
+        let (admin_token, admin_source) = auth::admin_token(config.admin_token.as_deref(), dir).map_err(io_error(
+            format!("reading or writing the admin token in {}", dir.display()),
+        ))?;
+        let store = Store::open(&config.database_path())?;
+        let loaded = store.load()?;
+        let replayed = loaded.replayed;
+        let metrics = Arc::new(metrics::Metrics::default());
+        let (engine, loop_thread) = engine::start(store, loaded, config.limits.clone(), metrics.clone())
+            .map_err(io_error("starting the event loop thread"))?;
+        let app = Arc::new(http::App {
+            engine,
+            admin_token_hash: auth::hash_token(&admin_token),
+            database_path: config.database_path(),
+            limits: config.limits,
+            metrics,
+        });
+        Ok(Server {
+            app,
+            loop_thread,
+            admin_token,
+            admin_source,
+            replayed,
+        })
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    pub fn admin_token_source(&self) -> &AdminTokenSource {
+        &self.admin_source
+    }
+
+    /// Log entries start-up replayed past the materialized tables (normally 0).
+    pub fn replayed(&self) -> u64 {
+        self.replayed
+    }
+
+    /// The LSN of the latest durable command.
+    pub fn lsn(&self) -> u64 {
+        self.app.engine.snapshot().state.lsn()
+    }
+
+    /// Applies commands as the registrar, e.g. to seed a catalog before serving.
+    pub async fn apply_as_admin(&self, commands: Vec<Command>) -> Result<Vec<CommandResult>, ServerError> {
+        let answer = self.app.engine.submit("admin".into(), None, commands).await;
+        match answer {
+            Ok(engine::Answer::Results(json)) => Ok(serde_json::from_str(&json).expect("the loop writes valid JSON")),
+            Ok(engine::Answer::Unknown(unknown)) => Err(ServerError::Refused(format!("unknown {unknown:?}"))),
+            other => Err(ServerError::Refused(format!("{other:?}"))),
+        }
+    }
+
+    /// Issues a token for `student`, as `POST /api/v1/tokens` does.
+    pub async fn mint_token(&self, student: &str) -> Result<String, ServerError> {
+        let token = auth::new_token("mst_");
+        match self
+            .app
+            .engine
+            .mint_token(student.to_owned(), auth::hash_token(&token))
+            .await
+        {
+            Ok(Ok(())) => Ok(token),
+            Ok(Err(Unknown::Student(id) | Unknown::Section(id))) => {
+                Err(ServerError::Refused(format!("no student {id}")))
+            }
+            Err(e) => Err(ServerError::Refused(format!("{e:?}"))),
+        }
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` resolves (or the loop fails), then
+    /// stops accepting, lets open requests finish, commits the last batch and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Server { app, loop_thread, .. } = self;
+        let listener = http::listener::LimitedListener::new(listener, app.limits.connections_max);
+        let router = http::router(app.clone());
+        drop(app);
+        let (loop_done_tx, loop_done) = tokio::sync::oneshot::channel::<()>();
+        let watcher = tokio::task::spawn_blocking(move || {
+            let result = loop_thread.join();
+            let _ = loop_done_tx.send(());
+            result
+        });
+        let stop = async move {
+            tokio::select! {
+                () = shutdown => tracing::info!("shutting down: draining requests"),
+                _ = loop_done => tracing::error!("the event loop stopped; shutting down"),
+            }
+        };
+        let served = axum::serve(listener, router).with_graceful_shutdown(stop).await;
+        // The router (and with it every queue handle) is gone: the loop drains and ends.
+        let joined = watcher.await.map_err(|e| ServerError::Loop(e.to_string()))?;
+        served.map_err(io_error("serving HTTP"))?;
+        match joined {
+            Ok(result) => result.map_err(ServerError::from),
+            Err(_) => Err(ServerError::Loop("the event loop panicked".into())),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Counters the loop and the HTTP layer update with relaxed atomics (never a lock on a
+//! hot path), rendered as Prometheus text at `GET /metrics`. A handful of series does
+//! not justify a metrics framework, so the text format is written here directly.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the batch-size histogram, in commands.
+const BATCH_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+/// Upper bounds of the commit and loop-lag histograms, in microseconds.
+const TIME_BUCKETS_US: [u64; 12] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+];
+
+pub struct Histogram<const N: usize> {
+    buckets: [AtomicU64; N],
+    count: AtomicU64,
+    sum: AtomicU64,
+}
+
+impl<const N: usize> Default for Histogram<N> {
+    fn default() -> Self {
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<const N: usize> Histogram<N> {
+    fn observe(&self, bounds: &[u64; N], value: u64) {
+        if let Some(i) = bounds.iter().position(|&b| value <= b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum.fetch_add(value, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, bounds: &[u64; N], scale: f64) {
+        let mut cumulative = 0;
+        for (bucket, bound) in self.buckets.iter().zip(bounds) {
+            cumulative += bucket.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", *bound as f64 * scale);
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum.load(Relaxed) as f64 * scale);
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    /// HTTP responses by status class: 1xx..5xx at index 0..4.
+    responses: [AtomicU64; 5],
+    pub commands_applied: AtomicU64,
+    pub requests_shed: AtomicU64,
+    /// Write requests sent to the loop minus those it has taken: the queue depth.
+    pub queue_enqueued: AtomicU64,
+    pub queue_dequeued: AtomicU64,
+    batch_commands: Histogram<12>,
+    commit_us: Histogram<12>,
+    loop_lag_us: Histogram<12>,
+}
+
+impl Metrics {
+    pub fn response(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.responses[class].fetch_add(1, Relaxed);
+    }
+
+    pub fn batch(&self, commands: u64, commit: Duration, lag: Duration) {
+        self.batch_commands.observe(&BATCH_BUCKETS, commands);
+        self.commit_us.observe(&TIME_BUCKETS_US, commit.as_micros() as u64);
+        self.loop_lag_us.observe(&TIME_BUCKETS_US, lag.as_micros() as u64);
+        self.commands_applied.fetch_add(commands, Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# TYPE murphy_http_responses_total counter\n");
+        for (i, count) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "murphy_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                count.load(Relaxed)
+            );
+        }
+        let counters = [
+            ("murphy_commands_applied_total", &self.commands_applied),
+            ("murphy_requests_shed_total", &self.requests_shed),
+        ];
+        for (name, value) in counters {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Relaxed));
+        }
+        let depth = self
+            .queue_enqueued
+            .load(Relaxed)
+            .saturating_sub(self.queue_dequeued.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# TYPE murphy_queue_depth_requests gauge\nmurphy_queue_depth_requests {depth}"
+        );
+        out.push_str(
+            "# HELP murphy_batch_commands Commands per group commit.\n# TYPE murphy_batch_commands histogram\n",
+        );
+        self.batch_commands
+            .render(&mut out, "murphy_batch_commands", &BATCH_BUCKETS, 1.0);
+        out.push_str("# HELP murphy_commit_seconds One batch's transaction, fsync included.\n");
+        out.push_str("# TYPE murphy_commit_seconds histogram\n");
+        self.commit_us
+            .render(&mut out, "murphy_commit_seconds", &TIME_BUCKETS_US, 1e-6);
+        out.push_str("# HELP murphy_loop_lag_seconds How long a batch's oldest request waited for the loop.\n");
+        out.push_str("# TYPE murphy_loop_lag_seconds histogram\n");
+        self.loop_lag_us
+            .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
+        out
+    }
+}
