@@ -1,1 +1,247 @@
+//! A typed Rust client for murphy's HTTP API v1. Every call returns the wire types of
+//! `murphy_core::wire`, and every refusal of the server arrives as `Error::Problem` with
+//! the server's `code` and `detail`.
 
+use murphy_core::wire::{
+    CommandsAnswer, CommandsRequest, ProblemBody, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
+};
+use murphy_core::{Command, LogEntry};
+use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request did not get an HTTP answer (refused, reset, timed out).
+    #[error("no answer from the server: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The server answered with an `application/problem+json` refusal.
+    #[error("{status} {code}: {detail}")]
+    Problem {
+        status: u16,
+        code: String,
+        detail: String,
+        retry_after_seconds: Option<u64>,
+    },
+    /// The server answered something this client does not understand.
+    #[error("unexpected answer ({status}): {body}")]
+    Unexpected { status: u16, body: String },
+}
+
+impl Error {
+    /// The problem's `code`, if the server refused the request.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Problem { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The answer to a conditional `GET`: either new content with its ETag, or `304`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched<T> {
+    Modified { value: T, etag: String },
+    NotModified,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// `base_url` like `http://127.0.0.1:3000`; `token` is a student or admin token.
+    pub fn new(base_url: impl Into<String>, token: Option<String>) -> Client {
+        Client::with_http(reqwest::Client::new(), base_url, token)
+    }
+
+    /// Shares a `reqwest::Client` (and so its connection pool) with the caller.
+    pub fn with_http(http: reqwest::Client, base_url: impl Into<String>, token: Option<String>) -> Client {
+        Client {
+            http,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    /// The same server with another token.
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub async fn healthz(&self) -> Result<String> {
+        let response = self.http.get(self.url("/healthz")).send().await?;
+        Ok(expect_ok(response).await?.text().await?)
+    }
+
+    /// Sends commands outside any session.
+    pub async fn commands(&self, commands: Vec<Command>) -> Result<CommandsAnswer> {
+        self.send(&CommandsRequest {
+            client: None,
+            seq: None,
+            commands,
+        })
+        .await
+    }
+
+    pub async fn send(&self, request: &CommandsRequest) -> Result<CommandsAnswer> {
+        json(
+            self.request(self.http.post(self.url("/api/v1/commands")))
+                .json(request)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    pub async fn sections(&self) -> Result<SectionsAnswer> {
+        json(self.request(self.http.get(self.url("/api/v1/sections"))).send().await?).await
+    }
+
+    pub async fn section(&self, id: &str) -> Result<SectionView> {
+        match self.section_if_none_match(id, None).await? {
+            Fetched::Modified { value, .. } => Ok(value),
+            Fetched::NotModified => unreachable!("an unconditional GET is never 304"),
+        }
+    }
+
+    /// `GET` a section, sending `If-None-Match: etag` when given.
+    pub async fn section_if_none_match(&self, id: &str, etag: Option<&str>) -> Result<Fetched<SectionView>> {
+        self.conditional(&format!("/api/v1/sections/{id}"), etag).await
+    }
+
+    pub async fn student(&self, id: &str) -> Result<StudentView> {
+        match self.conditional(&format!("/api/v1/students/{id}"), None).await? {
+            Fetched::Modified { value, .. } => Ok(value),
+            Fetched::NotModified => unreachable!("an unconditional GET is never 304"),
+        }
+    }
+
+    /// Admin: issues a token for `student`.
+    pub async fn create_token(&self, student: &str) -> Result<TokenAnswer> {
+        let body = TokenRequest {
+            student: student.to_owned(),
+        };
+        json(
+            self.request(self.http.post(self.url("/api/v1/tokens")))
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// Admin: up to `limit` log entries after `after`.
+    pub async fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
+        let url = self.url(&format!("/api/v1/log?after={after}&limit={limit}"));
+        let text = expect_ok(self.request(self.http.get(url)).send().await?)
+            .await?
+            .text()
+            .await?;
+        text.lines()
+            .map(|line| {
+                serde_json::from_str(line).map_err(|e| Error::Unexpected {
+                    status: 200,
+                    body: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Admin: the whole log, fetched page by page.
+    pub async fn full_log(&self) -> Result<Vec<LogEntry>> {
+        let mut entries: Vec<LogEntry> = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e| e.lsn);
+            let page = self.log(after, 10_000).await?;
+            if page.is_empty() {
+                return Ok(entries);
+            }
+            entries.extend(page);
+        }
+    }
+
+    async fn conditional<T: DeserializeOwned>(&self, path: &str, etag: Option<&str>) -> Result<Fetched<T>> {
+        let mut request = self.request(self.http.get(self.url(path)));
+        if let Some(etag) = etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        let response = request.send().await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Fetched::Modified {
+            value: json(response).await?,
+            etag,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn request(&self, builder: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(token) => builder.header(AUTHORIZATION, format!("Bearer {token}")),
+            None => builder,
+        }
+    }
+}
+
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
+    let response = expect_ok(response).await?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await?;
+    serde_json::from_slice(&body).map_err(|e| Error::Unexpected {
+        status,
+        body: format!("{e}: {}", String::from_utf8_lossy(&body)),
+    })
+}
+
+/// Passes 2xx answers through and turns everything else into an `Error`.
+async fn expect_ok(response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after_seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = response.text().await?;
+    Err(match serde_json::from_str::<ProblemBody>(&body) {
+        Ok(p) => Error::Problem {
+            status: p.status,
+            code: p.code,
+            detail: p.detail,
+            retry_after_seconds,
+        },
+        Err(_) => Error::Unexpected {
+            status: status.as_u16(),
+            body,
+        },
+    })
+}

@@ -18,10 +18,11 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// The name a session is owned by.
+    /// The name a session is owned by. The admin's has an `@`, which no student id
+    /// may contain, so a student named `admin` cannot share the registrar's sessions.
     pub fn owner(&self) -> &str {
         match self {
-            Principal::Admin => "admin",
+            Principal::Admin => "@admin",
             Principal::Student(id) => id,
         }
     }

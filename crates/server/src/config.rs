@@ -16,6 +16,8 @@ pub struct Limits {
     pub batch_commands_max: usize,
     /// Open client connections; further ones wait in the kernel's accept queue.
     pub connections_max: usize,
+    /// A connection with no bytes in or out for this long is closed.
+    pub connection_idle_time_max: Duration,
     /// Time from a request's arrival to its answer; past it, `503`.
     pub request_time_max: Duration,
     /// How long a session request that arrived ahead of a missing `seq` is held.
@@ -34,6 +36,7 @@ impl Default for Limits {
             queue_requests_max: 4096,
             batch_commands_max: 1024,
             connections_max: 4096,
+            connection_idle_time_max: Duration::from_secs(60),
             request_time_max: Duration::from_secs(10),
             session_gap_hold_max: Duration::from_millis(500),
             held_requests_max: 1024,

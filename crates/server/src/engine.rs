@@ -23,7 +23,7 @@ use crate::snapshot::Snapshot;
 
 /// A write request for the loop: one request's commands, applied back to back.
 pub struct Submission {
-    /// The session owner: a student id or `"admin"`.
+    /// The session owner: a student id, or `Principal::Admin.owner()`.
     pub owner: String,
     /// `(client, seq)` when the request is part of an exactly-once session.
     pub session: Option<(String, u64)>,
@@ -52,6 +52,9 @@ pub enum Answer {
     NotOwner,
     ShuttingDown,
 }
+
+/// Whether a token was recorded: `Err` names the unknown student.
+pub type TokenResult = Result<(), Unknown>;
 
 enum Message {
     Submit(Submission, Instant),
@@ -103,7 +106,7 @@ impl EngineHandle {
     }
 
     /// Records a student token (by its hash) durably; `Err` if the student is unknown.
-    pub async fn mint_token(&self, student: String, hash: String) -> Result<Result<(), Unknown>, SubmitError> {
+    pub async fn mint_token(&self, student: String, hash: String) -> Result<TokenResult, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.send(Message::MintToken { student, hash, reply })?;
         answer.await.map_err(|_| SubmitError::Stopped)
@@ -189,7 +192,7 @@ struct Pending {
     at: OffsetDateTime,
     batch: Batch,
     answers: Vec<(oneshot::Sender<Answer>, Answer)>,
-    token_answers: Vec<(oneshot::Sender<Result<(), Unknown>>, Result<(), Unknown>)>,
+    token_answers: Vec<(oneshot::Sender<TokenResult>, TokenResult)>,
     oldest: Option<Instant>,
 }
 
@@ -421,7 +424,9 @@ impl Engine {
             let lag = oldest.map_or_else(Default::default, |o| o.elapsed());
             let started = Instant::now();
             self.store.commit(&batch, &self.state, &changes)?;
-            self.metrics.batch(batch.entries.len() as u64, started.elapsed(), lag);
+            if !batch.entries.is_empty() {
+                self.metrics.batch(batch.entries.len() as u64, started.elapsed(), lag);
+            }
             let mut tokens = self.published.load().tokens.clone();
             for token in batch.tokens {
                 tokens.insert(token.hash, token.student);

@@ -103,7 +103,11 @@ impl Server {
 
     /// Applies commands as the registrar, e.g. to seed a catalog before serving.
     pub async fn apply_as_admin(&self, commands: Vec<Command>) -> Result<Vec<CommandResult>, ServerError> {
-        let answer = self.app.engine.submit("admin".into(), None, commands).await;
+        let answer = self
+            .app
+            .engine
+            .submit(Principal::Admin.owner().into(), None, commands)
+            .await;
         match answer {
             Ok(engine::Answer::Results(json)) => Ok(serde_json::from_str(&json).expect("the loop writes valid JSON")),
             Ok(engine::Answer::Unknown(unknown)) => Err(ServerError::Refused(format!("unknown {unknown:?}"))),
@@ -136,7 +140,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let Server { app, loop_thread, .. } = self;
-        let listener = http::listener::LimitedListener::new(listener, app.limits.connections_max);
+        let limits = &app.limits;
+        let listener =
+            http::listener::LimitedListener::new(listener, limits.connections_max, limits.connection_idle_time_max);
         let router = http::router(app.clone());
         drop(app);
         let (loop_done_tx, loop_done) = tokio::sync::oneshot::channel::<()>();

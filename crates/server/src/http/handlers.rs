@@ -23,11 +23,21 @@ use crate::engine::{Answer, SubmitError};
 use crate::problem::Problem;
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
+/// Entries a `GET /api/v1/log` without `limit` returns.
+const LOG_ENTRIES_DEFAULT: u64 = 1000;
 
 pub async fn not_found() -> Problem {
     Problem::not_found(
         "no_such_route",
         "there is no such endpoint; GET /api/v1/openapi.json lists them all",
+    )
+}
+
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; GET /api/v1/openapi.json lists what each one takes",
     )
 }
 
@@ -223,7 +233,7 @@ pub async fn log(
     let Query(query) = query
         .map_err(|e| Problem::bad_request("invalid_query", format!("{}; use ?after=LSN&limit=N", e.body_text())))?;
     let max = app.limits.log_entries_max;
-    let limit = query.limit.unwrap_or(1000);
+    let limit = query.limit.unwrap_or(LOG_ENTRIES_DEFAULT.min(max));
     if limit == 0 || limit > max {
         return Err(Problem::bad_request(
             "invalid_query",
@@ -245,7 +255,17 @@ pub async fn log(
 
 /// Parses a JSON body, turning every failure into a `400`/`413` that shows an example.
 fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, example: &str) -> Result<T, Problem> {
-    let body = body.map_err(|e| Problem::new(e.status(), "bad_body", format!("{}", e.body_text())))?;
+    let body = body.map_err(|e| {
+        let detail = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "the request body is over the server's limit ({}); send a smaller one",
+                e.body_text()
+            )
+        } else {
+            format!("the request body could not be read: {}", e.body_text())
+        };
+        Problem::new(e.status(), "bad_body", detail)
+    })?;
     serde_json::from_slice(&body).map_err(|e| {
         let code = if e.is_syntax() || e.is_eof() {
             "malformed_json"

@@ -1,5 +1,7 @@
-//! A TCP listener with a bound on open connections. At the bound it stops accepting,
-//! so further clients wait in the kernel's backlog instead of costing memory here.
+//! A TCP listener with a bound on open connections and on their idle time. At the bound
+//! it stops accepting, so further clients wait in the kernel's backlog instead of costing
+//! memory here; a connection that neither sends nor receives for the idle limit is
+//! closed, so silent or vanished clients cannot hold permits forever.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,17 +13,20 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 pub struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    idle_time_max: Duration,
 }
 
 impl LimitedListener {
-    pub fn new(inner: TcpListener, connections_max: usize) -> LimitedListener {
+    pub fn new(inner: TcpListener, connections_max: usize, idle_time_max: Duration) -> LimitedListener {
         LimitedListener {
             inner,
             permits: Arc::new(Semaphore::new(connections_max)),
+            idle_time_max,
         }
     }
 }
@@ -30,6 +35,31 @@ impl LimitedListener {
 pub struct LimitedStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    idle_time_max: Duration,
+    /// Fires when the connection has been idle for `idle_time_max`.
+    idle: Pin<Box<Sleep>>,
+}
+
+impl LimitedStream {
+    fn touch(&mut self) {
+        let deadline = Instant::now() + self.idle_time_max;
+        self.idle.as_mut().reset(deadline);
+    }
+
+    /// Counts progress as activity; while pending, checks the idle deadline.
+    fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.touch();
+                Poll::Ready(result)
+            }
+            Poll::Pending if self.idle.as_mut().poll(cx).is_ready() => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection idle for too long",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl axum::serve::Listener for LimitedListener {
@@ -48,13 +78,14 @@ impl axum::serve::Listener for LimitedListener {
                 Ok((stream, addr)) => {
                     // Answers are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
-                    return (
-                        LimitedStream {
-                            stream,
-                            _permit: permit,
-                        },
-                        addr,
-                    );
+                    let idle = Box::pin(tokio::time::sleep(self.idle_time_max));
+                    let io = LimitedStream {
+                        stream,
+                        _permit: permit,
+                        idle_time_max: self.idle_time_max,
+                        idle,
+                    };
+                    return (io, addr);
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -72,13 +103,15 @@ impl axum::serve::Listener for LimitedListener {
 
 impl AsyncRead for LimitedStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        self.watch(cx, poll)
     }
 }
 
 impl AsyncWrite for LimitedStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.watch(cx, poll)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -94,7 +127,8 @@ impl AsyncWrite for LimitedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.watch(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -43,6 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/commands", post(handlers::commands))
         .route("/api/v1/log", get(handlers::log))
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)

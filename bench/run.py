@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""One benchmark run, same machine, same load model for every server:
+
+  node app.js (the lecture's hello world)  vs  murphy hello  vs  murphy serve (durable enrolls)
+
+Each server is driven in turn by wrk (closed model: C connections, each sends when
+answered) for D seconds, R rounds interleaved; the table reports medians over rounds and
+the ratios to node. For murphy serve it also reports the group-commit batch sizes from
+/metrics. Usage: python3 bench/run.py [--duration 10] [--connections 64] [--rounds 3]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, headers=None, timeout_s=30):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.05)
+    sys.exit(f"{url} did not come up")
+
+
+def wrk(url, args, script=None, env=None):
+    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: parse_ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "99")}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50_ms": lat["50"], "p99_ms": lat["99"],
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def parse_ms(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def batch_stats(metrics_url):
+    text = urllib.request.urlopen(metrics_url).read().decode()
+    buckets = [(float(le), int(n)) for le, n in re.findall(r'murphy_batch_commands_bucket\{le="([\d.]+)"\} (\d+)', text)]
+    count = int(re.search(r"murphy_batch_commands_count (\d+)", text).group(1))
+    total = int(re.search(r"murphy_batch_commands_sum (\d+)", text).group(1))
+    commit_sum = float(re.search(r"murphy_commit_seconds_sum ([\d.e-]+)", text).group(1))
+    return {"batches": count, "commands": total, "buckets": buckets, "commit_s": commit_sum}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--json", help="write the raw results here")
+    args = p.parse_args()
+    for tool in ("wrk", "node", "cargo"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
+
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "murphy"], cwd=ROOT, check=True)
+    murphy = os.path.join(ROOT, "target", "release", "murphy")
+    work = tempfile.mkdtemp(prefix="murphy-bench-")
+    token = "bench-admin-token"
+    ports = {name: free_port() for name in ("node", "hello", "serve")}
+    procs = []
+    try:
+        procs.append(subprocess.Popen(["node", os.path.join(BENCH, "app.js")], env={**os.environ, "PORT": str(ports["node"])},
+                                      stdout=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([murphy, "hello", "--listen", f"127.0.0.1:{ports['hello']}"], stdout=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}", "--data-dir", work,
+                                       "--admin-token", token], stdout=subprocess.DEVNULL))
+        urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()}
+        auth = {"Authorization": f"Bearer {token}"}
+        wait_http(urls["node"]); wait_http(urls["hello"]); wait_http(urls["serve"] + "healthz")
+        env = {"MURPHY_URL": urls["serve"].rstrip("/"), "MURPHY_TOKEN": token, "SECTIONS": "300", "STUDENTS": "6400"}
+        subprocess.run(["bash", os.path.join(BENCH, "setup.sh")], env={**os.environ, **env}, check=True)
+
+        results = {"node hello": [], "murphy hello": [], "murphy enroll (durable)": []}
+        before = batch_stats(urls["serve"] + "metrics")
+        for r in range(args.rounds):
+            results["node hello"].append(wrk(urls["node"], args))
+            results["murphy hello"].append(wrk(urls["hello"], args))
+            results["murphy enroll (durable)"].append(
+                wrk(urls["serve"] + "api/v1/commands", args, os.path.join(BENCH, "enroll.lua"), env))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+        after = batch_stats(urls["serve"] + "metrics")
+        report(results, before, after, args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"args": vars(args), "results": results}, f, indent=2)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results, before, after, args):
+    median = lambda runs, key: statistics.median(run[key] for run in runs)
+    node_rps = median(results["node hello"], "rps")
+    print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s x {args.rounds} rounds "
+          f"(medians), {os.cpu_count()} cores\n")
+    print("| server | req/s | vs node | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, runs in results.items():
+        rps = median(runs, "rps")
+        errors = sum(run["non_2xx"] for run in runs)
+        print(f"| {name} | {rps:,.0f} | {rps / node_rps:.2f}x | {median(runs, 'p50_ms'):.2f} | "
+              f"{median(runs, 'p99_ms'):.2f} | {errors} |")
+    batches = after["batches"] - before["batches"]
+    commands = after["commands"] - before["commands"]
+    commit_ms = 1000 * (after["commit_s"] - before["commit_s"]) / max(batches, 1)
+    print(f"\ngroup commit during the enroll runs: {commands:,} commands in {batches:,} batches, "
+          f"mean {commands / max(batches, 1):.1f} commands per batch (one fsync each), mean commit {commit_ms:.2f} ms")
+    print("batch size histogram (commands <= bound: batches):")
+    prev = dict(before["buckets"])
+    last = 0
+    for bound, n in after["buckets"]:
+        cumulative = n - prev.get(bound, 0)
+        if cumulative - last:
+            print(f"  <= {bound:>6.0f}: {cumulative - last:,}")
+        last = cumulative
+
+
+if __name__ == "__main__":
+    main()

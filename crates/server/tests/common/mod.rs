@@ -1,0 +1,151 @@
+//! A real murphy server for tests: bound to 127.0.0.1 port 0 over a temporary data
+//! directory, driven through the real socket by the client library, stopped on drop.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use murphy_client::Client;
+use murphy_core::Command;
+use murphy_server::{Config, Limits, Server};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct TestServer {
+    pub dir: TempDir,
+    pub addr: SocketAddr,
+    pub admin: Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(Limits::default()).await
+    }
+
+    pub async fn start_with(limits: Limits) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (addr, stop, task) = launch(dir.path(), limits).await;
+        TestServer {
+            dir,
+            addr,
+            admin: client(addr, ADMIN_TOKEN),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn client(&self, token: &str) -> Client {
+        client(self.addr, token)
+    }
+
+    /// Stops the server gracefully (drain, commit, close) and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+
+    /// Stops, then starts a new server over the same data directory.
+    pub async fn restart(&mut self, limits: Limits) {
+        self.stop().await;
+        let (addr, stop, task) = launch(self.dir.path(), limits).await;
+        self.addr = addr;
+        self.admin = client(addr, ADMIN_TOKEN);
+        self.stop = Some(stop);
+        self.task = Some(task);
+    }
+
+    /// Applies admin commands (100 to a request), asserting none was refused.
+    pub async fn setup(&self, commands: Vec<Command>) {
+        for chunk in commands.chunks(100) {
+            let answer = self.admin.commands(chunk.to_vec()).await.expect("setup commands");
+            for result in answer.results {
+                assert!(!result.outcome.is_refusal(), "setup refused: {:?}", result.outcome);
+            }
+        }
+    }
+
+    /// Creates a student and returns a client holding the student's token.
+    pub async fn student(&self, id: &str) -> Client {
+        self.setup(vec![create_student(id)]).await;
+        let token = self.admin.create_token(id).await.expect("token").token;
+        self.client(&token)
+    }
+
+    pub async fn log_len(&self) -> usize {
+        self.admin.full_log().await.expect("log").len()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn launch(dir: &Path, limits: Limits) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let config = Config {
+        data_dir: dir.to_owned(),
+        admin_token: Some(ADMIN_TOKEN.into()),
+        limits,
+    };
+    let server = Server::open(config).expect("server opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server ran and stopped cleanly");
+    });
+    (addr, stop, task)
+}
+
+fn client(addr: SocketAddr, token: &str) -> Client {
+    Client::new(format!("http://{addr}"), Some(token.to_owned()))
+}
+
+pub fn create_section(id: &str, capacity: u32, waitlist_capacity: u32) -> Command {
+    Command::CreateSection {
+        section: id.into(),
+        title: format!("Section {id}"),
+        units: 4,
+        capacity,
+        waitlist_capacity,
+        meetings: vec![],
+    }
+}
+
+pub fn create_student(id: &str) -> Command {
+    Command::CreateStudent {
+        student: id.into(),
+        name: format!("Student {id}"),
+        max_units: 20,
+    }
+}
+
+pub fn enroll(student: &str, section: &str) -> Command {
+    Command::Enroll {
+        student: student.into(),
+        section: section.into(),
+        waitlist: false,
+    }
+}

@@ -1,0 +1,416 @@
+//! The OpenAPI document served at `GET /api/v1/openapi.json` cannot drift from the code:
+//! its paths are the router's, its security matches what the server asks for, and its
+//! `Command` and `Outcome` schemas match what serde really writes and reads, tag by tag
+//! and field by field.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{ADMIN_TOKEN, TestServer};
+use murphy_core::{Command, Meeting, Outcome};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value};
+
+/// Every path the router serves (`crates/server/src/http/mod.rs`).
+const ROUTER_PATHS: &[&str] = &[
+    "/healthz",
+    "/metrics",
+    "/api/v1/openapi.json",
+    "/api/v1/tokens",
+    "/api/v1/sections",
+    "/api/v1/sections/{id}",
+    "/api/v1/students/{id}",
+    "/api/v1/commands",
+    "/api/v1/log",
+];
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+async fn document(server: &TestServer) -> Value {
+    // No token: the document describes how to get one.
+    let response = reqwest::get(format!("{}/api/v1/openapi.json", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).expect("the served document is JSON")
+}
+
+/// Follows a local `$ref` (`#/components/...`) to the schema it names.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+        return schema;
+    };
+    let pointer = reference.strip_prefix('#').expect("local reference");
+    doc.pointer(pointer)
+        .unwrap_or_else(|| panic!("{reference} does not resolve"))
+}
+
+/// The variant schemas of a tagged union, by their `type` tag, after checking that the
+/// `oneOf` and the discriminator's mapping agree.
+fn variants<'a>(doc: &'a Value, union: &str) -> Vec<(String, &'a Value)> {
+    let schema = &doc["components"]["schemas"][union];
+    assert_eq!(schema["discriminator"]["propertyName"], "type", "{union} discriminator");
+    let mapping = schema["discriminator"]["mapping"].as_object().expect("a mapping");
+    let one_of = schema["oneOf"].as_array().expect("a oneOf");
+    let mut found = Vec::new();
+    for member in one_of {
+        let variant = resolve(doc, member);
+        let tag = variant["properties"]["type"]["const"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{union} variant {member} has no const type"))
+            .to_owned();
+        assert_eq!(mapping.get(&tag), member.get("$ref"), "{union}: mapping of {tag}");
+        assert!(variant["required"].as_array().unwrap().contains(&Value::from("type")));
+        found.push((tag, variant));
+    }
+    assert_eq!(mapping.len(), found.len(), "{union}: mapping and oneOf differ");
+    found
+}
+
+fn tags(values: &[Value]) -> BTreeSet<String> {
+    values.iter().map(|v| v["type"].as_str().unwrap().to_owned()).collect()
+}
+
+fn keys(object: &Value) -> BTreeSet<String> {
+    object.as_object().unwrap().keys().cloned().collect()
+}
+
+fn required(schema: &Value) -> BTreeSet<String> {
+    schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// One command of every kind. `command_kind` below makes a new variant a compile error
+/// here until it is added to both.
+fn every_command() -> Vec<Command> {
+    let meeting = Meeting {
+        days: "MW".parse().unwrap(),
+        start: "14:00".parse().unwrap(),
+        end: "15:50".parse().unwrap(),
+    };
+    let s = || "s1".to_owned();
+    let sec = || "COMSCI-35L-1".to_owned();
+    vec![
+        Command::CreateSection {
+            section: sec(),
+            title: "Software Construction".into(),
+            units: 4,
+            capacity: 160,
+            waitlist_capacity: 20,
+            meetings: vec![meeting],
+        },
+        Command::SetCapacity {
+            section: sec(),
+            capacity: 180,
+        },
+        Command::CreateStudent {
+            student: s(),
+            name: "Joe Bruin".into(),
+            max_units: 20,
+        },
+        Command::SetAppointment {
+            student: s(),
+            at: Some(time::OffsetDateTime::UNIX_EPOCH),
+        },
+        Command::Enroll {
+            student: s(),
+            section: sec(),
+            waitlist: true,
+        },
+        Command::Drop {
+            student: s(),
+            section: sec(),
+        },
+        Command::Swap {
+            student: s(),
+            from: sec(),
+            to: "COMSCI-35L-2".into(),
+        },
+        Command::Deposit {
+            student: s(),
+            amount_cents: 5000,
+        },
+        Command::Withdraw {
+            student: s(),
+            amount_cents: 5000,
+        },
+        Command::Transfer {
+            from: s(),
+            to: "s2".into(),
+            amount_cents: 5000,
+        },
+    ]
+}
+
+fn command_kind(command: &Command) -> usize {
+    match command {
+        Command::CreateSection { .. } => 0,
+        Command::SetCapacity { .. } => 1,
+        Command::CreateStudent { .. } => 2,
+        Command::SetAppointment { .. } => 3,
+        Command::Enroll { .. } => 4,
+        Command::Drop { .. } => 5,
+        Command::Swap { .. } => 6,
+        Command::Deposit { .. } => 7,
+        Command::Withdraw { .. } => 8,
+        Command::Transfer { .. } => 9,
+    }
+}
+const COMMAND_KINDS: usize = 10;
+
+/// One outcome of every kind; `outcome_kind` keeps it complete.
+fn every_outcome() -> Vec<Outcome> {
+    let promoted = vec!["s2".to_owned()];
+    vec![
+        Outcome::Created,
+        Outcome::CapacitySet {
+            promoted: promoted.clone(),
+        },
+        Outcome::AppointmentSet,
+        Outcome::Enrolled,
+        Outcome::Waitlisted { position: 1 },
+        Outcome::Dropped {
+            promoted: promoted.clone(),
+        },
+        Outcome::Swapped { promoted },
+        Outcome::Balance {
+            cents: -3001,
+            fee_cents: 3000,
+        },
+        Outcome::NoSuchSection { section: "X-1".into() },
+        Outcome::NoSuchStudent { student: "s9".into() },
+        Outcome::AlreadyExists,
+        Outcome::NotOpen {
+            opens_at: time::OffsetDateTime::UNIX_EPOCH,
+        },
+        Outcome::Hold { balance_cents: -1 },
+        Outcome::AlreadyEnrolled,
+        Outcome::AlreadyWaitlisted { position: 2 },
+        Outcome::TimeConflict { with: "X-2".into() },
+        Outcome::UnitLimit {
+            units: 24,
+            max_units: 20,
+        },
+        Outcome::Full,
+        Outcome::NotEnrolled,
+        Outcome::BelowEnrolled { enrolled: 3 },
+        Outcome::InsufficientFunds { balance_cents: 10 },
+        Outcome::BalanceLimit,
+    ]
+}
+
+fn outcome_kind(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Created => 0,
+        Outcome::CapacitySet { .. } => 1,
+        Outcome::AppointmentSet => 2,
+        Outcome::Enrolled => 3,
+        Outcome::Waitlisted { .. } => 4,
+        Outcome::Dropped { .. } => 5,
+        Outcome::Swapped { .. } => 6,
+        Outcome::Balance { .. } => 7,
+        Outcome::NoSuchSection { .. } => 8,
+        Outcome::NoSuchStudent { .. } => 9,
+        Outcome::AlreadyExists => 10,
+        Outcome::NotOpen { .. } => 11,
+        Outcome::Hold { .. } => 12,
+        Outcome::AlreadyEnrolled => 13,
+        Outcome::AlreadyWaitlisted { .. } => 14,
+        Outcome::TimeConflict { .. } => 15,
+        Outcome::UnitLimit { .. } => 16,
+        Outcome::Full => 17,
+        Outcome::NotEnrolled => 18,
+        Outcome::BelowEnrolled { .. } => 19,
+        Outcome::InsufficientFunds { .. } => 20,
+        Outcome::BalanceLimit => 21,
+    }
+}
+const OUTCOME_KINDS: usize = 22;
+
+/// Each serialized value's tag has a variant schema whose properties are exactly the
+/// fields serde wrote, all its required ones among them; and the document lists no tag
+/// the code does not produce.
+fn check_union(doc: &Value, union: &str, serialized: &[Value]) {
+    let variants = variants(doc, union);
+    let documented: BTreeSet<String> = variants.iter().map(|(tag, _)| tag.clone()).collect();
+    assert_eq!(documented, tags(serialized), "{union}: documented tags vs serde's");
+    for value in serialized {
+        let tag = value["type"].as_str().unwrap();
+        let (_, schema) = variants.iter().find(|(t, _)| t == tag).unwrap();
+        assert_eq!(keys(&schema["properties"]), keys(value), "{union} {tag}: fields");
+        assert!(required(schema).is_subset(&keys(value)), "{union} {tag}: required");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_is_openapi_3_1_and_lists_every_route() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let documented = keys(&doc["paths"]);
+    let served: BTreeSet<String> = ROUTER_PATHS.iter().map(|p| p.to_string()).collect();
+    assert_eq!(documented, served, "documented paths vs the router's");
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+
+    // Every local reference resolves.
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50);
+    for reference in all {
+        resolve(&doc, &serde_json::json!({ "$ref": reference }));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_and_outcome_schemas_match_serde() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+
+    let commands = every_command();
+    let kinds: BTreeSet<usize> = commands.iter().map(command_kind).collect();
+    assert_eq!(kinds, (0..COMMAND_KINDS).collect(), "every_command misses a variant");
+    let serialized: Vec<Value> = commands.iter().map(|c| serde_json::to_value(c).unwrap()).collect();
+    check_union(&doc, "Command", &serialized);
+
+    let outcomes = every_outcome();
+    let kinds: BTreeSet<usize> = outcomes.iter().map(outcome_kind).collect();
+    assert_eq!(kinds, (0..OUTCOME_KINDS).collect(), "every_outcome misses a variant");
+    let serialized: Vec<Value> = outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
+    for (outcome, value) in outcomes.iter().zip(&serialized) {
+        assert_eq!(value["type"], outcome.kind());
+    }
+    check_union(&doc, "Outcome", &serialized);
+
+    // The documented examples are what serde reads, and `required` and `default` say
+    // what serde does with a missing field.
+    for (tag, schema) in variants(&doc, "Command") {
+        let example = &schema["examples"][0];
+        let command: Command = serde_json::from_value(example.clone()).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        command.validate().unwrap_or_else(|e| panic!("{tag} example: {e}"));
+        let required = required(schema);
+        let minimal: Map<String, Value> = example
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| required.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let filled = serde_json::to_value(
+            serde_json::from_value::<Command>(Value::Object(minimal.clone()))
+                .unwrap_or_else(|e| panic!("{tag} with only the required fields: {e}")),
+        )
+        .unwrap();
+        for (field, property) in schema["properties"].as_object().unwrap() {
+            if required.contains(field) {
+                let mut short = minimal.clone();
+                short.remove(field);
+                assert!(
+                    serde_json::from_value::<Command>(Value::Object(short)).is_err(),
+                    "{tag}: {field} is documented as required but serde does not need it"
+                );
+            } else {
+                assert_eq!(filled[field], property["default"], "{tag}: default of {field}");
+            }
+        }
+        let mut extra = example.clone();
+        extra["unknown_field"] = Value::from(1);
+        assert!(
+            serde_json::from_value::<Command>(extra).is_err(),
+            "{tag}: unknown fields"
+        );
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{tag}: unknown fields are refused"
+        );
+    }
+    for (tag, schema) in variants(&doc, "Outcome") {
+        let example = &schema["examples"][0];
+        serde_json::from_value::<Outcome>(example.clone()).unwrap_or_else(|e| panic!("{tag}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_served_as_documented() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let http = reqwest::Client::new();
+
+    // The check below is meaningful: an unknown path does get the fallback.
+    let response = http
+        .get(format!("{}/api/v1/nothing-here", server.url()))
+        .header(AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "no_such_route");
+
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            operations += 1;
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let url = format!("{}{}", server.url(), path.replace("{id}", "x"));
+            let open = operation["security"].as_array().is_some_and(Vec::is_empty);
+            for token in [Some(ADMIN_TOKEN), None] {
+                let mut request = http.request(method.clone(), &url);
+                if let Some(token) = token {
+                    request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+                }
+                if method == Method::POST {
+                    request = request.header(CONTENT_TYPE, "application/json").body("{}");
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let is_problem = response
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .is_some_and(|v| v == "application/problem+json");
+                let body = response.text().await.unwrap();
+                let code = is_problem.then(|| serde_json::from_str::<Value>(&body).unwrap()["code"].clone());
+                let what = format!("{method} {path} (token: {})", token.is_some());
+                assert_ne!(code, Some(Value::from("no_such_route")), "{what}: not routed");
+                assert!(
+                    operation["responses"].get(status.as_str()).is_some(),
+                    "{what}: {status} is not documented: {body}"
+                );
+                if token.is_none() && !open {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: needs a token");
+                    assert_eq!(code, Some(Value::from("missing_token")), "{what}");
+                }
+                if open {
+                    assert_eq!(status, StatusCode::OK, "{what}: open endpoints need no token");
+                }
+            }
+        }
+    }
+    assert_eq!(operations, ROUTER_PATHS.len());
+}
