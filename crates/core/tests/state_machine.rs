@@ -94,7 +94,8 @@ enum Draft {
     },
     PayHeld {
         pick: Index,
-        friend: Option<String>,
+        /// Paid by a friend who can afford it, rather than by themselves.
+        friend: Option<Index>,
         amount_cents: i64,
     },
 }
@@ -181,7 +182,7 @@ fn targeted() -> impl Strategy<Value = Draft> {
         3 => (sec(), pick()).prop_map(|(section, pick)| Draft::DropSeated { section, pick }),
         1 => (pair(SECTIONS, section_id), pick()).prop_map(|((from, to), pick)| Draft::SwapSeated { from, to, pick }),
         1 => (pick(), 1i64..=40_000).prop_map(|(pick, amount_cents)| Draft::ChargeWaiting { pick, amount_cents }),
-        1 => (pick(), prop::option::of(stu()), 1i64..=40_000)
+        1 => (pick(), prop::option::of(pick()), 1i64..=40_000)
             .prop_map(|(pick, friend, amount_cents)| Draft::PayHeld { pick, friend, amount_cents }),
     ]
 }
@@ -294,7 +295,12 @@ fn resolve(state: &State, now: i64, draft: Draft) -> Command {
             pick,
             friend,
             amount_cents,
-        } => payment(chosen(state, pick, |s| s.balance_cents < 0), friend, amount_cents),
+        } => {
+            let student = chosen(state, pick, |s| s.balance_cents < 0);
+            let rich = |s: &Student| s.id != student && s.balance_cents >= amount_cents;
+            let friend = friend.map(|f| chosen(state, f, rich));
+            payment(student, friend, amount_cents)
+        }
     }
 }
 
