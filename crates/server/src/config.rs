@@ -14,6 +14,8 @@ pub struct Limits {
     pub queue_requests_max: usize,
     /// Commands applied and committed together under one fsync.
     pub batch_commands_max: usize,
+    /// Batches applied but not yet durable: how far the loop may run ahead of the disk.
+    pub pipeline_batches_max: usize,
     /// Open client connections; further ones wait in the kernel's accept queue.
     pub connections_max: usize,
     /// A connection with no bytes in or out for this long is closed.
@@ -35,6 +37,7 @@ impl Default for Limits {
             request_commands_max: 100,
             queue_requests_max: 4096,
             batch_commands_max: 1024,
+            pipeline_batches_max: 64,
             connections_max: 4096,
             connection_idle_time_max: Duration::from_secs(60),
             request_time_max: Duration::from_secs(10),

@@ -1,19 +1,22 @@
-//! The event loop: one thread owns the `State` and the SQLite writer. It takes requests
-//! from a bounded queue, drains up to a batch, applies each command in arrival order,
-//! commits the batch in one transaction (one fsync), publishes an immutable snapshot,
-//! and only then answers every request of the batch. No lock guards the state: it has
-//! exactly one owner, and readers get snapshots.
+//! The event loop: one thread owns the `State`. It takes requests from a bounded queue,
+//! drains up to a batch, applies each command in arrival order, and seals the batch for
+//! the committer (`committer.rs`), which makes it durable with one fsync, publishes an
+//! immutable snapshot, and only then answers every request of the batch. No lock guards
+//! the state: it has exactly one owner, and readers get snapshots.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use murphy_core::wire::CommandResult;
 use murphy_core::{Command, LogEntry, State, Unknown};
-use murphy_store::{Batch, Loaded, SessionRow, Store, StoreError, TokenRow};
+use murphy_store::{Batch, Checkpointer, Loaded, SessionRow, Store, StoreError, TokenRow};
+
+use crate::committer::{Committer, Sealed};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
@@ -152,20 +155,40 @@ pub fn start(
             )
         })
         .collect();
+    let failed = Arc::new(AtomicBool::new(false));
+    let checkpointer = Checkpointer::open(store.path()).map_err(std::io::Error::other)?;
+    let committer = Committer {
+        store,
+        durable: loaded.state.clone(),
+        published: snapshot.clone(),
+        metrics: metrics.clone(),
+        failed: failed.clone(),
+    };
+    let (sealed, sealed_inbox) = sync_channel(limits.pipeline_batches_max);
     let engine = Engine {
+        tokens: snapshot.load().tokens.clone(),
         state: loaded.state,
+        committer: sealed,
+        committer_failed: failed,
         sessions,
         held: HashMap::new(),
         held_count: 0,
-        store,
-        published: snapshot.clone(),
         metrics: metrics.clone(),
         limits,
         last_at: OffsetDateTime::UNIX_EPOCH,
     };
-    let thread = std::thread::Builder::new()
-        .name("murphy-loop".into())
-        .spawn(move || engine.run(inbox))?;
+    let (loop_alive, loop_gone) = sync_channel::<()>(0);
+    let spawn = |name: &str| std::thread::Builder::new().name(name.into());
+    spawn("murphy-checkpoint").spawn(move || checkpoint(checkpointer, loop_gone))?;
+    let committer = spawn("murphy-commit").spawn(move || committer.run(sealed_inbox))?;
+    let thread = spawn("murphy-loop").spawn(move || {
+        let _alive = loop_alive;
+        engine.run(inbox);
+        // The loop hung up on the committer: it drains the last batches and ends.
+        committer
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Corrupt("the committer panicked".into())))
+    })?;
     Ok((
         EngineHandle {
             queue,
@@ -174,6 +197,21 @@ pub fn start(
         },
         thread,
     ))
+}
+
+/// How often an idle loop checks that the committer is still alive.
+const FAILURE_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How often committed pages are moved from the WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Checkpoints until the loop thread is gone (its end of `loop_gone` dropped).
+fn checkpoint(checkpointer: Checkpointer, loop_gone: Receiver<()>) {
+    while let Err(RecvTimeoutError::Timeout) = loop_gone.recv_timeout(CHECKPOINT_INTERVAL) {
+        if let Err(e) = checkpointer.checkpoint() {
+            tracing::warn!("checkpoint failed (the WAL grows until one succeeds): {e}");
+        }
+    }
 }
 
 struct Session {
@@ -198,12 +236,15 @@ struct Pending {
 
 struct Engine {
     state: State,
+    /// Token hash -> student, including tokens not yet durable.
+    tokens: imbl::HashMap<String, String>,
+    /// Sealed batches go here, in order; the bound is the pipeline's depth.
+    committer: SyncSender<Sealed>,
+    committer_failed: Arc<AtomicBool>,
     sessions: HashMap<String, Session>,
     /// Session requests that arrived ahead of a missing seq, by client then seq.
     held: HashMap<String, BTreeMap<u64, Held>>,
     held_count: usize,
-    store: Store,
-    published: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     limits: Limits,
     /// Arrival times are kept monotonic so the log reads in time order.
@@ -211,19 +252,21 @@ struct Engine {
 }
 
 impl Engine {
-    fn run(mut self, inbox: Receiver<Message>) -> Result<(), StoreError> {
-        loop {
-            let first = match self.next_deadline() {
-                None => match inbox.recv() {
-                    Ok(message) => Some(message),
-                    Err(_) => break,
-                },
-                Some(deadline) => match inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(message) => Some(message),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                },
+    /// Runs until every handle is gone or the committer failed.
+    fn run(mut self, inbox: Receiver<Message>) {
+        while !self.committer_failed.load(Ordering::SeqCst) {
+            // Wake at least every FAILURE_CHECK_INTERVAL to notice a failed committer.
+            let deadline = self
+                .next_deadline()
+                .unwrap_or_else(|| Instant::now() + FAILURE_CHECK_INTERVAL);
+            let first = match inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
             };
+            if first.is_none() && self.held_count == 0 {
+                continue;
+            }
             let mut pending = self.new_pending();
             if let Some(message) = first {
                 self.take(message, &mut pending);
@@ -235,7 +278,9 @@ impl Engine {
                 }
             }
             self.expire_held(Instant::now(), &mut pending);
-            self.finish(pending)?;
+            if !self.seal(pending) {
+                break;
+            }
         }
         // Every handle is gone: the queue is drained. Answer what is still held.
         for (_, line) in self.held.drain() {
@@ -243,7 +288,6 @@ impl Engine {
                 let _ = held.submission.reply.send(Answer::ShuttingDown);
             }
         }
-        Ok(())
     }
 
     fn new_pending(&mut self) -> Pending {
@@ -266,6 +310,7 @@ impl Engine {
             }
             Message::MintToken { student, hash, reply } => {
                 let result = if self.state.student(&student).is_some() {
+                    self.tokens.insert(hash.clone(), student.clone());
                     pending.batch.tokens.push(TokenRow { hash, student });
                     Ok(())
                 } else {
@@ -408,9 +453,8 @@ impl Engine {
         self.held.retain(|_, line| !line.is_empty());
     }
 
-    /// Makes the batch durable, publishes it, then answers. On a failed commit nobody
-    /// is told "done": the requests get errors and the loop stops (crash-only).
-    fn finish(&mut self, pending: Pending) -> Result<(), StoreError> {
+    /// Hands the applied batch to the committer; `false` if the committer is gone.
+    fn seal(&mut self, pending: Pending) -> bool {
         let Pending {
             batch,
             answers,
@@ -419,29 +463,16 @@ impl Engine {
             ..
         } = pending;
         let changes = self.state.take_changes();
-        let writes = !batch.entries.is_empty() || !batch.tokens.is_empty();
-        if writes {
-            let lag = oldest.map_or_else(Default::default, |o| o.elapsed());
-            let started = Instant::now();
-            self.store.commit(&batch, &self.state, &changes)?;
-            if !batch.entries.is_empty() {
-                self.metrics.batch(batch.entries.len() as u64, started.elapsed(), lag);
-            }
-            let mut tokens = self.published.load().tokens.clone();
-            for token in batch.tokens {
-                tokens.insert(token.hash, token.student);
-            }
-            let previous = self.published.load_full();
-            self.published
-                .store(Arc::new(previous.next(self.state.clone(), tokens)));
-        }
-        for (reply, answer) in answers {
-            let _ = reply.send(answer);
-        }
-        for (reply, result) in token_answers {
-            let _ = reply.send(result);
-        }
-        Ok(())
+        let sealed = Sealed {
+            batch,
+            state: self.state.clone(),
+            changes,
+            tokens: self.tokens.clone(),
+            answers,
+            token_answers,
+            lag: oldest.map_or_else(Duration::default, |o| o.elapsed()),
+        };
+        self.committer.send(sealed).is_ok()
     }
 }
 

@@ -6,6 +6,7 @@
 //! queue, commits the last batch and closes the database.
 
 pub mod auth;
+pub mod committer;
 pub mod config;
 pub mod engine;
 pub mod hello;

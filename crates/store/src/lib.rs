@@ -9,6 +9,7 @@
 
 mod schema;
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use murphy_core::{Changes, LogEntry, Section, State, Student};
@@ -77,9 +78,13 @@ impl Store {
         let conn = Connection::open(path)?;
         // WAL lets readers run beside the writer; FULL makes each commit an fsync of
         // the WAL, which is what "answered means durable" rests on.
+        conn.pragma_update(None, "page_size", 1024)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Checkpoints (copying the WAL into the database file, with their own fsyncs)
+        // are the `Checkpointer`'s job, on another thread, never the writer's.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         schema::create(&conn)?;
         Ok(Store {
             conn,
@@ -126,14 +131,20 @@ impl Store {
     }
 
     /// Writes one batch and the entities it changed in a single transaction: one fsync.
-    pub fn commit(&mut self, batch: &Batch, state: &State, changes: &Changes) -> Result<()> {
+    /// `before` is the state the previous commit left (what is on disk now), `state`
+    /// the state after the batch; only the `changes` between them are written.
+    pub fn commit(&mut self, batch: &Batch, before: &State, state: &State, changes: &Changes) -> Result<()> {
+        let place_base = i64::try_from(state.lsn())
+            .ok()
+            .and_then(|lsn| lsn.checked_mul(PLACES_PER_BATCH_MAX))
+            .ok_or_else(|| StoreError::Corrupt(format!("lsn {} is past what places can order", state.lsn())))?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_log(&tx, &batch.entries)?;
         for id in &changes.sections {
             let section = state
                 .section(id)
                 .ok_or_else(|| StoreError::Corrupt(format!("changed section {id} is gone")))?;
-            write_section(&tx, section)?;
+            write_section(&tx, before.section(id), section, place_base)?;
         }
         for id in &changes.students {
             let student = state
@@ -150,6 +161,8 @@ impl Store {
     }
 
     fn load_sections(&self) -> Result<Vec<Section>> {
+        let mut enrollments = self.load_lines("enrollments")?;
+        let mut waitlists = self.load_lines("waitlists")?;
         let mut stmt = self.conn.prepare(
             "SELECT id, title, units, capacity, waitlist_capacity, meetings, version FROM sections ORDER BY id",
         )?;
@@ -167,8 +180,8 @@ impl Store {
         let mut sections = Vec::new();
         for row in rows {
             let (id, title, units, capacity, waitlist_capacity, meetings, version) = row?;
-            let enrolled = self.load_line("enrollments", &id)?;
-            let waitlist = self.load_line("waitlists", &id)?;
+            let enrolled = enrollments.remove(&id).unwrap_or_default();
+            let waitlist = waitlists.remove(&id).unwrap_or_default();
             let meetings = serde_json::from_str(&meetings)?;
             sections.push(Section {
                 id,
@@ -185,11 +198,17 @@ impl Store {
         Ok(sections)
     }
 
-    fn load_line(&self, table: &str, section: &str) -> Result<Vec<String>> {
-        let sql = format!("SELECT student FROM {table} WHERE section = ?1 ORDER BY position");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([section], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    /// Every line of `table`, by section, each in order: one scan, not one per section.
+    fn load_lines(&self, table: &str) -> Result<HashMap<String, Vec<String>>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT section, student FROM {table} ORDER BY section, place"))?;
+        let mut lines: HashMap<String, Vec<String>> = HashMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            lines.entry(row.get(0)?).or_default().push(row.get(1)?);
+        }
+        Ok(lines)
     }
 
     fn load_students(&self) -> Result<Vec<Student>> {
@@ -247,6 +266,28 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Copies committed pages from the WAL into the database file, off the writer's path,
+/// so the WAL stays small without the event loop ever paying for a checkpoint.
+pub struct Checkpointer {
+    conn: Connection,
+}
+
+impl Checkpointer {
+    pub fn open(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Checkpointer { conn })
+    }
+
+    /// One passive checkpoint: it never waits for, or blocks, the writer. Returns the
+    /// WAL's size and how much of it is now in the database file, in pages.
+    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))?)
     }
 }
 
@@ -401,10 +442,15 @@ fn write_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<()> {
     Ok(())
 }
 
-fn write_section(tx: &Transaction<'_>, s: &Section) -> Result<()> {
+/// Places handed out in one batch stay below this many per line, so `place` values of
+/// later batches (`lsn * PLACES_PER_BATCH_MAX + i`) always sort after earlier ones.
+const PLACES_PER_BATCH_MAX: i64 = 1_000_000;
+
+fn write_section(tx: &Transaction<'_>, before: Option<&Section>, s: &Section, place_base: i64) -> Result<()> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, version = excluded.version",
     )?
     .execute(params![
         s.id,
@@ -415,27 +461,58 @@ fn write_section(tx: &Transaction<'_>, s: &Section) -> Result<()> {
         serde_json::to_string(&s.meetings)?,
         s.version
     ])?;
-    write_line(tx, "enrollments", &s.id, &s.enrolled)?;
-    write_line(tx, "waitlists", &s.id, &s.waitlist)
+    let (old_enrolled, old_waitlist) = before.map_or((&[][..], &[][..]), |b| (&b.enrolled[..], &b.waitlist[..]));
+    write_line(tx, "enrollments", &s.id, old_enrolled, &s.enrolled, place_base)?;
+    write_line(tx, "waitlists", &s.id, old_waitlist, &s.waitlist, place_base)
 }
 
-/// Rewrites a section's enrolled list or waitlist: proportional to that section only.
-fn write_line(tx: &Transaction<'_>, table: &str, section: &str, students: &[String]) -> Result<()> {
-    tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1"))?
-        .execute([section])?;
+/// Brings a stored line from `old` to `new`. Lines only lose members anywhere and gain
+/// them at the end, so that is written as deletes and appends: proportional to the
+/// change, not to the line. Anything else is rewritten whole.
+fn write_line(
+    tx: &Transaction<'_>,
+    table: &str,
+    section: &str,
+    old: &[String],
+    new: &[String],
+    place_base: i64,
+) -> Result<()> {
+    assert!(
+        (new.len() as i64) < PLACES_PER_BATCH_MAX,
+        "line of {section} too long for its places"
+    );
+    let staying: HashSet<&str> = new.iter().map(String::as_str).collect();
+    let kept: Vec<&String> = old.iter().filter(|s| staying.contains(s.as_str())).collect();
+    let appends_only = kept.len() <= new.len() && kept.iter().zip(new).all(|(k, n)| *k == n);
+    let (leaving, joining): (Vec<&String>, &[String]) = if appends_only {
+        (
+            old.iter().filter(|s| !staying.contains(s.as_str())).collect(),
+            &new[kept.len()..],
+        )
+    } else {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1"))?
+            .execute([section])?;
+        (Vec::new(), new)
+    };
+    let mut delete = tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1 AND student = ?2"))?;
+    for student in leaving {
+        delete.execute(params![section, student])?;
+    }
     let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO {table} (section, position, student) VALUES (?1, ?2, ?3)"
+        "INSERT INTO {table} (section, place, student) VALUES (?1, ?2, ?3)"
     ))?;
-    for (position, student) in students.iter().enumerate() {
-        insert.execute(params![section, position as i64, student])?;
+    for (i, student) in joining.iter().enumerate() {
+        insert.execute(params![section, place_base + i as i64, student])?;
     }
     Ok(())
 }
 
 fn write_student(tx: &Transaction<'_>, s: &Student) -> Result<()> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO students (id, name, max_units, appointment, balance_cents, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO students (id, name, max_units, appointment, balance_cents, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET appointment = excluded.appointment,
+             balance_cents = excluded.balance_cents, version = excluded.version",
     )?
     .execute(params![
         s.id,

@@ -1,4 +1,6 @@
-//! The SQLite schema. `sqlite3 murphy-data/murphy.sqlite3` can read every table:
+//! The SQLite schema. Tables keyed by text are `WITHOUT ROWID`: one b-tree each instead
+//! of a table plus its key index, so a batch dirties (and fsyncs) fewer pages.
+//! `sqlite3 murphy-data/murphy.sqlite3` can read every table:
 //! JSON columns hold what has no flat shape (commands, outcomes, meetings).
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -9,7 +11,7 @@ use crate::{Result, StoreError};
 pub const SCHEMA_VERSION: u64 = 1;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log (
     lsn     INTEGER PRIMARY KEY,
     at      TEXT NOT NULL,
@@ -28,19 +30,23 @@ CREATE TABLE IF NOT EXISTS sections (
     waitlist_capacity INTEGER NOT NULL,
     meetings          TEXT NOT NULL,
     version           INTEGER NOT NULL
-);
+) WITHOUT ROWID;
+-- `place` orders a line (enrollment order, waitlist order); it increases along the
+-- line but is not dense, so a join or a leave writes one row, not the whole line.
 CREATE TABLE IF NOT EXISTS enrollments (
-    section  TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    student  TEXT NOT NULL,
-    PRIMARY KEY (section, position)
-);
+    section TEXT NOT NULL,
+    place   INTEGER NOT NULL,
+    student TEXT NOT NULL,
+    PRIMARY KEY (section, place),
+    UNIQUE (section, student)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS waitlists (
-    section  TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    student  TEXT NOT NULL,
-    PRIMARY KEY (section, position)
-);
+    section TEXT NOT NULL,
+    place   INTEGER NOT NULL,
+    student TEXT NOT NULL,
+    PRIMARY KEY (section, place),
+    UNIQUE (section, student)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS students (
     id            TEXT PRIMARY KEY,
     name          TEXT NOT NULL,
@@ -48,14 +54,14 @@ CREATE TABLE IF NOT EXISTS students (
     appointment   TEXT,
     balance_cents INTEGER NOT NULL,
     version       INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (
     client  TEXT PRIMARY KEY,
     owner   TEXT NOT NULL,
     seq     INTEGER NOT NULL,
     results TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, student TEXT NOT NULL);
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, student TEXT NOT NULL) WITHOUT ROWID;
 ";
 
 pub(crate) fn create(conn: &Connection) -> Result<()> {
