@@ -1,0 +1,1 @@
+//! murphy bench
