@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One benchmark run, same machine, same load model for every server:
 
-  node app.js (the lecture's hello world)  vs  murphy hello  vs  murphy serve (durable enrolls)
+  node app.js (the lecture's hello world)  vs  murphy hello  vs  murphy serve: reads with and
+  without ETags, durable enrolls; and murphy's own load generator (murphy bench) against
+  murphy hello, to show what the generator itself costs next to wrk.
 
 Each server is driven in turn by wrk (closed model: C connections, each sends when
 answered) for D seconds, R rounds interleaved; the table reports medians over rounds and
@@ -101,16 +103,31 @@ def main():
         env = {"MURPHY_URL": urls["serve"].rstrip("/"), "MURPHY_TOKEN": token, "SECTIONS": "300", "STUDENTS": "6400"}
         subprocess.run(["bash", os.path.join(BENCH, "setup.sh")], env={**os.environ, **env}, check=True)
 
-        results = {"node hello": [], "murphy hello": [], "murphy enroll (durable)": []}
-        before = batch_stats(urls["serve"] + "metrics")
+        etags = os.path.join(work, "etags.txt")
+        with open(etags, "w") as f:
+            for i in range(1, 301):
+                path = f"/api/v1/sections/BENCH-{i:03d}"
+                response = urllib.request.urlopen(urllib.request.Request(urls["serve"].rstrip("/") + path, headers=auth))
+                f.write(f"{path} {response.headers['ETag']}\n")
+        reads = os.path.join(BENCH, "reads.lua")
+
+        results = {name: [] for name in ("node hello", "murphy hello", "murphy reads (200, full body)",
+                                         "murphy reads (If-None-Match, 304)", "murphy enroll (durable)",
+                                         "murphy bench -> murphy hello")}
+        enroll_runs = []
         for r in range(args.rounds):
             results["node hello"].append(wrk(urls["node"], args))
             results["murphy hello"].append(wrk(urls["hello"], args))
+            results["murphy reads (200, full body)"].append(wrk(urls["serve"], args, reads, env))
+            results["murphy reads (If-None-Match, 304)"].append(wrk(urls["serve"], args, reads, {**env, "ETAGS": etags}))
+            before = batch_stats(urls["serve"] + "metrics")
             results["murphy enroll (durable)"].append(
                 wrk(urls["serve"] + "api/v1/commands", args, os.path.join(BENCH, "enroll.lua"), env))
+            after = batch_stats(urls["serve"] + "metrics")
+            enroll_runs.append(delta(before, after))
+            results["murphy bench -> murphy hello"].append(murphy_bench(murphy, urls["hello"], args))
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-        after = batch_stats(urls["serve"] + "metrics")
-        report(results, before, after, args)
+        report(results, enroll_runs, args)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"args": vars(args), "results": results}, f, indent=2)
@@ -122,7 +139,25 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results, before, after, args):
+def delta(before, after):
+    """One enroll run's group-commit statistics: the /metrics counters after minus before."""
+    base = dict(before["buckets"])
+    return {"batches": after["batches"] - before["batches"], "commands": after["commands"] - before["commands"],
+            "commit_s": after["commit_s"] - before["commit_s"],
+            "buckets": [(bound, n - base.get(bound, 0)) for bound, n in after["buckets"]]}
+
+
+def murphy_bench(murphy, url, args):
+    """murphy's own load generator against murphy hello, the same closed model as wrk."""
+    out = subprocess.run([murphy, "bench", "--scenario", "hello", "--url", url.rstrip("/"),
+                          "--connections", str(args.connections), "--duration", str(args.duration)],
+                         capture_output=True, text=True, check=True).stdout
+    row = re.search(r"^reads\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
+    return {"rps": float(row.group(2)), "p50_ms": float(row.group(4)), "p99_ms": float(row.group(6)),
+            "non_2xx": 0, "socket_errors": ""}
+
+
+def report(results, enroll_runs, args):
     median = lambda runs, key: statistics.median(run[key] for run in runs)
     node_rps = median(results["node hello"], "rps")
     print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s x {args.rounds} rounds "
@@ -134,16 +169,15 @@ def report(results, before, after, args):
         errors = sum(run["non_2xx"] for run in runs)
         print(f"| {name} | {rps:,.0f} | {rps / node_rps:.2f}x | {median(runs, 'p50_ms'):.2f} | "
               f"{median(runs, 'p99_ms'):.2f} | {errors} |")
-    batches = after["batches"] - before["batches"]
-    commands = after["commands"] - before["commands"]
-    commit_ms = 1000 * (after["commit_s"] - before["commit_s"]) / max(batches, 1)
+    batches = sum(run["batches"] for run in enroll_runs)
+    commands = sum(run["commands"] for run in enroll_runs)
+    commit_ms = 1000 * sum(run["commit_s"] for run in enroll_runs) / max(batches, 1)
     print(f"\ngroup commit during the enroll runs: {commands:,} commands in {batches:,} batches, "
           f"mean {commands / max(batches, 1):.1f} commands per batch (one fsync each), mean commit {commit_ms:.2f} ms")
     print("batch size histogram (commands <= bound: batches):")
-    prev = dict(before["buckets"])
     last = 0
-    for bound, n in after["buckets"]:
-        cumulative = n - prev.get(bound, 0)
+    for i, (bound, _) in enumerate(enroll_runs[0]["buckets"]):
+        cumulative = sum(run["buckets"][i][1] for run in enroll_runs)
         if cumulative - last:
             print(f"  <= {bound:>6.0f}: {cumulative - last:,}")
         last = cumulative

@@ -2,6 +2,7 @@
 //! lives here.
 
 mod demo;
+mod load;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +42,10 @@ enum Cmd {
         #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
     },
+    /// Drive a running murphy (or any server, for `hello`) with a load scenario.
+    Bench(load::BenchArgs),
+    /// Check a `murphy bench --history` file and the server's log against the guarantees.
+    Check(load::CheckArgs),
     /// Replay the whole log offline and check it against the materialized tables.
     Verify {
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
@@ -116,6 +121,8 @@ fn main() -> anyhow::Result<()> {
             Cmd::Demo { serve: args, students } => serve(args, Some(students)).await,
             Cmd::Hello { listen } => hello(listen).await,
             Cmd::Verify { data_dir } => verify(data_dir),
+            Cmd::Bench(args) => load::bench(args).await,
+            Cmd::Check(args) => load::check(args).await,
         }
     })
 }

@@ -25,6 +25,14 @@ struct Murphy {
     client: Client,
 }
 
+/// A failed test must not leave a server running.
+impl Drop for Murphy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(data_dir: &Path) -> Murphy {
     let mut child = Process::new(env!("CARGO_BIN_EXE_murphy"))
         .args([

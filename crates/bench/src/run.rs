@@ -1,0 +1,282 @@
+//! The load models and the connection tasks. Closed: each connection sends when its
+//! last request was answered. Open: requests are due at a fixed rate, and latency is
+//! measured from when a request was due, not when it was sent, so a stalled server
+//! cannot hide its stall by slowing the load down (coordinated omission, as in wrk2).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use murphy_check::Record;
+use murphy_core::wire::{CommandsAnswer, CommandsRequest};
+use murphy_core::{Command, Outcome};
+
+use crate::http::{Answer, Connection, HttpError};
+use crate::scenario::{Ask, Crowd, EtagCache, Rng};
+use crate::stats::Recorder;
+
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "model")]
+pub enum Model {
+    Closed,
+    /// Requests due at `rate_per_s` in total, spread over the connections.
+    Open {
+        rate_per_s: f64,
+    },
+}
+
+/// What every connection task shares.
+pub struct Shared {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub model: Model,
+    pub started: Instant,
+    pub deadline: Instant,
+    pub requests_max: u64,
+    /// Requests sent so far (and, in the open model, the next due slot).
+    pub sent: AtomicU64,
+    pub timeout: Duration,
+    pub retries_max: u32,
+    pub etag: bool,
+    pub stop: AtomicBool,
+    pub history: Option<std::sync::mpsc::Sender<Record>>,
+}
+
+/// One connection's recorders: writes (commands) and reads apart.
+#[derive(Default)]
+pub struct Recorders {
+    pub writes: Recorder,
+    pub reads: Recorder,
+}
+
+/// Plays `crowd` over one connection until the run's time or count is up.
+pub async fn connection(shared: Arc<Shared>, mut crowd: Crowd, mut rng: Rng) -> Recorders {
+    let mut recorders = Recorders::default();
+    let mut conn = None;
+    let mut etags = EtagCache::default();
+    let mut seqs = std::collections::HashMap::<String, u64>::new();
+    while !shared.stop.load(Relaxed) && Instant::now() < shared.deadline {
+        let ask = crowd.next(&mut rng);
+        let due = match ask {
+            Ask::Done => break,
+            Ask::Wait(wait) => {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            _ => match take_slot(&shared).await {
+                Some(due) => due,
+                None => break,
+            },
+        };
+        match ask {
+            Ask::Commands { client, commands } => {
+                let seq = seqs.entry(client.clone()).or_default();
+                *seq += 1;
+                let outcomes = write(&shared, &mut conn, &mut recorders.writes, due, client, *seq, &commands).await;
+                crowd.answered(&commands, &outcomes);
+            }
+            Ask::Read { section } => {
+                let path = format!("/api/v1/sections/{section}");
+                read(&shared, &mut conn, &mut recorders.reads, due, &path, &mut etags).await;
+            }
+            Ask::Hello => read(&shared, &mut conn, &mut recorders.reads, due, "/", &mut etags).await,
+            Ask::Wait(_) | Ask::Done => unreachable!("handled above"),
+        }
+    }
+    recorders
+}
+
+/// Claims the next request of the run; in the open model, waits until it is due.
+/// Returns when the request is due, or `None` when the run's count is used up.
+async fn take_slot(shared: &Shared) -> Option<Instant> {
+    let slot = shared.sent.fetch_add(1, Relaxed);
+    if slot >= shared.requests_max {
+        return None;
+    }
+    match shared.model {
+        Model::Closed => Some(Instant::now()),
+        Model::Open { rate_per_s } => {
+            let due = shared.started + Duration::from_secs_f64(slot as f64 / rate_per_s);
+            if due >= shared.deadline {
+                return None;
+            }
+            tokio::time::sleep_until(due.into()).await;
+            Some(due)
+        }
+    }
+}
+
+/// Sends a write in its session, retrying the same seq on timeouts, lost connections
+/// and 503s, so it is applied exactly once. Returns the outcomes, if it got any.
+async fn write(
+    shared: &Shared,
+    conn: &mut Option<Connection>,
+    recorder: &mut Recorder,
+    due: Instant,
+    client: String,
+    seq: u64,
+    commands: &[Command],
+) -> Vec<Outcome> {
+    let request = CommandsRequest {
+        client: Some(client.clone()),
+        seq: Some(seq),
+        commands: commands.to_vec(),
+    };
+    let body = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
+    for attempt in 0..=shared.retries_max {
+        let sent_ns = nanos(shared, Instant::now());
+        let result = send(
+            shared,
+            conn,
+            Req::Post {
+                path: "/api/v1/commands",
+                body: body.clone(),
+            },
+        )
+        .await;
+        let answered = Instant::now();
+        let mut record = Record {
+            client: client.clone(),
+            seq: Some(seq),
+            sent_ns,
+            answered_ns: None,
+            commands: commands.to_vec(),
+            results: None,
+            status: None,
+        };
+        let retry = match result {
+            Ok(answer) if answer.status == 200 => {
+                let parsed: Result<CommandsAnswer, _> = serde_json::from_slice(&answer.body);
+                record.answered_ns = Some(nanos(shared, answered));
+                match parsed {
+                    Ok(parsed) => {
+                        recorder.answered(second(shared, answered), micros(answered - due), commands.len() as u64);
+                        let outcomes: Vec<Outcome> = parsed.results.iter().map(|r| r.outcome.clone()).collect();
+                        for outcome in &outcomes {
+                            recorder.outcome(outcome.kind());
+                        }
+                        record.results = Some(parsed.results);
+                        log_record(shared, record);
+                        return outcomes;
+                    }
+                    Err(e) => {
+                        recorder.error(format!("unparsable answer: {e}"));
+                        false
+                    }
+                }
+            }
+            Ok(answer) => {
+                record.answered_ns = Some(nanos(shared, answered));
+                record.status = Some(answer.status);
+                recorder.error(format!("status {}", answer.status));
+                answer.status == 503
+            }
+            Err(e) => {
+                recorder.error(error_kind(&e));
+                true
+            }
+        };
+        log_record(shared, record);
+        if !retry || attempt == shared.retries_max || shared.stop.load(Relaxed) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
+    }
+    Vec::new()
+}
+
+async fn read(
+    shared: &Shared,
+    conn: &mut Option<Connection>,
+    recorder: &mut Recorder,
+    due: Instant,
+    path: &str,
+    etags: &mut EtagCache,
+) {
+    let etag = if shared.etag {
+        etags.get(path).map(str::to_owned)
+    } else {
+        None
+    };
+    match send(
+        shared,
+        conn,
+        Req::Get {
+            path,
+            etag: etag.as_deref(),
+        },
+    )
+    .await
+    {
+        Ok(answer) if answer.status == 200 || answer.status == 304 => {
+            let answered = Instant::now();
+            recorder.answered(second(shared, answered), micros(answered - due), 0);
+            recorder.outcome(if answer.status == 304 {
+                "304 not modified"
+            } else {
+                "200 ok"
+            });
+            if let Some(tag) = answer.etag.filter(|_| shared.etag) {
+                etags.put(path.to_owned(), tag);
+            }
+        }
+        Ok(answer) => recorder.error(format!("status {}", answer.status)),
+        Err(e) => recorder.error(error_kind(&e)),
+    }
+}
+
+/// A request to send.
+enum Req<'a> {
+    Get { path: &'a str, etag: Option<&'a str> },
+    Post { path: &'a str, body: Bytes },
+}
+
+/// Sends on the connection, opening one if needed; a failed connection is dropped so
+/// the next attempt opens a new one.
+async fn send(shared: &Shared, conn: &mut Option<Connection>, req: Req<'_>) -> Result<Answer, HttpError> {
+    if conn.is_none() {
+        *conn = Some(Connection::open(shared.addr, Some(&shared.token)).await?);
+    }
+    let c = conn.as_mut().expect("opened above");
+    let pending = async {
+        match req {
+            Req::Get { path, etag } => c.get(path, etag).await,
+            Req::Post { path, body } => c.post_json(path, body).await,
+        }
+    };
+    let result = tokio::time::timeout(shared.timeout, pending)
+        .await
+        .unwrap_or(Err(HttpError::Timeout));
+    if result.is_err() {
+        *conn = None;
+    }
+    result
+}
+
+fn error_kind(e: &HttpError) -> String {
+    match e {
+        HttpError::Connect(_) => "connect failed".into(),
+        HttpError::Http(_) => "connection lost".into(),
+        HttpError::Timeout => "timed out".into(),
+    }
+}
+
+fn log_record(shared: &Shared, record: Record) {
+    if let Some(history) = &shared.history {
+        let _ = history.send(record);
+    }
+}
+
+fn nanos(shared: &Shared, at: Instant) -> u64 {
+    at.duration_since(shared.started).as_nanos() as u64
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros() as u64
+}
+
+fn second(shared: &Shared, at: Instant) -> u32 {
+    at.duration_since(shared.started).as_secs() as u32
+}

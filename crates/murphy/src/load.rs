@@ -1,0 +1,178 @@
+//! `murphy bench` and `murphy check`: their flags, and the glue to the `murphy-bench`
+//! and `murphy-check` crates.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use murphy_bench::{Model, Options, Scenario, Shape};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    /// Each connection sends its next request when the last one is answered.
+    Closed,
+    /// Requests are due at --rate per second; latency counts from when each was due.
+    Open,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The server to drive.
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// murphy's admin token (the scenario is set up and played through it).
+    #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    #[arg(long, value_enum, default_value = "registration-day")]
+    scenario: Scenario,
+    #[arg(long, value_enum, default_value = "closed")]
+    model: ModelArg,
+    /// Requests per second in total, for --model open.
+    #[arg(long, default_value_t = 10_000.0)]
+    rate: f64,
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long to drive the load, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Stop after this many requests (retries not counted).
+    #[arg(long, default_value_t = u64::MAX)]
+    requests_max: u64,
+    #[arg(long, default_value_t = 4000)]
+    students: usize,
+    #[arg(long, default_value_t = 200)]
+    sections: usize,
+    /// The most popular sections, oversubscribed tenfold.
+    #[arg(long, default_value_t = 5)]
+    hot: usize,
+    /// Seats of the one section of --scenario last-seat.
+    #[arg(long, default_value_t = 10)]
+    seats: u32,
+    /// Sections on each student's preference list.
+    #[arg(long, default_value_t = 5)]
+    preferences: usize,
+    /// Revalidate reads with If-None-Match (--scenario reads).
+    #[arg(long)]
+    etag: bool,
+    /// A request unanswered this long is retried with the same session seq.
+    #[arg(long, default_value_t = 5000)]
+    timeout_ms: u64,
+    #[arg(long, default_value_t = 3)]
+    retries: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Registration opens this long after setup, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    opens_after_ms: u64,
+    /// Record every request here (JSON lines) for `murphy check`.
+    #[arg(long)]
+    history: Option<PathBuf>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write SVG plots (latency and throughput over time) into this directory.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    anyhow::ensure!(
+        args.duration > 0.0 && args.duration <= 3600.0,
+        "--duration is 0 to 3600 seconds"
+    );
+    let model = match args.model {
+        ModelArg::Closed => Model::Closed,
+        ModelArg::Open => {
+            anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
+            Model::Open { rate_per_s: args.rate }
+        }
+    };
+    if args.scenario != Scenario::Hello {
+        anyhow::ensure!(
+            args.admin_token.is_some(),
+            "this scenario needs --admin-token (or MURPHY_ADMIN_TOKEN)"
+        );
+        anyhow::ensure!(
+            args.students >= args.connections,
+            "--students must be at least --connections"
+        );
+    }
+    let options = Options {
+        url: args.url,
+        admin_token: args.admin_token,
+        scenario: args.scenario,
+        model,
+        connections: args.connections,
+        duration: Duration::from_secs_f64(args.duration),
+        requests_max: args.requests_max,
+        shape: Shape {
+            students: args.students,
+            sections: args.sections.max(1),
+            hot: args.hot,
+            seats: args.seats,
+            preferences: args.preferences.clamp(1, args.sections.max(1)),
+        },
+        timeout: Duration::from_millis(args.timeout_ms),
+        retries_max: args.retries,
+        etag: args.etag,
+        seed: args.seed,
+        opens_after: Duration::from_millis(args.opens_after_ms),
+        history: args.history,
+    };
+    let report = murphy_bench::run(options).await?;
+    print!("{}", murphy_bench::render(&report));
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &args.plot {
+        for path in murphy_bench::plots(&report, dir).with_context(|| format!("writing plots to {}", dir.display()))? {
+            println!("plot: {}", path.display());
+        }
+    }
+    anyhow::ensure!(
+        report.errors() == 0,
+        "the run had {} errors (see above)",
+        report.errors()
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The history `murphy bench --history` recorded.
+    #[arg(long)]
+    history: PathBuf,
+    /// The server whose log to check against.
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    url: String,
+    #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let file = std::fs::File::open(&args.history).with_context(|| format!("opening {}", args.history.display()))?;
+    let history = murphy_check::history::read(std::io::BufReader::new(file))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.history.display()))?;
+    let client = murphy_client::Client::new(&args.url, args.admin_token);
+    let log = client
+        .full_log()
+        .await
+        .context("fetching the server's log (is --admin-token right?)")?;
+    let report = murphy_check::check(&history, &log);
+    println!("{report}");
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    anyhow::ensure!(
+        report.is_clean(),
+        "the history and the log break murphy's guarantees (see above)"
+    );
+    Ok(())
+}
