@@ -22,6 +22,9 @@ use crate::engine::{Answer, TokenResult};
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 
+/// The WAL is truncated once it passes this size.
+const WAL_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
 /// A batch applied in memory, on its way to disk.
 pub struct Sealed {
     pub batch: Batch,
@@ -96,6 +99,7 @@ impl Committer {
         if !batch.entries.is_empty() || !batch.tokens.is_empty() {
             let started = Instant::now();
             self.store.commit(&batch, &self.durable, &state, &changes)?;
+            self.store.truncate_wal_over(WAL_BYTES_MAX)?;
             if !batch.entries.is_empty() {
                 self.metrics.batch(batch.entries.len() as u64, started.elapsed(), lag);
             }

@@ -160,6 +160,27 @@ impl Store {
         Ok(())
     }
 
+    /// Truncates the WAL once it is over `wal_bytes_max`. A busy writer never lets the
+    /// WAL start over by itself (there is always a frame past the checkpointed ones),
+    /// so the writer does it, between commits. The `Checkpointer` has copied nearly
+    /// everything already, so this costs the last few frames. A checkpointer or reader
+    /// in the way makes it give up after a moment, to try again after the next commit.
+    /// Returns whether the WAL was truncated.
+    pub fn truncate_wal_over(&self, wal_bytes_max: u64) -> Result<bool> {
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).map_or(0, |m| m.len()) <= wal_bytes_max {
+            return Ok(false);
+        }
+        self.conn.busy_timeout(std::time::Duration::from_millis(20))?;
+        let busy: Result<i64> = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(Into::into);
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(busy? == 0)
+    }
+
     fn load_sections(&self) -> Result<Vec<Section>> {
         let mut enrollments = self.load_lines("enrollments")?;
         let mut waitlists = self.load_lines("waitlists")?;
@@ -282,12 +303,12 @@ impl Checkpointer {
         Ok(Checkpointer { conn })
     }
 
-    /// One passive checkpoint: it never waits for, or blocks, the writer. Returns the
-    /// WAL's size and how much of it is now in the database file, in pages.
-    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+    /// Copies what it can of the WAL into the database file without waiting for, or
+    /// blocking, the writer (a passive checkpoint). Returns the WAL's size in pages.
+    pub fn checkpoint(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))?)
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?)
     }
 }
 

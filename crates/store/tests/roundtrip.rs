@@ -137,3 +137,57 @@ proptest! {
         prop_assert_eq!(Reader::open(&path).unwrap().replay_all().unwrap(), state);
     }
 }
+
+/// A writer that never pauses must not grow the WAL without bound: the checkpointer
+/// copies it into the database beside the writer, and the writer truncates it once it
+/// passes its limit.
+#[test]
+fn the_wal_stays_bounded_under_a_writer_that_never_pauses() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const WAL_BYTES_MAX: u64 = 2_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("murphy.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let mut state = State::default();
+    let at = OffsetDateTime::UNIX_EPOCH;
+    commit(&mut store, &mut state, &setup(), at);
+    let checkpointer = murphy_store::Checkpointer::open(&path).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let largest = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut largest = 0;
+            while !done.load(Ordering::Relaxed) {
+                largest = largest.max(checkpointer.checkpoint().unwrap());
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            largest
+        })
+    };
+    let deposits: Vec<Command> = (0..STUDENTS)
+        .map(|i| Command::Deposit {
+            student: format!("p{i}"),
+            amount_cents: 1,
+        })
+        .collect();
+    let wal = dir.path().join("murphy.sqlite3-wal");
+    let mut wal_bytes_max = 0;
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        commit(&mut store, &mut state, &deposits, at);
+        store.truncate_wal_over(WAL_BYTES_MAX).unwrap();
+        wal_bytes_max = wal_bytes_max.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    done.store(true, Ordering::Relaxed);
+    let largest = largest.join().unwrap();
+    assert!(largest > 0, "the checkpointer saw the WAL");
+    // The limit plus what the writer adds while a truncation is held up.
+    let bound = 2 * WAL_BYTES_MAX;
+    assert!(
+        wal_bytes_max < bound,
+        "the WAL reached {wal_bytes_max} bytes; bound {bound}"
+    );
+    assert_eq!(Store::open(&path).unwrap().load().unwrap().state, state);
+}
