@@ -46,6 +46,8 @@ pub struct Options {
     pub scenario: Scenario,
     pub model: Model,
     pub connections: usize,
+    /// Threads the connections are spread over, each with its own event loop.
+    pub threads: usize,
     pub duration: Duration,
     pub requests_max: u64,
     pub shape: Shape,
@@ -117,22 +119,22 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         history: history.as_ref().map(|(sender, _)| sender.clone()),
     });
     let mut rng = Rng::new(options.seed);
-    let tasks: Vec<_> = (0..options.connections)
-        .map(|c| {
-            let crowd = Crowd::new(
-                options.scenario,
-                &options.shape,
-                &run_id,
-                c,
-                options.connections,
-                &mut rng,
-            );
-            tokio::spawn(run::connection(
-                shared.clone(),
-                crowd,
-                Rng::new(options.seed ^ (c as u64 + 1)),
-            ))
-        })
+    let mut players: Vec<Vec<(Crowd, Rng)>> = (0..options.threads.max(1)).map(|_| Vec::new()).collect();
+    let thread_count = players.len();
+    for c in 0..options.connections {
+        let crowd = Crowd::new(
+            options.scenario,
+            &options.shape,
+            &run_id,
+            c,
+            options.connections,
+            &mut rng,
+        );
+        players[c % thread_count].push((crowd, Rng::new(options.seed ^ (c as u64 + 1))));
+    }
+    let threads: Vec<_> = players
+        .into_iter()
+        .map(|players| play_on_own_thread(shared.clone(), players))
         .collect();
     let progress = progress(shared.clone(), options.duration);
     // ctrl-c ends the run early; what was measured so far is still reported.
@@ -146,10 +148,14 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
     };
     let mut writes = stats::Recorder::default();
     let mut reads = stats::Recorder::default();
-    for task in tasks {
-        let recorders = task.await.expect("connection tasks do not panic");
-        writes.merge(recorders.writes);
-        reads.merge(recorders.reads);
+    for thread in threads {
+        let all = tokio::task::spawn_blocking(move || thread.join().expect("load threads do not panic"))
+            .await
+            .expect("joining a load thread");
+        for recorders in all {
+            writes.merge(recorders.writes);
+            reads.merge(recorders.reads);
+        }
     }
     let elapsed_s = started.elapsed().as_secs_f64();
     progress.abort();
@@ -176,6 +182,37 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         elapsed_s,
         writes: summary(writes),
         reads: summary(reads),
+    })
+}
+
+/// Plays connections on a thread of their own, with a single-threaded runtime: each
+/// request's wake-ups stay on one thread, as in wrk's event loops, so the generator
+/// costs the machine as little as it can.
+fn play_on_own_thread(
+    shared: Arc<run::Shared>,
+    players: Vec<(Crowd, Rng)>,
+) -> std::thread::JoinHandle<Vec<run::Recorders>> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let local = tokio::task::LocalSet::new();
+            let tasks: Vec<_> = players
+                .into_iter()
+                .map(|(crowd, rng)| local.spawn_local(run::connection(shared.clone(), crowd, rng)))
+                .collect();
+            local
+                .run_until(async move {
+                    let mut all = Vec::with_capacity(tasks.len());
+                    for task in tasks {
+                        all.push(task.await.expect("connection tasks do not panic"));
+                    }
+                    all
+                })
+                .await
+        })
     })
 }
 

@@ -33,6 +33,10 @@ pub struct BenchArgs {
     rate: f64,
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Threads to spread the connections over (each runs its own event loop). One
+    /// leaves the most of a small machine to the server it measures.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// How long to drive the load, in seconds.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -105,6 +109,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         scenario: args.scenario,
         model,
         connections: args.connections,
+        threads: args.threads.max(1),
         duration: Duration::from_secs_f64(args.duration),
         requests_max: args.requests_max,
         shape: Shape {

@@ -134,9 +134,7 @@ async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()
     if let Some(students) = demo_students {
         demo::seed(&server, &data_dir, students).await?;
     }
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener = bind(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!(
         "murphy serving http://{addr}/ (data in {}, log at lsn {})",
@@ -155,9 +153,7 @@ async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()
 }
 
 async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener = bind(listen).with_context(|| format!("listening on {listen}"))?;
     println!("Server running at http://{}/", listener.local_addr()?);
     murphy_server::hello::serve(listener, shutdown_signal()).await?;
     Ok(())
@@ -181,6 +177,22 @@ fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
         replayed.lsn()
     );
     Ok(())
+}
+
+/// Pending connections the kernel may queue before murphy accepts them. Registration
+/// day opens with thousands of connects at the same instant; with the common default
+/// of 1024, the rest wait out a one-second SYN retry. The kernel caps it at somaxconn.
+const ACCEPT_BACKLOG_CONNECTIONS: u32 = 8192;
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG_CONNECTIONS)
 }
 
 /// Resolves on ctrl-c or SIGTERM.
