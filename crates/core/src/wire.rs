@@ -62,6 +62,28 @@ impl From<&Section> for SectionView {
     }
 }
 
+/// One event of `GET /api/v1/events`: a section's seat counts after a change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionEvent {
+    pub id: String,
+    pub capacity: u32,
+    pub enrolled: u32,
+    pub waitlisted: u32,
+    pub version: u64,
+}
+
+impl From<&Section> for SectionEvent {
+    fn from(s: &Section) -> Self {
+        SectionEvent {
+            id: s.id.clone(),
+            capacity: s.capacity,
+            enrolled: s.enrolled.len() as u32,
+            waitlisted: s.waitlist.len() as u32,
+            version: s.version,
+        }
+    }
+}
+
 /// `GET /api/v1/sections`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionsAnswer {

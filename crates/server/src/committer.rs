@@ -14,9 +14,10 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use murphy_core::wire::SectionEvent;
 use murphy_core::{Changes, State};
 use murphy_store::{Batch, Store, StoreError};
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 
 use crate::engine::{Answer, TokenResult};
 use crate::metrics::Metrics;
@@ -63,6 +64,8 @@ pub struct Committer {
     pub metrics: Arc<Metrics>,
     /// Set when a commit fails, so the loop stops taking requests.
     pub failed: Arc<AtomicBool>,
+    /// Live seat counts for `GET /api/v1/events`: one message per commit.
+    pub events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
 }
 
 impl Committer {
@@ -86,6 +89,21 @@ impl Committer {
         Ok(())
     }
 
+    /// Tells live watchers what the commit changed, after it is durable and published.
+    fn announce(&self, state: &State, changes: &Changes) {
+        if changes.sections.is_empty() || self.events.receiver_count() == 0 {
+            return;
+        }
+        let mut events: Vec<SectionEvent> = changes
+            .sections
+            .iter()
+            .filter_map(|id| state.section(id))
+            .map(SectionEvent::from)
+            .collect();
+        events.sort_by_key(|e| e.version);
+        let _ = self.events.send(Arc::new(events));
+    }
+
     fn commit(&mut self, sealed: Sealed) -> Result<(), StoreError> {
         let Sealed {
             batch,
@@ -105,6 +123,7 @@ impl Committer {
             }
             let previous = self.published.load_full();
             self.published.store(Arc::new(previous.next(state.clone(), tokens)));
+            self.announce(&state, &changes);
             self.durable = state;
         }
         for (reply, answer) in answers {

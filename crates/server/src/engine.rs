@@ -17,8 +17,9 @@ use murphy_core::{Command, LogEntry, State, Unknown};
 use murphy_store::{Batch, Checkpointer, Loaded, SessionRow, Store, StoreError, TokenRow};
 
 use crate::committer::{Committer, Sealed};
+use murphy_core::wire::SectionEvent;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 
 use crate::config::Limits;
 use crate::metrics::Metrics;
@@ -81,11 +82,17 @@ pub enum SubmitError {
 #[derive(Clone)]
 pub struct EngineHandle {
     queue: SyncSender<Message>,
+    events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
     snapshot: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
 }
 
 impl EngineHandle {
+    /// Live seat counts: every commit's changed sections, after they are durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
+        self.events.subscribe()
+    }
+
     /// The latest durable state. Never waits for the loop.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
@@ -157,7 +164,9 @@ pub fn start(
         .collect();
     let failed = Arc::new(AtomicBool::new(false));
     let checkpointer = Checkpointer::open(store.path()).map_err(std::io::Error::other)?;
+    let (events, _) = broadcast::channel(EVENT_BATCHES_BUFFERED_MAX);
     let committer = Committer {
+        events: events.clone(),
         store,
         durable: loaded.state.clone(),
         published: snapshot.clone(),
@@ -192,12 +201,16 @@ pub fn start(
     Ok((
         EngineHandle {
             queue,
+            events,
             snapshot,
             metrics,
         },
         thread,
     ))
 }
+
+/// Commits a live watcher may fall behind by before it is dropped.
+const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
 
 /// How often an idle loop checks that the committer is still alive.
 const FAILURE_CHECK_INTERVAL: Duration = Duration::from_millis(100);

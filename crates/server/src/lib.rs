@@ -47,6 +47,7 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Server
 
 pub struct Server {
     app: Arc<http::App>,
+    stopping: tokio::sync::watch::Sender<bool>,
     loop_thread: JoinHandle<Result<(), StoreError>>,
     admin_token: String,
     admin_source: AdminTokenSource,
@@ -68,7 +69,9 @@ impl Server {
         let metrics = Arc::new(metrics::Metrics::default());
         let (engine, loop_thread) = engine::start(store, loaded, config.limits.clone(), metrics.clone())
             .map_err(io_error("starting the event loop thread"))?;
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let app = Arc::new(http::App {
+            stopping: stopping_rx,
             engine,
             admin_token_hash: auth::hash_token(&admin_token),
             database_path: config.database_path(),
@@ -77,6 +80,7 @@ impl Server {
         });
         Ok(Server {
             app,
+            stopping,
             loop_thread,
             admin_token,
             admin_source,
@@ -140,7 +144,12 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Server { app, loop_thread, .. } = self;
+        let Server {
+            app,
+            loop_thread,
+            stopping,
+            ..
+        } = self;
         let limits = &app.limits;
         let listener =
             http::listener::LimitedListener::new(listener, limits.connections_max, limits.connection_idle_time_max);
@@ -157,6 +166,8 @@ impl Server {
                 () = shutdown => tracing::info!("shutting down: draining requests"),
                 _ = loop_done => tracing::error!("the event loop stopped; shutting down"),
             }
+            // Live event streams never end by themselves: tell them to.
+            let _ = stopping.send(true);
         };
         let served = axum::serve(listener, router).with_graceful_shutdown(stop).await;
         // The router (and with it every queue handle) is gone: the loop drains and ends.

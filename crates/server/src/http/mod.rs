@@ -1,15 +1,17 @@
 //! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
+mod events;
 mod handlers;
 pub mod listener;
+mod web;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{StatusCode, request::Parts};
+use axum::http::{HeaderMap, StatusCode, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,12 +29,17 @@ pub struct App {
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     pub database_path: std::path::PathBuf,
+    /// Becomes `true` when the server starts shutting down: long-lived streams end.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
 pub fn router(app: Arc<App>) -> Router {
     let body_limit = app.limits.request_body_bytes_max;
     Router::new()
+        .route("/", get(web::index))
+        .route("/app.js", get(web::app_js))
+        .route("/style.css", get(web::style_css))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(handlers::metrics))
         .route("/api/v1/openapi.json", get(handlers::openapi))
@@ -42,6 +49,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/students/{id}", get(handlers::student))
         .route("/api/v1/commands", post(handlers::commands))
         .route("/api/v1/log", get(handlers::log))
+        .route("/api/v1/events", get(events::events))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -71,34 +79,43 @@ impl FromRequestParts<Arc<App>> for Principal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Problem> {
-        let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        authenticate(app, &parts.headers, None)
+    }
+}
+
+/// The caller's principal from `Authorization: Bearer <token>`, or else from `query_token`
+/// where an endpoint accepts one (a browser's `EventSource` cannot set headers).
+pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
+    let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
+    let token = match (headers.get(AUTHORIZATION), query_token) {
+        (Some(header), _) => header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim),
+        (None, Some(token)) => Some(token),
+        (None, None) => {
             return Err(unauthorized(
                 "missing_token",
                 "this endpoint needs an `Authorization: Bearer <token>` header; the registrar issues tokens",
             ));
-        };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim);
-        let Some(token) = token.filter(|t| !t.is_empty()) else {
-            return Err(unauthorized(
-                "malformed_token",
-                "the Authorization header must read `Bearer <token>`",
-            ));
-        };
-        let hash = hash_token(token);
-        if hash == app.admin_token_hash {
-            return Ok(Principal::Admin);
         }
-        match app.engine.snapshot().tokens.get(&hash) {
-            Some(student) => Ok(Principal::Student(student.clone())),
-            None => Err(unauthorized(
-                "invalid_token",
-                "this token is not valid; check it, or ask the registrar for a new one",
-            )),
-        }
+    };
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(unauthorized(
+            "malformed_token",
+            "the Authorization header must read `Bearer <token>`",
+        ));
+    };
+    let hash = hash_token(token);
+    if hash == app.admin_token_hash {
+        return Ok(Principal::Admin);
+    }
+    match app.engine.snapshot().tokens.get(&hash) {
+        Some(student) => Ok(Principal::Student(student.clone())),
+        None => Err(unauthorized(
+            "invalid_token",
+            "this token is not valid; check it, or ask the registrar for a new one",
+        )),
     }
 }

@@ -1,0 +1,1 @@
+// The murphy web page.
