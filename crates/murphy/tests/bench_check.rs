@@ -3,56 +3,17 @@
 //! checker finds that history and the server's log clean. Then the same history with
 //! one answer tampered with is caught.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command as Process, Stdio};
+mod common;
+
+use common::{Murphy, murphy};
 
 const ADMIN_TOKEN: &str = "bench-check-admin-token";
-
-fn murphy(args: &[&str]) -> std::process::Output {
-    Process::new(env!("CARGO_BIN_EXE_murphy"))
-        .args(args)
-        .output()
-        .expect("murphy runs")
-}
-
-/// Kills the server when the test ends, passed or not.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn a_registration_day_run_checks_clean_and_a_tampered_history_does_not() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server(
-        Process::new(env!("CARGO_BIN_EXE_murphy"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-token",
-                ADMIN_TOKEN,
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
-    let mut line = String::new();
-    let url = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
-        if let Some(rest) = line.strip_prefix("murphy serving ") {
-            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
-        }
-    };
+    let server = Murphy::serve(dir.path(), ADMIN_TOKEN);
+    let url = server.url.clone();
     let history = dir.path().join("history.jsonl");
     let report = dir.path().join("report.json");
     let plots = dir.path().join("plots");

@@ -4,12 +4,14 @@
 //! the log must replay to exactly the stored tables, and every invariant must hold.
 //! Five rounds, each killed at a different moment; then a SIGTERM drains cleanly.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use common::Murphy;
 use murphy_client::{Client, Error};
 use murphy_core::wire::CommandsRequest;
 use murphy_core::{Command, LogEntry, Outcome};
@@ -20,49 +22,15 @@ const WRITERS: usize = 32;
 const SECTIONS: usize = 12;
 const STUDENTS: usize = 120;
 
-struct Murphy {
-    child: Child,
+struct Server {
+    murphy: Murphy,
     client: Client,
 }
 
-/// A failed test must not leave a server running.
-impl Drop for Murphy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data_dir: &Path) -> Murphy {
-    let mut child = Process::new(env!("CARGO_BIN_EXE_murphy"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("murphy starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
-        if let Some(rest) = line.strip_prefix("murphy serving http://") {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in stdout.lines() {});
-    Murphy {
-        child,
-        client: Client::new(format!("http://{addr}"), Some(ADMIN_TOKEN.into())),
-    }
+fn start(data_dir: &Path) -> Server {
+    let murphy = Murphy::serve(data_dir, ADMIN_TOKEN);
+    let client = Client::new(&murphy.url, Some(ADMIN_TOKEN.into()));
+    Server { murphy, client }
 }
 
 /// A small deterministic generator: the seed is printed so a failure can be replayed.
@@ -195,12 +163,7 @@ async fn answered_writes_survive_kill_9_at_random_moments() {
     check_answers_are_logged(&log, &all_answered);
 
     // Offline: the whole log replays to exactly the stored tables, invariants included.
-    let verify = Process::new(env!("CARGO_BIN_EXE_murphy"))
-        .arg("verify")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let verify = common::murphy(&["verify", "--data-dir", dir.path().to_str().unwrap()]);
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&verify.stdout),
@@ -213,7 +176,7 @@ async fn answered_writes_survive_kill_9_at_random_moments() {
 /// Runs the writers against `murphy`, sends it `signal` after `delay`, waits for it to
 /// exit, and returns every command that was answered.
 async fn write_then_signal(
-    murphy: &mut Murphy,
+    murphy: &mut Server,
     seed: u64,
     round: usize,
     delay: Duration,
@@ -229,7 +192,7 @@ async fn write_then_signal(
         })
         .collect();
     tokio::time::sleep(delay).await;
-    let pid = murphy.child.id().to_string();
+    let pid = murphy.murphy.child.id().to_string();
     assert!(
         Process::new("kill")
             .args([&format!("-{signal}"), &pid])
@@ -237,7 +200,7 @@ async fn write_then_signal(
             .unwrap()
             .success()
     );
-    let status = murphy.child.wait().unwrap();
+    let status = murphy.murphy.child.wait().unwrap();
     if signal == "TERM" {
         assert!(status.success(), "SIGTERM stops murphy cleanly: {status}");
     }
