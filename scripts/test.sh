@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: formatting, lints, then every test of every
-# crate (unit, property, the real-socket API tests, and the kill -9 test of the binary).
-# SQLite is bundled, so there is nothing else to install yet.
+# The whole test suite, from a fresh clone: formatting, lints, every test of every crate
+# (unit, property, the real-socket API tests, the kill -9 test of the binary), then the
+# web page in a real browser. SQLite is bundled; scripts/web-test.sh installs Chromium
+# (Debian's package) and playwright-core (npm) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,11 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
-# One closing line for the whole suite, summed over every test binary.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+echo "== web page in a real browser (scripts/web-test.sh)"
+bash scripts/web-test.sh 2>&1 | tee -a "$log" || status=$?
+# One closing line for the whole suite: cargo's test binaries and node's test runner.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /^# pass / { passed += $3 }
+     /^# fail / { failed += $3 }
+     END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

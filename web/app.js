@@ -1,1 +1,762 @@
-// The murphy web page.
+// The murphy web page: plain ES module, no build step, no dependencies.
+// Talks to API v1 (see /api/v1/openapi.json): cached reads revalidated with ETags,
+// commands in an exactly-once session, live seat counts over Server-Sent Events.
+
+const $ = (id) => document.getElementById(id);
+const STORE_TOKEN = "murphy.token";
+const STORE_STUDENT = "murphy.student";
+const DAYS = ["M", "T", "W", "R", "F", "S", "U"];
+const DAY_NAMES = { M: "Monday", T: "Tuesday", W: "Wednesday", R: "Thursday", F: "Friday", S: "Saturday", U: "Sunday" };
+
+const state = {
+  token: null,
+  student: null, // the student id this page acts as (null: admin without one)
+  admin: false,
+  me: null, // the last StudentView
+  catalog: null, // the last SectionsAnswer
+  byId: new Map(), // section id -> SectionView (patched by live events)
+  cache: new Map(), // path -> {etag, body}: by-hand HTTP revalidation
+  session: null, // {client, seq}
+  queue: Promise.resolve(), // commands are sent one at a time, in order
+  events: null,
+  lastLsn: 0,
+};
+
+// ---------- messages ----------
+
+function say(text, kind = "info") {
+  const box = $("message");
+  box.className = `message ${kind}`;
+  // Re-set the text so screen readers announce a repeated message too.
+  box.textContent = "";
+  requestAnimationFrame(() => { box.textContent = text; });
+  box.dataset.kind = kind;
+}
+
+function money(cents) {
+  const sign = cents < 0 ? "−" : "";
+  const abs = Math.abs(cents);
+  return `${sign}$${Math.floor(abs / 100).toLocaleString("en-US")}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+function ordinal(n) {
+  const s = ["th", "st", "nd", "rd"];
+  const v = n % 100;
+  return n + (s[(v - 20) % 10] || s[v] || s[0]);
+}
+
+function when(instant) {
+  const d = new Date(instant);
+  return Number.isNaN(d.getTime()) ? instant : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function meetingsText(meetings) {
+  return (meetings || []).map((m) => `${m.days} ${m.start}–${m.end}`).join(", ") || "TBA";
+}
+
+// A sentence a student understands, for every outcome a command can have.
+export function describe(command, outcome) {
+  const sec = command.section || command.to;
+  switch (outcome.type) {
+    case "enrolled": return `You are enrolled in ${sec}.`;
+    case "waitlisted": return `${sec} is full; you are ${ordinal(outcome.position)} on its waitlist.`;
+    case "full":
+      return command.waitlist
+        ? `${sec} is full, and so is its waitlist. Nothing was changed.`
+        : `${sec} is full. You can join its waitlist instead.`;
+    case "already_enrolled": return `You are already enrolled in ${sec}.`;
+    case "already_waitlisted": return `You are already on ${sec}'s waitlist, ${ordinal(outcome.position)} in line.`;
+    case "time_conflict": return `${sec} meets at the same time as ${outcome.with}, which you are enrolled in.`;
+    case "unit_limit": return `${sec} would bring you to ${outcome.units} units; your limit is ${outcome.max_units}.`;
+    case "hold": return `You have a hold on your account (balance ${money(outcome.balance_cents)}). Pay it before enrolling; you can still drop.`;
+    case "not_open": return `Your registration appointment opens ${when(outcome.opens_at)}; you cannot enroll before then.`;
+    case "not_enrolled":
+      return command.type === "swap"
+        ? `You are not enrolled in ${command.from}, so it cannot be swapped.`
+        : `You are not enrolled in ${sec}, nor on its waitlist.`;
+    case "dropped": {
+      const left = command.leaving === "waitlist" ? `You left ${sec}'s waitlist.` : `You dropped ${sec}.`;
+      return left + promotedText(outcome.promoted);
+    }
+    case "swapped": return `You swapped ${command.from} for ${command.to}.` + promotedText(outcome.promoted, command.from);
+    case "capacity_set": return `${sec} now has ${command.capacity} seats.` + promotedText(outcome.promoted);
+    case "below_enrolled": return `${sec} has ${outcome.enrolled} enrolled ${outcome.enrolled === 1 ? "student" : "students"}; its capacity cannot be set below that.`;
+    case "balance":
+      return `Your balance is now ${money(outcome.cents)}.` +
+        (outcome.fee_cents ? ` An overdraft fee of ${money(outcome.fee_cents)} was charged.` : "");
+    case "insufficient_funds": return `Not enough money: your balance is ${money(outcome.balance_cents)}.`;
+    case "balance_limit": return "That would take the balance past the largest amount allowed.";
+    case "no_such_section": return `There is no section ${outcome.section}.`;
+    case "no_such_student": return `There is no student ${outcome.student}.`;
+    case "already_exists": return "That already exists.";
+    case "created": return "Created.";
+    case "appointment_set": return "The appointment is set.";
+    default: return `murphy answered: ${outcome.type}.`;
+  }
+}
+
+function promotedText(promoted, section) {
+  if (!promoted || promoted.length === 0) return "";
+  const who = promoted.join(", ");
+  return ` ${section ? section + "'s" : "The"} freed seat${promoted.length > 1 ? "s went" : " went"} to ${who} from the waitlist.`;
+}
+
+const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set"]);
+
+// ---------- HTTP ----------
+
+class HttpError extends Error {
+  constructor(status, detail, code) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function problemOf(res) {
+  let detail = `murphy answered ${res.status} ${res.statusText}.`;
+  let code;
+  try {
+    const body = await res.json();
+    if (body && body.detail) detail = body.detail;
+    code = body && body.code;
+  } catch { /* not a problem body */ }
+  return new HttpError(res.status, detail, code);
+}
+
+function headers(extra = {}) {
+  return { Authorization: `Bearer ${state.token}`, ...extra };
+}
+
+// GET with a cached copy revalidated by hand: If-None-Match with the last ETag, and a
+// 304 reuses the body we kept. The browser's own cache is bypassed (no-store).
+async function cachedGet(path) {
+  const kept = state.cache.get(path);
+  const h = headers(kept ? { "If-None-Match": kept.etag } : {});
+  const res = await fetch(path, { headers: h, cache: "no-store" });
+  if (res.status === 304 && kept) return { body: kept.body, fresh: false };
+  if (!res.ok) throw await problemOf(res);
+  const body = await res.json();
+  const etag = res.headers.get("ETag");
+  if (etag) state.cache.set(path, { etag, body });
+  return { body, fresh: true };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function newSession() {
+  const rand = crypto.getRandomValues(new Uint8Array(12));
+  const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
+  state.session = { client: `web-${hex}`, seq: 0 };
+}
+
+// Sends commands in this tab's session. A network error or a 503 retries the SAME seq,
+// so the server applies the request once even if an answer was lost.
+function sendCommands(commands) {
+  const run = async () => {
+    const seq = state.session.seq + 1;
+    const body = JSON.stringify({ client: state.session.client, seq, commands });
+    const delays = [250, 500, 1000, 2000, 4000];
+    for (let attempt = 0; ; attempt++) {
+      let res;
+      try {
+        res = await fetch("/api/v1/commands", {
+          method: "POST",
+          headers: headers({ "Content-Type": "application/json" }),
+          body,
+          cache: "no-store",
+        });
+      } catch (e) {
+        if (attempt < delays.length) {
+          say("Connection trouble; trying again…", "info");
+          await sleep(delays[attempt]);
+          continue;
+        }
+        // We cannot know whether it was applied: start a fresh session, say so.
+        newSession();
+        throw new HttpError(0, "murphy could not be reached. Your last request may or may not have been applied; check your schedule before trying again.");
+      }
+      if (res.status === 503 && attempt < delays.length) {
+        const after = Number(res.headers.get("Retry-After")) || 0;
+        await sleep(Math.max(after * 1000, delays[attempt]));
+        continue;
+      }
+      if (!res.ok) {
+        const err = await problemOf(res);
+        // A refused request (4xx) was not applied; its seq is not used up.
+        throw err;
+      }
+      state.session.seq = seq;
+      const answer = await res.json();
+      for (const r of answer.results) state.lastLsn = Math.max(state.lastLsn, r.lsn);
+      return answer.results;
+    }
+  };
+  const p = state.queue.then(run, run);
+  state.queue = p.catch(() => {});
+  return p;
+}
+
+// Runs one command from a button or form, and reports its outcome in words.
+async function act(command, button) {
+  if (button) button.disabled = true;
+  document.body.setAttribute("aria-busy", "true");
+  try {
+    const [result] = await sendCommands([stripHints(command)]);
+    const ok = SUCCESS.has(result.outcome.type);
+    say(describe(command, result.outcome), ok ? "ok" : "refusal");
+    await refresh();
+    return result.outcome;
+  } catch (e) {
+    handleError(e);
+  } finally {
+    if (button) button.disabled = false;
+    document.body.removeAttribute("aria-busy");
+  }
+}
+
+function stripHints(command) {
+  const { leaving, ...wire } = command;
+  return wire;
+}
+
+function handleError(e) {
+  if (e instanceof HttpError) {
+    say(e.message, "error");
+    if (e.status === 401) signOut(false);
+  } else {
+    say(`Something went wrong: ${e.message}`, "error");
+    console.error(e);
+  }
+}
+
+// ---------- sign in ----------
+
+async function signIn(token, student) {
+  state.token = token;
+  state.student = student || null;
+  state.cache.clear();
+  state.byId.clear();
+  state.catalog = null;
+  state.me = null;
+  // Is this the admin token? Only the admin may read the log.
+  const probe = await fetch("/api/v1/log?after=0&limit=1", { headers: headers(), cache: "no-store" });
+  if (probe.status === 401) throw await problemOf(probe);
+  state.admin = probe.ok;
+  if (!state.student && !state.admin) {
+    throw new HttpError(400, "Enter your student id as well as your token.");
+  }
+  if (state.student) await loadStudent();
+  newSession();
+  localStorage.setItem(STORE_TOKEN, token);
+  if (state.student) localStorage.setItem(STORE_STUDENT, state.student);
+  else localStorage.removeItem(STORE_STUDENT);
+  showApp();
+  await loadSections();
+  connectEvents();
+  if (state.admin) loadLog();
+}
+
+function signOut(clearMessage = true) {
+  localStorage.removeItem(STORE_TOKEN);
+  localStorage.removeItem(STORE_STUDENT);
+  if (state.events) state.events.close();
+  state.events = null;
+  state.token = null;
+  state.student = null;
+  state.admin = false;
+  state.me = null;
+  state.cache.clear();
+  for (const id of ["schedule-view", "sections-view", "admin-view", "nav", "who", "signout", "live"]) $(id).hidden = true;
+  $("signin-view").hidden = false;
+  $("signin-token").value = "";
+  if (clearMessage) say("You are signed out.");
+  $("signin-token").focus();
+}
+
+function showApp() {
+  $("signin-view").hidden = true;
+  $("nav").hidden = false;
+  $("signout").hidden = false;
+  $("who").hidden = false;
+  $("who").textContent = state.admin
+    ? (state.student ? `Admin, acting as ${state.student}` : "Signed in as admin")
+    : `Signed in as ${state.student}`;
+  $("schedule-view").hidden = !state.student;
+  $("nav-schedule").hidden = !state.student;
+  $("sections-view").hidden = false;
+  $("admin-view").hidden = !state.admin;
+  $("nav-admin").hidden = !state.admin;
+  document.body.classList.toggle("is-admin", state.admin);
+  document.body.classList.toggle("has-student", !!state.student);
+}
+
+// ---------- reads ----------
+
+async function loadSections() {
+  const { body, fresh } = await cachedGet("/api/v1/sections");
+  if (fresh || !state.catalog) {
+    state.catalog = body;
+    for (const s of body.sections) {
+      const known = state.byId.get(s.id);
+      // A live event may already have told us something newer.
+      if (!known || known.version <= s.version) state.byId.set(s.id, s);
+    }
+    renderSections();
+    // The schedule names sections' titles and meetings: draw it again with them.
+    if (state.me) renderStudent();
+  }
+  state.lastLsn = Math.max(state.lastLsn, body.version);
+}
+
+async function loadStudent() {
+  if (!state.student) return;
+  const { body } = await cachedGet(`/api/v1/students/${encodeURIComponent(state.student)}`);
+  state.me = body;
+  state.lastLsn = Math.max(state.lastLsn, body.version);
+  renderStudent();
+}
+
+async function refresh() {
+  const jobs = [loadSections()];
+  if (state.student) jobs.push(loadStudent());
+  if (state.admin) jobs.push(loadLog());
+  await Promise.all(jobs);
+  updateRowActions();
+}
+
+// ---------- live events ----------
+
+let studentRefresh = null;
+
+function connectEvents() {
+  if (state.events) state.events.close();
+  const es = new EventSource(`/api/v1/events?access_token=${encodeURIComponent(state.token)}`);
+  state.events = es;
+  const live = $("live");
+  live.hidden = false;
+  const setLive = (on, text) => {
+    live.classList.toggle("on", on);
+    $("live-text").textContent = text;
+  };
+  setLive(false, "Connecting…");
+  es.addEventListener("ready", () => setLive(true, "Live"));
+  es.addEventListener("section", (ev) => {
+    setLive(true, "Live");
+    let data;
+    try { data = JSON.parse(ev.data); } catch { return; }
+    applySectionEvent(data);
+  });
+  es.onerror = () => {
+    if (es.readyState === EventSource.CLOSED) setLive(false, "Live updates off");
+    else setLive(false, "Reconnecting…");
+  };
+}
+
+function applySectionEvent(ev) {
+  const s = state.byId.get(ev.id);
+  if (!s) {
+    // A section we have not seen yet: read the catalog again.
+    loadSections().catch(() => {});
+    return;
+  }
+  if (ev.version < s.version) return;
+  Object.assign(s, { capacity: ev.capacity, enrolled: ev.enrolled, waitlisted: ev.waitlisted, version: ev.version });
+  updateRow(s);
+  const me = state.me;
+  if (me && (me.enrolled.includes(ev.id) || me.waitlisted.includes(ev.id))) {
+    // Maybe a promotion from a waitlist, or a drop: read my record again (cheap: ETag).
+    clearTimeout(studentRefresh);
+    studentRefresh = setTimeout(() => loadStudent().then(updateRowActions).catch(() => {}), 50);
+  }
+}
+
+// ---------- sections list ----------
+
+function seatsFree(s) { return Math.max(0, s.capacity - s.enrolled); }
+
+function matches(s, q) {
+  if (!q) return true;
+  const hay = `${s.id} ${s.title} ${meetingsText(s.meetings)}`.toLowerCase();
+  return q.split(/\s+/).every((w) => hay.includes(w));
+}
+
+function renderSections() {
+  const body = $("sections-body");
+  const focused = document.activeElement && document.activeElement.dataset ? { ...document.activeElement.dataset } : null;
+  const q = $("search").value.trim().toLowerCase();
+  const openOnly = $("open-only").checked;
+  const all = [...state.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const shown = all.filter((s) => matches(s, q) && (!openOnly || seatsFree(s) > 0));
+  const frag = document.createDocumentFragment();
+  for (const s of shown) frag.appendChild(sectionRow(s));
+  body.replaceChildren(frag);
+  $("sections-count").textContent = `${shown.length} of ${all.length} sections` + (q ? ` match “${q}”` : "") + ".";
+  const list = $("section-ids");
+  list.replaceChildren(...all.map((s) => { const o = document.createElement("option"); o.value = s.id; o.label = s.title; return o; }));
+  if (focused && focused.action && focused.section) {
+    const again = body.querySelector(`button[data-action="${focused.action}"][data-section="${CSS.escape(focused.section)}"]`);
+    if (again) again.focus();
+  }
+}
+
+function sectionRow(s) {
+  const tr = document.createElement("tr");
+  tr.dataset.id = s.id;
+  const th = document.createElement("th");
+  th.scope = "row";
+  th.innerHTML = `<span class="sid"></span><span class="title"></span>`;
+  th.querySelector(".sid").textContent = s.id;
+  th.querySelector(".title").textContent = s.title;
+  const meets = cell("Meets", meetingsText(s.meetings));
+  const units = cell("Units", String(s.units));
+  const seats = cell("Seats", "");
+  seats.classList.add("seats");
+  const wait = cell("Waitlist", "");
+  wait.classList.add("wait");
+  const actions = document.createElement("td");
+  actions.className = "actions";
+  tr.append(th, meets, units, seats, wait, actions);
+  fillCounts(tr, s);
+  fillActions(actions, s);
+  return tr;
+}
+
+function cell(label, text) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.textContent = text;
+  return td;
+}
+
+function fillCounts(tr, s) {
+  const free = seatsFree(s);
+  const seats = tr.querySelector(".seats");
+  seats.textContent = `${s.enrolled} / ${s.capacity}`;
+  seats.setAttribute("aria-label", `${s.enrolled} of ${s.capacity} seats taken, ${free} free`);
+  seats.classList.toggle("is-full", free === 0);
+  const wait = tr.querySelector(".wait");
+  wait.textContent = `${s.waitlisted} / ${s.waitlist_capacity}`;
+  wait.setAttribute("aria-label", `${s.waitlisted} waiting, room for ${s.waitlist_capacity}`);
+}
+
+function button(text, action, section, cls = "") {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.dataset.action = action;
+  b.dataset.section = section;
+  if (cls) b.className = cls;
+  b.setAttribute("aria-label", `${text}: ${section}`);
+  return b;
+}
+
+function fillActions(cell, s) {
+  const td = document.createElement("div");
+  td.className = "actions-inner";
+  cell.replaceChildren(td);
+  if (!state.student) {
+    if (state.admin) td.append(button("Edit seats", "edit-capacity", s.id));
+    return;
+  }
+  const me = state.me;
+  if (me && me.enrolled.includes(s.id)) {
+    const tag = document.createElement("span");
+    tag.className = "tag ok";
+    tag.textContent = "Enrolled";
+    td.append(tag, button("Drop", "drop", s.id, "danger"));
+  } else if (me && me.waitlisted.includes(s.id)) {
+    const tag = document.createElement("span");
+    tag.className = "tag wait";
+    tag.textContent = "On waitlist";
+    td.append(tag, button("Leave waitlist", "leave", s.id, "danger"));
+  } else {
+    td.append(button("Enroll", "enroll", s.id, "primary"));
+    if (seatsFree(s) === 0 && s.waitlist_capacity > 0) td.append(button("Join waitlist", "waitlist", s.id));
+  }
+}
+
+function updateRow(s) {
+  const tr = $("sections-body").querySelector(`tr[data-id="${CSS.escape(s.id)}"]`);
+  if (!tr) return;
+  fillCounts(tr, s);
+  const actions = tr.querySelector(".actions");
+  // Keep keyboard focus where it was when the buttons are rebuilt.
+  const had = actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+  fillActions(actions, s);
+  if (had) (actions.querySelector(`[data-action="${had}"]`) || actions.querySelector("button"))?.focus();
+  if (state.me) renderWeek();
+}
+
+function updateRowActions() {
+  for (const s of state.byId.values()) updateRow(s);
+}
+
+$("sections-body").addEventListener("click", (ev) => {
+  const b = ev.target.closest("button[data-action]");
+  if (!b) return;
+  const section = b.dataset.section;
+  const student = state.student;
+  switch (b.dataset.action) {
+    case "enroll": act({ type: "enroll", student, section, waitlist: false }, b); break;
+    case "waitlist": act({ type: "enroll", student, section, waitlist: true }, b); break;
+    case "drop": act({ type: "drop", student, section }, b); break;
+    case "leave": act({ type: "drop", student, section, leaving: "waitlist" }, b); break;
+    case "edit-capacity": {
+      $("cap-section").value = section;
+      $("cap-value").value = state.byId.get(section)?.capacity ?? "";
+      $("cap-value").focus();
+      break;
+    }
+  }
+});
+
+$("search").addEventListener("input", renderSections);
+$("open-only").addEventListener("change", renderSections);
+$("refresh").addEventListener("click", () => refresh().then(() => say("Up to date.")).catch(handleError));
+
+// ---------- the student ----------
+
+function renderStudent() {
+  const me = state.me;
+  if (!me) return;
+  $("st-name").textContent = `${me.name} (${me.id})`;
+  $("st-units").textContent = `${me.units} of ${me.max_units}`;
+  const bal = $("st-balance");
+  bal.textContent = money(me.balance_cents);
+  bal.classList.toggle("negative", me.balance_cents < 0);
+  const hold = $("st-hold");
+  hold.hidden = me.balance_cents >= 0;
+  hold.textContent = me.balance_cents < 0
+    ? `Hold: your balance is ${money(me.balance_cents)}. You cannot enroll or be promoted from a waitlist until you pay ${money(-me.balance_cents)}; you can still drop.`
+    : "";
+  $("st-appointment-row").hidden = !me.appointment;
+  $("st-appointment").textContent = me.appointment ? when(me.appointment) : "";
+
+  const el = $("enrolled-list");
+  el.replaceChildren(...me.enrolled.map((id) => listItem(id, "drop", "Drop")));
+  if (me.enrolled.length === 0) el.append(emptyItem("None yet."));
+  const wl = $("waitlisted-list");
+  wl.replaceChildren(...me.waitlisted.map((id) => listItem(id, "leave", "Leave waitlist")));
+  if (me.waitlisted.length === 0) wl.append(emptyItem("None."));
+
+  const from = $("swap-from");
+  const keep = from.value;
+  from.replaceChildren(...me.enrolled.map((id) => { const o = document.createElement("option"); o.value = id; o.textContent = id; return o; }));
+  if (me.enrolled.includes(keep)) from.value = keep;
+  $("swap-form").querySelector("button").disabled = me.enrolled.length === 0;
+  renderWeek();
+}
+
+function emptyItem(text) {
+  const li = document.createElement("li");
+  li.className = "hint";
+  li.textContent = text;
+  return li;
+}
+
+function listItem(id, action, label) {
+  const li = document.createElement("li");
+  const s = state.byId.get(id);
+  const text = document.createElement("span");
+  text.innerHTML = `<strong></strong> <span class="title"></span> <span class="meets"></span>`;
+  text.querySelector("strong").textContent = id;
+  text.querySelector(".title").textContent = s ? s.title : "";
+  text.querySelector(".meets").textContent = s ? meetingsText(s.meetings) : "";
+  li.append(text, button(label, action, id, "danger"));
+  return li;
+}
+
+for (const listId of ["enrolled-list", "waitlisted-list"]) {
+  $(listId).addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b) return;
+    const command = { type: "drop", student: state.student, section: b.dataset.section };
+    if (b.dataset.action === "leave") command.leaving = "waitlist";
+    act(command, b);
+  });
+}
+
+const toMin = (hhmm) => { const [h, m] = hhmm.split(":").map(Number); return h * 60 + m; };
+
+// The weekly grid: one column per day, one grid row per 10 minutes.
+function renderWeek() {
+  const me = state.me;
+  const week = $("week");
+  if (!me) return;
+  const blocks = [];
+  for (const id of me.enrolled) {
+    const s = state.byId.get(id);
+    if (!s) continue;
+    for (const m of s.meetings || []) {
+      for (const d of m.days) blocks.push({ id, title: s.title, day: d, start: m.start, end: m.end });
+    }
+  }
+  $("week-empty").hidden = blocks.length > 0;
+  week.hidden = blocks.length === 0;
+  if (blocks.length === 0) { week.replaceChildren(); return; }
+  const days = DAYS.filter((d) => "MTWRF".includes(d) || blocks.some((b) => b.day === d));
+  const first = Math.min(8 * 60, ...blocks.map((b) => Math.floor(toMin(b.start) / 60) * 60));
+  const last = Math.max(17 * 60, ...blocks.map((b) => Math.ceil(toMin(b.end) / 60) * 60));
+  const rows = (last - first) / 10;
+  week.style.gridTemplateColumns = `3.2rem repeat(${days.length}, minmax(0, 1fr))`;
+  week.style.gridTemplateRows = `auto repeat(${rows}, minmax(0.45rem, auto))`;
+  const parts = [];
+  const corner = document.createElement("div");
+  corner.className = "corner";
+  parts.push(corner);
+  days.forEach((d, i) => {
+    const h = document.createElement("div");
+    h.className = "day";
+    h.style.gridColumn = String(i + 2);
+    h.style.gridRow = "1";
+    h.innerHTML = `<abbr></abbr>`;
+    h.firstChild.title = DAY_NAMES[d];
+    h.firstChild.textContent = DAY_NAMES[d].slice(0, 3);
+    parts.push(h);
+  });
+  for (let t = first; t < last; t += 60) {
+    const r = (t - first) / 10 + 2;
+    const label = document.createElement("div");
+    label.className = "hour";
+    label.style.gridColumn = "1";
+    label.style.gridRow = `${r} / span 6`;
+    label.textContent = `${String(t / 60).padStart(2, "0")}:00`;
+    parts.push(label);
+    const line = document.createElement("div");
+    line.className = "hour-line";
+    line.style.gridColumn = `2 / span ${days.length}`;
+    line.style.gridRow = `${r} / span 6`;
+    parts.push(line);
+  }
+  for (const b of blocks) {
+    const el = document.createElement("div");
+    el.className = "block";
+    el.style.gridColumn = String(days.indexOf(b.day) + 2);
+    el.style.gridRow = `${(toMin(b.start) - first) / 10 + 2} / ${(toMin(b.end) - first) / 10 + 2}`;
+    el.setAttribute("role", "note");
+    el.setAttribute("aria-label", `${DAY_NAMES[b.day]} ${b.start} to ${b.end}: ${b.id}, ${b.title}`);
+    el.innerHTML = `<strong></strong><span></span>`;
+    el.firstChild.textContent = b.id;
+    el.lastChild.textContent = `${b.start}–${b.end}`;
+    parts.push(el);
+  }
+  week.replaceChildren(...parts);
+}
+
+$("swap-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const from = $("swap-from").value;
+  const to = $("swap-to").value.trim();
+  if (!from || !to) { say("Choose a section to leave and one to join.", "error"); return; }
+  if (from === to) { say("Choose two different sections to swap.", "error"); return; }
+  act({ type: "swap", student: state.student, from, to }, ev.submitter);
+});
+
+$("deposit-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const cents = Math.round(Number($("deposit-amount").value) * 100);
+  if (!Number.isFinite(cents) || cents < 1) { say("Enter an amount of at least $0.01.", "error"); return; }
+  act({ type: "deposit", student: state.student, amount_cents: cents }, ev.submitter).then((o) => {
+    if (o && o.type === "balance") $("deposit-amount").value = "";
+  });
+});
+
+// ---------- admin ----------
+
+$("capacity-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const section = $("cap-section").value.trim();
+  const capacity = Number($("cap-value").value);
+  if (!section) { say("Enter a section id.", "error"); return; }
+  if (!Number.isInteger(capacity) || capacity < 0) { say("Enter a whole number of seats.", "error"); return; }
+  act({ type: "set_capacity", section, capacity }, ev.submitter);
+});
+
+$("log-refresh").addEventListener("click", () => loadLog().catch(handleError));
+
+const LOG_PAGE = 50;
+
+// The log's tail: start a page before the newest LSN we know of, then page forward
+// until a short page says we reached the end; show the last 50 entries.
+async function loadLog() {
+  if (!state.admin) return;
+  let after = Math.max(0, state.lastLsn - LOG_PAGE);
+  let lines = [];
+  for (let pages = 0; pages < 100; pages++) {
+    const res = await fetch(`/api/v1/log?after=${after}&limit=${LOG_PAGE}`, { headers: headers(), cache: "no-store" });
+    if (!res.ok) throw await problemOf(res);
+    const page = (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    lines = lines.concat(page).slice(-LOG_PAGE);
+    if (page.length < LOG_PAGE) break;
+    after = page[page.length - 1].lsn;
+  }
+  if (lines.length) state.lastLsn = Math.max(state.lastLsn, lines[lines.length - 1].lsn);
+  renderLog(lines);
+}
+
+function renderLog(lines) {
+  const rows = lines.slice().reverse().map((e) => {
+    const tr = document.createElement("tr");
+    const c = e.command || {};
+    const subject = c.student || (c.from && c.to && c.type === "transfer" ? c.from : "");
+    const target = c.section || (c.type === "swap" ? `${c.from} → ${c.to}` : "") || (c.type === "transfer" ? `to ${c.to}` : "");
+    const what = [subject ? `${subject}:` : "", c.type, target, c.capacity !== undefined ? `= ${c.capacity}` : "",
+      c.amount_cents !== undefined ? money(c.amount_cents) : ""].filter(Boolean).join(" ");
+    const outcome = e.outcome || {};
+    const extra = Object.entries(outcome).filter(([k]) => k !== "type").map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") || "none" : v}`).join("; ");
+    const cells = [String(e.lsn), new Date(e.at).toLocaleTimeString(), what, e.client ? `${e.client} #${e.seq}` : "—", outcome.type + (extra ? ` (${extra})` : "")];
+    for (const [i, text] of cells.entries()) {
+      const td = document.createElement(i === 0 ? "th" : "td");
+      if (i === 0) td.scope = "row";
+      td.textContent = text;
+      if (i === 4) td.className = SUCCESS.has(outcome.type) ? "ok" : "refusal";
+      tr.append(td);
+    }
+    return tr;
+  });
+  $("log-body").replaceChildren(...rows);
+}
+
+// ---------- start ----------
+
+$("signin-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const token = $("signin-token").value.trim();
+  const student = $("signin-student").value.trim();
+  if (!token) { say("Enter your token.", "error"); $("signin-token").focus(); return; }
+  if (student && !/^[A-Za-z0-9_.:-]{1,64}$/.test(student)) {
+    say("A student id is 1 to 64 letters, digits, '-', '_', '.' or ':'.", "error");
+    $("signin-student").focus();
+    return;
+  }
+  const b = ev.submitter;
+  if (b) b.disabled = true;
+  try {
+    await signIn(token, student);
+    say(state.student ? `Welcome, ${state.me ? state.me.name : state.student}.` : "Signed in as admin.", "ok");
+    $("main").focus();
+  } catch (e) {
+    state.token = null;
+    if (e instanceof HttpError && e.status === 403) say(`That token does not belong to student ${student}.`, "error");
+    else handleError(e);
+  } finally {
+    if (b) b.disabled = false;
+  }
+});
+
+$("signout").addEventListener("click", () => signOut());
+
+(async function start() {
+  const token = localStorage.getItem(STORE_TOKEN);
+  const student = localStorage.getItem(STORE_STUDENT);
+  if (student) $("signin-student").value = student;
+  if (!token) { $("signin-view").hidden = false; return; }
+  try {
+    await signIn(token, student);
+  } catch (e) {
+    signOut(false);
+    if (student) $("signin-student").value = student;
+    handleError(e);
+  }
+})();
