@@ -1,6 +1,18 @@
 //! A typed Rust client for murphy's HTTP API v1. Every call returns the wire types of
 //! `murphy_core::wire`, and every refusal of the server arrives as `Error::Problem` with
 //! the server's `code` and `detail`.
+//!
+//! On top of `Client`: `Session` (exactly-once writes with retries, `session.rs`),
+//! `CachingClient` (ETag revalidation in memory or on disk, `cache.rs`) and
+//! `EventStream` (live seat counts, `events.rs`).
+
+mod cache;
+mod events;
+mod session;
+
+pub use cache::{Cached, CachingClient, Freshness, Source};
+pub use events::EventStream;
+pub use session::{RetryPolicy, Session};
 
 use murphy_core::wire::{
     CommandsAnswer, CommandsRequest, ProblemBody, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
@@ -9,6 +21,7 @@ use murphy_core::{Command, LogEntry};
 use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -101,13 +114,16 @@ impl Client {
     }
 
     pub async fn send(&self, request: &CommandsRequest) -> Result<CommandsAnswer> {
-        json(
-            self.request(self.http.post(self.url("/api/v1/commands")))
-                .json(request)
-                .send()
-                .await?,
-        )
-        .await
+        self.send_within(request, None).await
+    }
+
+    /// `send`, giving up on the answer after `timeout` (the request may still apply).
+    pub async fn send_within(&self, request: &CommandsRequest, timeout: Option<Duration>) -> Result<CommandsAnswer> {
+        let mut builder = self.request(self.http.post(self.url("/api/v1/commands"))).json(request);
+        if let Some(timeout) = timeout {
+            builder = builder.timeout(timeout);
+        }
+        json(builder.send().await?).await
     }
 
     pub async fn sections(&self) -> Result<SectionsAnswer> {
@@ -177,6 +193,17 @@ impl Client {
         }
     }
 
+    /// `GET /metrics`: the server's Prometheus text.
+    pub async fn metrics(&self) -> Result<String> {
+        let response = self.http.get(self.url("/metrics")).send().await?;
+        Ok(expect_ok(response).await?.text().await?)
+    }
+
+    /// `GET path` (like `/api/v1/sections`), sending `If-None-Match: etag` when given.
+    pub async fn get_if_none_match<T: DeserializeOwned>(&self, path: &str, etag: Option<&str>) -> Result<Fetched<T>> {
+        self.conditional(path, etag).await
+    }
+
     async fn conditional<T: DeserializeOwned>(&self, path: &str, etag: Option<&str>) -> Result<Fetched<T>> {
         let mut request = self.request(self.http.get(self.url(path)));
         if let Some(etag) = etag {
@@ -198,7 +225,7 @@ impl Client {
         })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 

@@ -42,7 +42,7 @@ const SLOTS: &[(&str, &str, &str)] = &[
 /// Seeds an empty database; leaves an existing one alone.
 pub async fn seed(server: &Server, data_dir: &Path, students: u32) -> anyhow::Result<()> {
     if server.lsn() > 0 {
-        println!("demo: reusing the catalog already in {}", data_dir.display());
+        say!("demo: reusing the catalog already in {}", data_dir.display());
         return Ok(());
     }
     server
@@ -62,7 +62,7 @@ pub async fn seed(server: &Server, data_dir: &Path, students: u32) -> anyhow::Re
     for id in &ids {
         writeln!(file, "{id} {}", server.mint_token(id).await?)?;
     }
-    println!(
+    say!(
         "demo: {} sections and {students} students; student tokens in {}",
         COURSES.len() * 3,
         path.display()

@@ -1,6 +1,17 @@
 //! The `murphy` command: parses arguments and calls the library crates. Nothing else
 //! lives here.
 
+mod cli;
+/// Prints a line for the operator. A server must not die because whoever started it
+/// stopped reading its output (`murphy serve | head -1`), so write errors are ignored,
+/// where `println!` would panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod demo;
 mod load;
 
@@ -51,6 +62,9 @@ enum Cmd {
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
         data_dir: PathBuf,
     },
+    /// The client commands: sections, enroll, watch, admin import, ...
+    #[command(flatten)]
+    Client(cli::Command),
 }
 
 #[derive(Args)]
@@ -123,6 +137,7 @@ fn main() -> anyhow::Result<()> {
             Cmd::Verify { data_dir } => verify(data_dir),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,
+            Cmd::Client(command) => cli::run(command).await,
         }
     })
 }
@@ -136,25 +151,25 @@ async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()
     }
     let listener = bind(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!(
+    say!(
         "murphy serving http://{addr}/ (data in {}, log at lsn {})",
         data_dir.display(),
         server.lsn()
     );
     match server.admin_token_source() {
-        AdminTokenSource::Given => println!("admin token: the one given by --admin-token or MURPHY_ADMIN_TOKEN"),
+        AdminTokenSource::Given => say!("admin token: the one given by --admin-token or MURPHY_ADMIN_TOKEN"),
         AdminTokenSource::File(path) | AdminTokenSource::Generated(path) => {
-            println!("admin token: in {}", path.display())
+            say!("admin token: in {}", path.display())
         }
     }
     server.serve(listener, shutdown_signal()).await?;
-    println!("murphy stopped cleanly");
+    say!("murphy stopped cleanly");
     Ok(())
 }
 
 async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
     let listener = bind(listen).with_context(|| format!("listening on {listen}"))?;
-    println!("Server running at http://{}/", listener.local_addr()?);
+    say!("Server running at http://{}/", listener.local_addr()?);
     murphy_server::hello::serve(listener, shutdown_signal()).await?;
     Ok(())
 }

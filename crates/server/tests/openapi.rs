@@ -400,7 +400,11 @@ async fn every_documented_operation_is_served_as_documented() {
                     .get(CONTENT_TYPE)
                     .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
                 // An event stream never ends: its head is the answer to check.
-                let body = if endless { String::new() } else { response.text().await.unwrap() };
+                let body = if endless {
+                    String::new()
+                } else {
+                    response.text().await.unwrap()
+                };
                 let code = is_problem.then(|| serde_json::from_str::<Value>(&body).unwrap()["code"].clone());
                 let what = format!("{method} {path} (token: {})", token.is_some());
                 assert_ne!(code, Some(Value::from("no_such_route")), "{what}: not routed");
