@@ -135,6 +135,16 @@ pub struct Meeting {
 }
 
 impl Meeting {
+    /// A meeting from its written form, e.g. `("MW", "14:00", "15:50")`; the error says
+    /// which part is wrong.
+    pub fn parse(days: &str, start: &str, end: &str) -> Result<Meeting, String> {
+        Ok(Meeting {
+            days: days.parse()?,
+            start: start.parse()?,
+            end: end.parse()?,
+        })
+    }
+
     /// Two meetings conflict when they share a day and their half-open time ranges
     /// intersect: a class ending at 10:50 does not conflict with one starting at 10:50.
     pub fn overlaps(&self, other: &Meeting) -> bool {
@@ -152,11 +162,7 @@ mod tests {
     use super::*;
 
     fn meeting(days: &str, start: &str, end: &str) -> Meeting {
-        Meeting {
-            days: days.parse().unwrap(),
-            start: start.parse().unwrap(),
-            end: end.parse().unwrap(),
-        }
+        Meeting::parse(days, start, end).unwrap()
     }
 
     #[test]

@@ -41,11 +41,7 @@ fn student_id(i: usize) -> String {
 }
 
 fn meeting(days: &str, start: &str, end: &str) -> Meeting {
-    Meeting {
-        days: days.parse().unwrap(),
-        start: start.parse().unwrap(),
-        end: end.parse().unwrap(),
-    }
+    Meeting::parse(days, start, end).unwrap()
 }
 
 /// Meeting slots: 0-1, 2-5 and 3-4 overlap; 0-3 and 1-4 are back to back (no conflict).

@@ -87,11 +87,7 @@ fn catalog() -> Vec<Command> {
                 units: *units,
                 capacity,
                 waitlist_capacity: capacity / 5,
-                meetings: vec![Meeting {
-                    days: days.parse().expect("valid days"),
-                    start: start.parse().expect("valid time"),
-                    end: end.parse().expect("valid time"),
-                }],
+                meetings: vec![Meeting::parse(days, start, end).expect("the demo's slots are valid")],
             });
         }
     }

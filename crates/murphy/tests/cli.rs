@@ -3,10 +3,14 @@
 //! server's metrics and from the CLI's own answer), a CSV with one bad row imports
 //! nothing and names the line, and a refusal reads as a sentence.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command as Process, Output, Stdio};
+use std::process::{Command as Process, Output};
+
+use common::Murphy;
 
 const ADMIN_TOKEN: &str = "cli-test-admin-token";
 
@@ -14,49 +18,20 @@ const CSV_HEADER: &str = "section,title,units,capacity,waitlist_capacity,days,st
 
 /// The real server over a temporary data directory, killed when the test ends.
 struct Server {
-    child: std::process::Child,
+    /// Held for its `Drop`, which stops the server.
+    _murphy: Murphy,
     url: String,
     _data: tempfile::TempDir,
     cache: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Server {
     fn start() -> Server {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Process::new(env!("CARGO_BIN_EXE_murphy"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-token",
-                ADMIN_TOKEN,
-                "--data-dir",
-            ])
-            .arg(data.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
-            if let Some(rest) = line.strip_prefix("murphy serving ") {
-                break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
-            }
-        };
-        // Keep reading: a closed pipe would kill the server at its next line of output.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let murphy = Murphy::serve(data.path(), ADMIN_TOKEN);
+        let url = murphy.url.clone();
         Server {
-            child,
+            _murphy: murphy,
             url,
             _data: data,
             cache: tempfile::tempdir().unwrap(),

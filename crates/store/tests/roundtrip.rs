@@ -26,11 +26,7 @@ fn setup() -> Vec<Command> {
                 units: 4,
                 capacity: 2,
                 waitlist_capacity: 3,
-                meetings: vec![Meeting {
-                    days: days.parse().unwrap(),
-                    start: start.parse().unwrap(),
-                    end: end.parse().unwrap(),
-                }],
+                meetings: vec![Meeting::parse(days, start, end).unwrap()],
             }
         })
         .collect();

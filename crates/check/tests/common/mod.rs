@@ -149,11 +149,7 @@ impl Run {
 }
 
 pub fn meeting(days: &str, start: &str, end: &str) -> Meeting {
-    Meeting {
-        days: days.parse().unwrap(),
-        start: start.parse().unwrap(),
-        end: end.parse().unwrap(),
-    }
+    Meeting::parse(days, start, end).unwrap()
 }
 
 pub fn section(id: &str, capacity: u32, waitlist_capacity: u32, meetings: Vec<Meeting>) -> Command {

@@ -68,11 +68,7 @@ fn row(line: &str) -> Result<Command, String> {
         f(i).parse::<u32>()
             .map_err(|_| format!("{} {:?} is not a whole number", HEADER[i], f(i)))
     };
-    let meeting = Meeting {
-        days: f(5).parse()?,
-        start: f(6).parse()?,
-        end: f(7).parse()?,
-    };
+    let meeting = Meeting::parse(f(5), f(6), f(7))?;
     let command = Command::CreateSection {
         section: f(0).to_owned(),
         title: f(1).to_owned(),
@@ -153,11 +149,7 @@ pub mod tests {
             units: 4,
             capacity: 160,
             waitlist_capacity: 20,
-            meetings: vec![Meeting {
-                days: "MW".parse().unwrap(),
-                start: "14:00".parse().unwrap(),
-                end: "15:50".parse().unwrap(),
-            }],
+            meetings: vec![Meeting::parse("MW", "14:00", "15:50").unwrap()],
         }
     }
 

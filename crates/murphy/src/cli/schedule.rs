@@ -74,11 +74,7 @@ mod tests {
     use super::*;
 
     fn meeting(days: &str, start: &str, end: &str) -> Meeting {
-        Meeting {
-            days: days.parse().unwrap(),
-            start: start.parse().unwrap(),
-            end: end.parse().unwrap(),
-        }
+        Meeting::parse(days, start, end).unwrap()
     }
 
     #[test]
