@@ -78,6 +78,7 @@ async fn every_bad_request_gets_a_clear_problem_and_changes_nothing() {
         Case { token: None, ..post("missing token", t, enroll("s1", "COMSCI-31-1"), S::UNAUTHORIZED, "missing_token") },
         get("another student's record", "/api/v1/students/s2", Some(t), S::FORBIDDEN, "forbidden"),
         get("unknown section read", "/api/v1/sections/NOPE-1", Some(t), S::NOT_FOUND, "no_such_section"),
+        get("id that is not text", "/api/v1/sections/%FF%FE", Some(t), S::BAD_REQUEST, "invalid_path"),
         get("log as a student", "/api/v1/log", Some(t), S::FORBIDDEN, "forbidden"),
         get("bad log query", "/api/v1/log?after=minus-one", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_query"),
         get("unknown route", "/api/v2/sections", Some(t), S::NOT_FOUND, "no_such_route"),

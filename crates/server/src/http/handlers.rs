@@ -62,12 +62,24 @@ pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: Header
     })
 }
 
-pub async fn section(
-    State(app): State<Arc<App>>,
-    _: Principal,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+/// The `{id}` of a path, with a problem (not axum's plain text) when it cannot be read.
+pub struct IdPath(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Problem> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(IdPath(id)),
+            Err(e) => Err(Problem::bad_request(
+                "invalid_path",
+                format!("{}; ids are plain text such as COMSCI-35L-1", e.body_text()),
+            )),
+        }
+    }
+}
+
+pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPath, headers: HeaderMap) -> Response {
     let snapshot = app.engine.snapshot();
     let Some(section) = snapshot.state.section(&id) else {
         return no_such(Unknown::Section(id)).into_response();
@@ -78,7 +90,7 @@ pub async fn section(
 pub async fn student(
     State(app): State<Arc<App>>,
     principal: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
 ) -> Response {
     if !principal.may_act_as(&id) {
