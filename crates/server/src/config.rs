@@ -20,6 +20,8 @@ pub struct Limits {
     pub connections_max: usize,
     /// A connection with no bytes in or out for this long is closed.
     pub connection_idle_time_max: Duration,
+    /// Time a client may take to send a request's headers (a trickling client is cut off).
+    pub header_read_time_max: Duration,
     /// Time from a request's arrival to its answer; past it, `503`.
     pub request_time_max: Duration,
     /// How long a session request that arrived ahead of a missing `seq` is held.
@@ -40,6 +42,7 @@ impl Default for Limits {
             pipeline_batches_max: 64,
             connections_max: 4096,
             connection_idle_time_max: Duration::from_secs(60),
+            header_read_time_max: Duration::from_secs(10),
             request_time_max: Duration::from_secs(10),
             session_gap_hold_max: Duration::from_millis(500),
             held_requests_max: 1024,

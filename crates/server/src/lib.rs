@@ -151,6 +151,7 @@ impl Server {
             ..
         } = self;
         let limits = &app.limits;
+        let header_read_time_max = limits.header_read_time_max;
         let listener =
             http::listener::LimitedListener::new(listener, limits.connections_max, limits.connection_idle_time_max);
         let router = http::router(app.clone());
@@ -169,10 +170,9 @@ impl Server {
             // Live event streams never end by themselves: tell them to.
             let _ = stopping.send(true);
         };
-        let served = axum::serve(listener, router).with_graceful_shutdown(stop).await;
+        http::serve(listener, router, header_read_time_max, stop).await;
         // The router (and with it every queue handle) is gone: the loop drains and ends.
         let joined = watcher.await.map_err(|e| ServerError::Loop(e.to_string()))?;
-        served.map_err(io_error("serving HTTP"))?;
         match joined {
             Ok(result) => result.map_err(ServerError::from),
             Err(_) => Err(ServerError::Loop("the event loop panicked".into())),

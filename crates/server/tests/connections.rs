@@ -51,3 +51,35 @@ async fn at_the_connection_limit_new_clients_wait_for_a_free_slot() {
         "served only once the hog was dropped: {waited:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_headers_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let header_limit = Duration::from_millis(400);
+    let limits = Limits {
+        header_read_time_max: header_limit,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(limits).await;
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    let started = Instant::now();
+    // A byte every 50 ms: never idle, never done.
+    let closed_after = loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let sent = slow.write_all(b"X").await;
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut buf)).await;
+        if sent.is_err() || matches!(read, Ok(Ok(0)) | Ok(Err(_))) || matches!(read, Ok(Ok(n)) if n > 0) {
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the trickling client was never cut off"
+        );
+    };
+    assert!(
+        closed_after >= header_limit - Duration::from_millis(60),
+        "cut off too early: {closed_after:?}"
+    );
+}

@@ -57,6 +57,40 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// Serves `router` on `listener` until `stop` resolves, then stops accepting and waits
+/// for the open connections to finish their requests. Each connection is HTTP/1.1 with
+/// keep-alive, and a client gets `header_read_time_max` to send a request's headers, so
+/// a slow trickle of bytes cannot hold a connection slot.
+pub async fn serve(
+    mut listener: listener::LimitedListener,
+    router: Router,
+    header_read_time_max: std::time::Duration,
+    stop: impl Future<Output = ()>,
+) {
+    use axum::serve::Listener as _;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_time_max);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            (io, _) = listener.accept() => {
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(io), service));
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 /// Bounds every request's time and counts every response.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let limit = app.limits.request_time_max;
