@@ -179,7 +179,7 @@ fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
     anyhow::ensure!(path.exists(), "no database at {}", path.display());
     let reader = murphy_store::Reader::open(&path)?;
     let replayed = reader.replay_all().context("replaying the log")?;
-    let store = murphy_store::Store::open(&path)?;
+    let mut store = murphy_store::Store::open(&path)?;
     let loaded = store.load().context("loading the materialized tables")?;
     anyhow::ensure!(
         replayed == loaded.state,

@@ -63,7 +63,7 @@ impl Server {
         let (admin_token, admin_source) = auth::admin_token(config.admin_token.as_deref(), dir).map_err(io_error(
             format!("reading or writing the admin token in {}", dir.display()),
         ))?;
-        let store = Store::open(&config.database_path())?;
+        let mut store = Store::open(&config.database_path())?;
         let loaded = store.load()?;
         let replayed = loaded.replayed;
         let metrics = Arc::new(metrics::Metrics::default());

@@ -81,6 +81,7 @@ async fn every_bad_request_gets_a_clear_problem_and_changes_nothing() {
         get("id that is not text", "/api/v1/sections/%FF%FE", Some(t), S::BAD_REQUEST, "invalid_path"),
         get("log as a student", "/api/v1/log", Some(t), S::FORBIDDEN, "forbidden"),
         get("bad log query", "/api/v1/log?after=minus-one", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_query"),
+        get("log past any lsn", "/api/v1/log?after=9223372036854775808", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_query"),
         get("unknown route", "/api/v2/sections", Some(t), S::NOT_FOUND, "no_such_route"),
         Case { method: Method::DELETE, ..get("wrong method", "/api/v1/sections", Some(t), S::METHOD_NOT_ALLOWED, "method_not_allowed") },
         Case { method: Method::POST, body: br#"{"student":"s1"}"#.to_vec(), ..get("token as a student", "/api/v1/tokens", Some(t), S::FORBIDDEN, "forbidden") },

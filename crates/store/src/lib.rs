@@ -104,7 +104,7 @@ impl Store {
     /// Loads the materialized state and checks it against the log: the tables must be
     /// at the log's last LSN (entries past them, which one transaction per batch makes
     /// impossible, are replayed and their outcomes compared), and every invariant holds.
-    pub fn load(&self) -> Result<Loaded> {
+    pub fn load(&mut self) -> Result<Loaded> {
         let lsn = schema::meta(&self.conn, "lsn")?;
         let catalog_version = schema::meta(&self.conn, "catalog_version")?;
         let sections = self.load_sections()?;
@@ -120,8 +120,14 @@ impl Store {
         }
         let tail = read_log(&self.conn, lsn, u64::MAX)?;
         let replayed = tail.len() as u64;
+        let tables = state.clone();
         replay_into(&mut state, &tail)?;
-        state.take_changes();
+        let changes = state.take_changes();
+        if replayed > 0 {
+            // Bring the tables up to the log before serving: later commits write only
+            // what they change, on top of what the tables hold.
+            self.commit(&Batch::default(), &tables, &state, &changes)?;
+        }
         Ok(Loaded {
             state,
             sessions: self.load_sessions()?,

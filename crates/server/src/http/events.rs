@@ -102,17 +102,21 @@ struct Feed {
     section: Option<String>,
     /// The highest version sent: live events at or below it are already known.
     last: u64,
-    /// Sent first, as a `ready` event whose id is where the stream starts.
+    /// Sent first, as a `ready` event; its id (only when nothing is owed) is where the
+    /// stream starts.
     position: Option<u64>,
 }
 
 fn feed(start: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
     stream::unfold(start, |mut feed| async move {
         if let Some(position) = feed.position.take() {
-            let ready = Event::default()
-                .event("ready")
-                .id(position.max(feed.last).to_string())
-                .data("{}");
+            // With catch-up events to come, `ready` carries no id: were the stream to
+            // break right after it, a reconnect must resume from the client's old id,
+            // not skip what it had not yet been sent.
+            let mut ready = Event::default().event("ready").data("{}");
+            if feed.backlog.is_empty() {
+                ready = ready.id(position.max(feed.last).to_string());
+            }
             return Some((Ok(ready), feed));
         }
         loop {

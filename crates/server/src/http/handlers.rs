@@ -244,6 +244,12 @@ pub async fn log(
     }
     let Query(query) = query
         .map_err(|e| Problem::bad_request("invalid_query", format!("{}; use ?after=LSN&limit=N", e.body_text())))?;
+    if i64::try_from(query.after).is_err() {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!("after must be at most {}", i64::MAX),
+        ));
+    }
     let max = app.limits.log_entries_max;
     let limit = query.limit.unwrap_or(LOG_ENTRIES_DEFAULT.min(max));
     if limit == 0 || limit > max {
