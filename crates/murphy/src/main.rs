@@ -156,6 +156,13 @@ async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()
         data_dir.display(),
         server.lsn()
     );
+    if server.replayed() > 0 {
+        // Only after a crash between the log and the tables; worth an operator's eye.
+        tracing::warn!(
+            "start-up replayed {} log entries past the stored tables",
+            server.replayed()
+        );
+    }
     match server.admin_token_source() {
         AdminTokenSource::Given => say!("admin token: the one given by --admin-token or MURPHY_ADMIN_TOKEN"),
         AdminTokenSource::File(path) | AdminTokenSource::Generated(path) => {

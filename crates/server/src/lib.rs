@@ -49,7 +49,6 @@ pub struct Server {
     app: Arc<http::App>,
     stopping: tokio::sync::watch::Sender<bool>,
     loop_thread: JoinHandle<Result<(), StoreError>>,
-    admin_token: String,
     admin_source: AdminTokenSource,
     replayed: u64,
 }
@@ -82,14 +81,9 @@ impl Server {
             app,
             stopping,
             loop_thread,
-            admin_token,
             admin_source,
             replayed,
         })
-    }
-
-    pub fn admin_token(&self) -> &str {
-        &self.admin_token
     }
 
     pub fn admin_token_source(&self) -> &AdminTokenSource {

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use murphy_core::{Changes, LogEntry, Section, State, Student};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -346,11 +346,6 @@ impl Reader {
         rows.map(|row| decode_entry(row?)).collect()
     }
 
-    /// The number of log entries.
-    pub fn log_len(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0))?)
-    }
-
     /// Replays the whole log from an empty state, checking every logged outcome and
     /// effect against the replay, and returns the state it ends in. Offline: O(log).
     pub fn replay_all(&self) -> Result<State> {
@@ -364,33 +359,6 @@ impl Reader {
         }
         state.take_changes();
         Ok(state)
-    }
-
-    /// The materialized state as stored (without the log-tail check of `Store::load`).
-    pub fn materialized(&self) -> Result<(u64, u64)> {
-        Ok((
-            schema::meta(&self.conn, "lsn")?,
-            schema::meta(&self.conn, "catalog_version")?,
-        ))
-    }
-
-    /// The stored answer of a session's latest request, if the session exists.
-    pub fn session(&self, client: &str) -> Result<Option<SessionRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT client, owner, seq, results FROM sessions WHERE client = ?1",
-                [client],
-                |r| {
-                    Ok(SessionRow {
-                        client: r.get(0)?,
-                        owner: r.get(1)?,
-                        seq: r.get(2)?,
-                        results_json: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
     }
 }
 

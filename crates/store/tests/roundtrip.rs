@@ -103,6 +103,16 @@ fn commit(store: &mut Store, state: &mut State, commands: &[Command], at: Offset
         .unwrap();
 }
 
+/// A new database holding the setup commands, and the state they built.
+fn set_up() -> (tempfile::TempDir, std::path::PathBuf, Store, State) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("murphy.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let mut state = State::default();
+    commit(&mut store, &mut state, &setup(), OffsetDateTime::UNIX_EPOCH);
+    (dir, path, store, state)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -111,12 +121,8 @@ proptest! {
         script in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>(), 1i64..6000), 1..120),
         cuts in prop::collection::vec(1usize..12, 1..40),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("murphy.sqlite3");
-        let mut store = Store::open(&path).unwrap();
-        let mut state = State::default();
+        let (_dir, path, mut store, mut state) = set_up();
         let at = OffsetDateTime::UNIX_EPOCH;
-        commit(&mut store, &mut state, &setup(), at);
         let commands: Vec<Command> = script.into_iter().map(command).collect();
         let mut rest = &commands[..];
         for cut in cuts.iter().cycle() {
@@ -143,12 +149,8 @@ fn the_wal_stays_bounded_under_a_writer_that_never_pauses() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     const WAL_BYTES_MAX: u64 = 2_000_000;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("murphy.sqlite3");
-    let mut store = Store::open(&path).unwrap();
-    let mut state = State::default();
+    let (dir, path, mut store, mut state) = set_up();
     let at = OffsetDateTime::UNIX_EPOCH;
-    commit(&mut store, &mut state, &setup(), at);
     let checkpointer = murphy_store::Checkpointer::open(&path).unwrap();
     let done = Arc::new(AtomicBool::new(false));
     let largest = {
@@ -193,12 +195,8 @@ fn the_wal_stays_bounded_under_a_writer_that_never_pauses() {
 /// commits, which write only what they change, build on the right rows.
 #[test]
 fn a_log_tail_past_the_tables_is_written_back_at_load() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("murphy.sqlite3");
-    let mut store = Store::open(&path).unwrap();
-    let mut state = State::default();
+    let (_dir, path, store, mut state) = set_up();
     let at = OffsetDateTime::UNIX_EPOCH;
-    commit(&mut store, &mut state, &setup(), at);
     drop(store);
 
     // One more command reaches the log, and only the log.
