@@ -8,7 +8,13 @@
 Each server is driven in turn by wrk (closed model: C connections, each sends when
 answered) for D seconds, R rounds interleaved; the table reports medians over rounds and
 the ratios to node. For murphy serve it also reports the group-commit batch sizes from
-/metrics. Usage: python3 bench/run.py [--duration 10] [--connections 64] [--rounds 3]
+/metrics.
+
+Pinned: every server runs under `taskset -c 0` and the load generator under
+`taskset -c 1`, so each server gets one core and the generator never steals from it.
+Unpinned ratios on two cores swing by 2x with nothing changed.
+
+Usage: python3 bench/run.py [--duration 10] [--connections 64] [--rounds 3] [--only enroll,reads]
 """
 
 import argparse
@@ -45,8 +51,12 @@ def wait_http(url, headers=None, timeout_s=30):
     sys.exit(f"{url} did not come up")
 
 
+SERVER_CPU = ["taskset", "-c", "0"]
+LOAD_CPU = ["taskset", "-c", "1"]
+
+
 def wrk(url, args, script=None, env=None):
-    cmd = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s", "--latency"]
+    cmd = LOAD_CPU + ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s", "--latency"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True).stdout
@@ -77,11 +87,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (all on the load core)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", help="write the raw results here")
+    p.add_argument("--only", default="", help="comma-separated subset: hello,reads,enroll,bench (node always runs)")
+    p.add_argument("--keep", help="keep murphy serve's data directory here (for profiling afterwards)")
     args = p.parse_args()
-    for tool in ("wrk", "node", "cargo"):
+    only = set(filter(None, args.only.split(",")))
+    wanted = lambda part: not only or part in only
+    for tool in ("wrk", "node", "cargo", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
 
@@ -92,10 +106,10 @@ def main():
     ports = {name: free_port() for name in ("node", "hello", "serve")}
     procs = []
     try:
-        procs.append(subprocess.Popen(["node", os.path.join(BENCH, "app.js")], env={**os.environ, "PORT": str(ports["node"])},
+        procs.append(subprocess.Popen(SERVER_CPU + ["node", os.path.join(BENCH, "app.js")], env={**os.environ, "PORT": str(ports["node"])},
                                       stdout=subprocess.DEVNULL))
-        procs.append(subprocess.Popen([murphy, "hello", "--listen", f"127.0.0.1:{ports['hello']}"], stdout=subprocess.DEVNULL))
-        procs.append(subprocess.Popen([murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}", "--data-dir", work,
+        procs.append(subprocess.Popen(SERVER_CPU + [murphy, "hello", "--listen", f"127.0.0.1:{ports['hello']}"], stdout=subprocess.DEVNULL))
+        procs.append(subprocess.Popen(SERVER_CPU + [murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}", "--data-dir", work,
                                        "--admin-token", token], stdout=subprocess.DEVNULL))
         urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()}
         auth = {"Authorization": f"Bearer {token}"}
@@ -117,16 +131,22 @@ def main():
         enroll_runs = []
         for r in range(args.rounds):
             results["node hello"].append(wrk(urls["node"], args))
-            results["murphy hello"].append(wrk(urls["hello"], args))
-            results["murphy reads (200, full body)"].append(wrk(urls["serve"], args, reads, env))
-            results["murphy reads (If-None-Match, 304)"].append(wrk(urls["serve"], args, reads, {**env, "ETAGS": etags}))
-            before = batch_stats(urls["serve"] + "metrics")
-            results["murphy enroll (durable)"].append(
-                wrk(urls["serve"] + "api/v1/commands", args, os.path.join(BENCH, "enroll.lua"), env))
-            after = batch_stats(urls["serve"] + "metrics")
-            enroll_runs.append(delta(before, after))
-            results["murphy bench -> murphy hello"].append(murphy_bench(murphy, urls["hello"], args))
+            if wanted("hello"):
+                results["murphy hello"].append(wrk(urls["hello"], args))
+            if wanted("reads"):
+                results["murphy reads (200, full body)"].append(wrk(urls["serve"], args, reads, env))
+                results["murphy reads (If-None-Match, 304)"].append(
+                    wrk(urls["serve"], args, reads, {**env, "ETAGS": etags}))
+            if wanted("enroll"):
+                before = batch_stats(urls["serve"] + "metrics")
+                results["murphy enroll (durable)"].append(
+                    wrk(urls["serve"] + "api/v1/commands", args, os.path.join(BENCH, "enroll.lua"), env))
+                after = batch_stats(urls["serve"] + "metrics")
+                enroll_runs.append(delta(before, after))
+            if wanted("bench"):
+                results["murphy bench -> murphy hello"].append(murphy_bench(murphy, urls["hello"], args))
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+        results = {name: runs for name, runs in results.items() if runs}
         report(results, enroll_runs, args)
         if args.json:
             with open(args.json, "w") as f:
@@ -136,6 +156,8 @@ def main():
             proc.terminate()
         for proc in procs:
             proc.wait()
+        if args.keep:
+            shutil.copytree(work, args.keep, dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -149,7 +171,7 @@ def delta(before, after):
 
 def murphy_bench(murphy, url, args):
     """murphy's own load generator against murphy hello, the same closed model as wrk."""
-    out = subprocess.run([murphy, "bench", "--scenario", "hello", "--url", url.rstrip("/"),
+    out = subprocess.run(LOAD_CPU + [murphy, "bench", "--scenario", "hello", "--url", url.rstrip("/"),
                           "--connections", str(args.connections), "--duration", str(args.duration)],
                          capture_output=True, text=True, check=True).stdout
     row = re.search(r"^reads\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
@@ -161,7 +183,7 @@ def report(results, enroll_runs, args):
     median = lambda runs, key: statistics.median(run[key] for run in runs)
     node_rps = median(results["node hello"], "rps")
     print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s x {args.rounds} rounds "
-          f"(medians), {os.cpu_count()} cores\n")
+          f"(medians); servers pinned to cpu 0, load to cpu 1\n")
     print("| server | req/s | vs node | p50 ms | p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, runs in results.items():
@@ -169,6 +191,8 @@ def report(results, enroll_runs, args):
         errors = sum(run["non_2xx"] for run in runs)
         print(f"| {name} | {rps:,.0f} | {rps / node_rps:.2f}x | {median(runs, 'p50_ms'):.2f} | "
               f"{median(runs, 'p99_ms'):.2f} | {errors} |")
+    if not enroll_runs:
+        return
     batches = sum(run["batches"] for run in enroll_runs)
     commands = sum(run["commands"] for run in enroll_runs)
     commit_ms = 1000 * sum(run["commit_s"] for run in enroll_runs) / max(batches, 1)
