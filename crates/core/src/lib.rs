@@ -7,10 +7,12 @@
 pub mod command;
 pub mod meeting;
 pub mod outcome;
+pub mod session;
 pub mod state;
 pub mod wire;
 
 pub use command::{Command, SectionId, StudentId};
 pub use meeting::{Days, Meeting, TimeOfDay};
 pub use outcome::{Applied, Effects, LogEntry, Outcome, Promotion, Skip};
+pub use session::{Decision, RequestLsns, SessionChange, SessionLimits, SessionRow, Sessions};
 pub use state::{Changes, Section, State, Student, Unknown};

@@ -167,6 +167,11 @@ pub struct LogEntry {
     pub at: OffsetDateTime,
     pub client: Option<String>,
     pub seq: Option<u64>,
+    /// Who the session `client` belongs to (a student id, or `@admin`): every session
+    /// fact is in the log, so start-up rebuilds the sessions from it. `None` outside a
+    /// session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     pub command: Command,
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Effects::is_empty")]

@@ -3,6 +3,7 @@
 //! runs in the tests; it is the one place the rules of DESIGN section 3 live.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use imbl::OrdMap;
 use time::OffsetDateTime;
@@ -26,10 +27,11 @@ pub struct Section {
     pub capacity: u32,
     pub waitlist_capacity: u32,
     pub meetings: Vec<Meeting>,
-    /// In enrollment order.
-    pub enrolled: Vec<StudentId>,
+    /// In enrollment order. Ids are shared (`Arc<str>`), so the copy a batch makes of
+    /// a section it changes costs a reference count per student, not an allocation.
+    pub enrolled: Vec<Arc<str>>,
     /// First come, first served: index 0 is next in line.
-    pub waitlist: Vec<StudentId>,
+    pub waitlist: Vec<Arc<str>>,
     /// The LSN of the last command that changed this section.
     pub version: u64,
 }
@@ -58,11 +60,14 @@ pub struct Changes {
 }
 
 /// The whole registrar. Cloning is O(1) (persistent maps), which is how snapshots are
-/// published without copying 10k sections per batch.
+/// published without copying 10k sections per batch. Keys and entities sit behind
+/// `Arc`s: the first change a batch makes below a shared map node copies that node,
+/// and copying shared pointers costs reference counts where copying strings and
+/// entities would cost allocations.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    sections: OrdMap<SectionId, Section>,
-    students: OrdMap<StudentId, Student>,
+    sections: OrdMap<Arc<str>, Arc<Section>>,
+    students: OrdMap<Arc<str>, Arc<Student>>,
     lsn: u64,
     catalog_version: u64,
     changes: Changes,
@@ -99,19 +104,29 @@ impl State {
     }
 
     pub fn section(&self, id: &str) -> Option<&Section> {
-        self.sections.get(id)
+        self.sections.get(id).map(|s| &**s)
     }
 
     pub fn student(&self, id: &str) -> Option<&Student> {
-        self.students.get(id)
+        self.students.get(id).map(|s| &**s)
     }
 
+    /// In id order.
     pub fn sections(&self) -> impl Iterator<Item = &Section> {
-        self.sections.values()
+        self.sections.values().map(|s| &**s)
     }
 
+    /// In id order.
     pub fn students(&self) -> impl Iterator<Item = &Student> {
-        self.students.values()
+        self.students.values().map(|s| &**s)
+    }
+
+    pub fn section_count(&self) -> usize {
+        self.sections.len()
+    }
+
+    pub fn student_count(&self) -> usize {
+        self.students.len()
     }
 
     /// Returns and clears the set of entities changed since the last call.
@@ -137,13 +152,14 @@ impl State {
             student.enrolled.clear();
             student.waitlisted.clear();
             student.units = 0;
-            state.students.insert(student.id.clone(), student);
+            state.students.insert(student.id.as_str().into(), Arc::new(student));
         }
         for section in sections {
             for id in &section.enrolled {
                 let student = state
                     .students
-                    .get_mut(id)
+                    .get_mut(&**id)
+                    .map(Arc::make_mut)
                     .ok_or(format!("{}: unknown student {id}", section.id))?;
                 student.enrolled.insert(section.id.clone());
                 student.units += section.units;
@@ -151,11 +167,12 @@ impl State {
             for id in &section.waitlist {
                 let student = state
                     .students
-                    .get_mut(id)
+                    .get_mut(&**id)
+                    .map(Arc::make_mut)
                     .ok_or(format!("{}: unknown student {id}", section.id))?;
                 student.waitlisted.insert(section.id.clone());
             }
-            state.sections.insert(section.id.clone(), section);
+            state.sections.insert(section.id.as_str().into(), Arc::new(section));
         }
         state.check_invariants()?;
         Ok(state)
@@ -234,12 +251,12 @@ impl State {
     }
 
     fn create_section(&mut self, section: Section) -> Outcome {
-        if self.sections.contains_key(&section.id) {
+        if self.sections.contains_key(section.id.as_str()) {
             return Outcome::AlreadyExists;
         }
         self.changes.sections.insert(section.id.clone());
         self.catalog_version = self.lsn;
-        self.sections.insert(section.id.clone(), section);
+        self.sections.insert(section.id.as_str().into(), Arc::new(section));
         Outcome::Created
     }
 
@@ -273,7 +290,7 @@ impl State {
             units: 0,
             version: self.lsn,
         };
-        self.students.insert(id.to_owned(), student);
+        self.students.insert(id.into(), Arc::new(student));
         Outcome::Created
     }
 
@@ -314,7 +331,8 @@ impl State {
             self.seat(stu, sec);
             Outcome::Enrolled
         } else if waitlist && (section.waitlist.len() as u32) < section.waitlist_capacity {
-            self.section_mut(sec).waitlist.push(stu.to_owned());
+            let stu_id = self.student_id(stu);
+            self.section_mut(sec).waitlist.push(stu_id);
             self.student_mut(stu).waitlisted.insert(sec.to_owned());
             Outcome::Waitlisted {
                 position: self.sections[sec].waitlist.len() as u32,
@@ -338,7 +356,7 @@ impl State {
             self.promote_for(stu, fx);
             Outcome::Dropped { promoted }
         } else if student.waitlisted.contains(sec) {
-            self.section_mut(sec).waitlist.retain(|s| s != stu);
+            self.section_mut(sec).waitlist.retain(|s| &**s != stu);
             self.student_mut(stu).waitlisted.remove(sec);
             Outcome::Dropped { promoted: Vec::new() }
         } else {
@@ -460,7 +478,7 @@ impl State {
             if Some(id.as_str()) == leaving_id {
                 continue;
             }
-            if schedules_overlap(&self.sections[id].meetings, &section.meetings) {
+            if schedules_overlap(&self.sections[id.as_str()].meetings, &section.meetings) {
                 return Err(Outcome::TimeConflict { with: id.clone() });
             }
         }
@@ -502,7 +520,7 @@ impl State {
             if let Some(reason) = self.unpromotable(&stu, sec) {
                 fx.skipped.push(Skip {
                     section: sec.to_owned(),
-                    student: stu,
+                    student: stu.to_string(),
                     reason,
                 });
                 continue;
@@ -513,9 +531,9 @@ impl State {
             free_seats -= 1;
             fx.promoted.push(Promotion {
                 section: sec.to_owned(),
-                student: stu.clone(),
+                student: stu.to_string(),
             });
-            promoted.push(stu);
+            promoted.push(stu.to_string());
         }
         promoted
     }
@@ -529,8 +547,9 @@ impl State {
 
     fn seat(&mut self, stu: &str, sec: &str) {
         let units = self.sections[sec].units;
+        let stu_id = self.student_id(stu);
         let section = self.section_mut(sec);
-        section.enrolled.push(stu.to_owned());
+        section.enrolled.push(stu_id);
         assert!(section.enrolled.len() as u32 <= section.capacity, "overbooked {sec}");
         let student = self.student_mut(stu);
         student.enrolled.insert(sec.to_owned());
@@ -540,7 +559,7 @@ impl State {
 
     fn unseat(&mut self, stu: &str, sec: &str) {
         let units = self.sections[sec].units;
-        self.section_mut(sec).enrolled.retain(|s| s != stu);
+        self.section_mut(sec).enrolled.retain(|s| &**s != stu);
         let student = self.student_mut(stu);
         student.enrolled.remove(sec);
         student.units -= units;
@@ -552,16 +571,22 @@ impl State {
             self.changes.sections.insert(id.to_owned());
         }
         self.catalog_version = self.lsn;
-        let section = self.sections.get_mut(id).expect("section exists");
+        let section = Arc::make_mut(self.sections.get_mut(id).expect("section exists"));
         section.version = self.lsn;
         section
+    }
+
+    /// The shared id of an existing student, for the lines of sections.
+    fn student_id(&self, id: &str) -> Arc<str> {
+        let (key, _) = self.students.get_key_value(id).expect("student exists");
+        key.clone()
     }
 
     fn student_mut(&mut self, id: &str) -> &mut Student {
         if !self.changes.students.contains(id) {
             self.changes.students.insert(id.to_owned());
         }
-        let student = self.students.get_mut(id).expect("student exists");
+        let student = Arc::make_mut(self.students.get_mut(id).expect("student exists"));
         student.version = self.lsn;
         student
     }
@@ -601,7 +626,7 @@ impl State {
             if !seen.insert(stu) {
                 return Err(format!("{id}: {stu} appears twice among enrolled and waitlisted"));
             }
-            let Some(student) = self.students.get(stu) else {
+            let Some(student) = self.students.get(&**stu) else {
                 return Err(format!("{id}: unknown student {stu}"));
             };
             let listed = student.enrolled.contains(id) || student.waitlisted.contains(id);
@@ -619,12 +644,12 @@ impl State {
     fn check_student(&self, student: &Student) -> Result<(), String> {
         let id = &student.id;
         let mut units = 0;
-        let enrolled: Vec<&Section> = student.enrolled.iter().filter_map(|s| self.sections.get(s)).collect();
+        let enrolled: Vec<&Section> = student.enrolled.iter().filter_map(|s| self.section(s)).collect();
         if enrolled.len() != student.enrolled.len() {
             return Err(format!("{id}: enrolled in an unknown section"));
         }
         for (i, section) in enrolled.iter().enumerate() {
-            if !section.enrolled.contains(id) || student.waitlisted.contains(&section.id) {
+            if !section.enrolled.iter().any(|s| **s == **id) || student.waitlisted.contains(&section.id) {
                 return Err(format!(
                     "{id}: enrollment in {} not mirrored or also waitlisted",
                     section.id
@@ -639,7 +664,11 @@ impl State {
             }
         }
         for sec in &student.waitlisted {
-            if !self.sections.get(sec).is_some_and(|s| s.waitlist.contains(id)) {
+            if !self
+                .sections
+                .get(sec.as_str())
+                .is_some_and(|s| s.waitlist.iter().any(|w| **w == **id))
+            {
                 return Err(format!("{id}: waitlisted in {sec} but not in its line"));
             }
         }
@@ -677,7 +706,7 @@ fn waitlist_position(section: &Section, stu: &str) -> u32 {
     section
         .waitlist
         .iter()
-        .position(|s| s == stu)
+        .position(|s| &**s == stu)
         .map_or(0, |i| i as u32 + 1)
 }
 

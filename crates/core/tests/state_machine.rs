@@ -303,7 +303,7 @@ fn resolve(state: &State, now: i64, draft: Draft) -> Command {
 /// A student seated in `section`, or any student when nobody is.
 fn seated(state: &State, section: &str, pick: Index) -> String {
     match state.section(section) {
-        Some(s) if !s.enrolled.is_empty() => pick.get(&s.enrolled).clone(),
+        Some(s) if !s.enrolled.is_empty() => pick.get(&s.enrolled).to_string(),
         _ => student_id(pick.index(STUDENTS)),
     }
 }
@@ -380,7 +380,7 @@ fn overlap(a: &Section, b: &Section) -> bool {
 fn enrolled_in<'s>(state: &'s State, student: &str, leaving: Option<&str>) -> Vec<&'s Section> {
     state
         .sections()
-        .filter(|s| Some(s.id.as_str()) != leaving && s.enrolled.iter().any(|e| e == student))
+        .filter(|s| Some(s.id.as_str()) != leaving && s.enrolled.iter().any(|e| &**e == student))
         .collect()
 }
 
@@ -424,7 +424,7 @@ fn check_students(state: &State) -> TestCaseResult {
         let enrolled: BTreeSet<&str> = mine.iter().map(|s| s.id.as_str()).collect();
         let waiting: BTreeSet<&str> = state
             .sections()
-            .filter(|s| s.waitlist.contains(&student.id))
+            .filter(|s| has(&s.waitlist, &student.id))
             .map(|s| s.id.as_str())
             .collect();
         prop_assert_eq!(&enrolled, &student.enrolled.iter().map(String::as_str).collect());
@@ -509,7 +509,7 @@ impl Step<'_> {
         self.check_effects()?;
         for section in self.after.sections() {
             let old = self.before.section(&section.id).map_or(&[][..], |s| &s.waitlist[..]);
-            self.check_line(section, old)?;
+            self.check_line(section, &names(old))?;
         }
         Ok(())
     }
@@ -730,7 +730,7 @@ impl Step<'_> {
             student.id,
             section.id
         );
-        let listed = section.enrolled.contains(&student.id) || section.waitlist.contains(&student.id);
+        let listed = has(&section.enrolled, &student.id) || has(&section.waitlist, &student.id);
         prop_assert!(!listed, "{} was already in {}", student.id, section.id);
         Ok(())
     }
@@ -745,7 +745,7 @@ impl Step<'_> {
             Outcome::Enrolled => {
                 self.check_may_enroll(student, old, None)?;
                 prop_assert!(!full, "enrolled in a full section");
-                prop_assert_eq!(self.after_section(sec)?.enrolled.last().map(String::as_str), Some(stu));
+                prop_assert_eq!(self.after_section(sec)?.enrolled.last().map(|s| &**s), Some(stu));
             }
             Outcome::Waitlisted { position } => {
                 self.check_may_enroll(student, old, None)?;
@@ -755,7 +755,7 @@ impl Step<'_> {
                 );
                 let line = &self.after_section(sec)?.waitlist;
                 prop_assert_eq!(line.len(), *position as usize, "position is the end of the line");
-                prop_assert_eq!(line.last().map(String::as_str), Some(stu));
+                prop_assert_eq!(line.last().map(|s| &**s), Some(stu));
             }
             Outcome::Full => prop_assert!(full && (!waitlist || line_full), "full, but a seat or place was free"),
             other => self.check_rule_refusal(student, old, None, other)?,
@@ -767,14 +767,14 @@ impl Step<'_> {
         let (Some(_), Some(old)) = (self.before.student(stu), self.before.section(sec)) else {
             return self.expect_missing(&[sec], &[stu]);
         };
-        let was_enrolled = old.enrolled.iter().any(|s| s == stu);
-        let was_waiting = old.waitlist.iter().any(|s| s == stu);
+        let was_enrolled = old.enrolled.iter().any(|s| &**s == stu);
+        let was_waiting = old.waitlist.iter().any(|s| &**s == stu);
         match self.outcome() {
             Outcome::Dropped { promoted } => {
                 let new = self.after_section(sec)?;
                 prop_assert!(was_enrolled || was_waiting, "dropped without being there");
                 prop_assert!(
-                    !new.enrolled.iter().chain(&new.waitlist).any(|s| s == stu),
+                    !new.enrolled.iter().chain(&new.waitlist).any(|s| &**s == stu),
                     "still in {}",
                     sec
                 );
@@ -791,7 +791,7 @@ impl Step<'_> {
         let (Some(student), Some(old_from), Some(old_to)) = (b.student(stu), b.section(from), b.section(to)) else {
             return self.expect_missing(&[from, to], &[stu]);
         };
-        let in_from = old_from.enrolled.iter().any(|s| s == stu);
+        let in_from = old_from.enrolled.iter().any(|s| &**s == stu);
         match self.outcome() {
             Outcome::Swapped { .. } => {
                 prop_assert!(in_from, "swapped out of a section they were not in");
@@ -801,8 +801,8 @@ impl Step<'_> {
                     "swapped into a full section"
                 );
                 let (new_from, new_to) = (self.after_section(from)?, self.after_section(to)?);
-                prop_assert!(!new_from.enrolled.iter().any(|s| s == stu), "still in {from}");
-                prop_assert!(new_to.enrolled.iter().any(|s| s == stu), "not in {to}");
+                prop_assert!(!new_from.enrolled.iter().any(|s| &**s == stu), "still in {from}");
+                prop_assert!(new_to.enrolled.iter().any(|s| &**s == stu), "not in {to}");
             }
             Outcome::Full => prop_assert!(in_from && old_to.enrolled.len() >= old_to.capacity as usize),
             Outcome::NotEnrolled => prop_assert!(!in_from),
@@ -827,14 +827,14 @@ impl Step<'_> {
             Outcome::Hold { balance_cents } => {
                 prop_assert!(student.balance_cents == *balance_cents && *balance_cents < 0)
             }
-            Outcome::AlreadyEnrolled => prop_assert!(section.enrolled.contains(id)),
+            Outcome::AlreadyEnrolled => prop_assert!(has(&section.enrolled, id)),
             Outcome::AlreadyWaitlisted { position } => {
-                let place = section.waitlist.iter().position(|s| s == id).map(|p| p as u32 + 1);
+                let place = section.waitlist.iter().position(|s| &**s == id).map(|p| p as u32 + 1);
                 prop_assert_eq!(place, Some(*position));
             }
             Outcome::TimeConflict { with } => {
                 let other = self.before.section(with);
-                let real = other.is_some_and(|o| o.enrolled.contains(id) && overlap(o, section));
+                let real = other.is_some_and(|o| has(&o.enrolled, id) && overlap(o, section));
                 prop_assert!(real && leaving.map(|l| &l.id) != Some(with), "no conflict with {with}");
             }
             Outcome::UnitLimit { units, max_units } => {
@@ -902,7 +902,7 @@ impl Step<'_> {
             section.id
         );
         let passed_over = &old[..places.last().copied().unwrap_or(0)];
-        for id in passed_over.iter().filter(|id| section.waitlist.contains(id)) {
+        for id in passed_over.iter().filter(|id| has(&section.waitlist, id)) {
             prop_assert!(
                 skipped.contains(&id),
                 "{}: {id} passed over but not logged as skipped",
@@ -911,7 +911,7 @@ impl Step<'_> {
         }
         for id in &promoted {
             prop_assert!(
-                section.enrolled.contains(id) && !section.waitlist.contains(id),
+                has(&section.enrolled, id) && !has(&section.waitlist, id),
                 "{id} not seated"
             );
             prop_assert!(self.balance_after(id) >= 0, "{id} promoted despite a hold");
@@ -919,7 +919,7 @@ impl Step<'_> {
         for id in &skipped {
             let student = self.after.student(id).expect("skipped students exist");
             prop_assert!(
-                section.waitlist.contains(id),
+                has(&section.waitlist, id),
                 "{id} skipped in {} lost their place",
                 section.id
             );
@@ -937,15 +937,15 @@ impl Step<'_> {
             Command::Drop { student, section: s } if *s == section.id => Some(student),
             _ => None,
         };
-        for id in old.iter().filter(|id| !section.waitlist.contains(id)) {
+        for id in old.iter().filter(|id| !has(&section.waitlist, id)) {
             prop_assert!(
                 promoted.contains(&id) || dropper == Some(id),
                 "{id} left {} unexplained",
                 section.id
             );
         }
-        let kept: Vec<&String> = old.iter().filter(|id| section.waitlist.contains(id)).collect();
-        let head: Vec<&String> = section.waitlist.iter().take(kept.len()).collect();
+        let kept: Vec<String> = old.iter().filter(|id| has(&section.waitlist, id)).cloned().collect();
+        let head: Vec<String> = names(&section.waitlist[..kept.len().min(section.waitlist.len())]);
         prop_assert_eq!(&head, &kept, "{}: the line changed order", section.id);
         let joined = matches!((self.command, self.outcome()), (Command::Enroll { section: s, .. }, Outcome::Waitlisted { .. }) if *s == section.id);
         prop_assert_eq!(
@@ -1258,11 +1258,23 @@ fn balance_of(state: &State, id: &str) -> i64 {
 }
 
 fn enrolled(state: &State, id: &str) -> Vec<String> {
-    state.section(id).expect("section exists").enrolled.clone()
+    state
+        .section(id)
+        .expect("section exists")
+        .enrolled
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn waitlist(state: &State, id: &str) -> Vec<String> {
-    state.section(id).expect("section exists").waitlist.clone()
+    state
+        .section(id)
+        .expect("section exists")
+        .waitlist
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 #[test]
@@ -1461,4 +1473,14 @@ fn enrolling_before_the_appointment_is_not_open() {
         Outcome::Enrolled,
         "open at the instant"
     );
+}
+
+/// Whether a section's line holds `id`.
+fn has(line: &[std::sync::Arc<str>], id: &str) -> bool {
+    line.iter().any(|s| &**s == id)
+}
+
+/// A section's line as plain ids.
+fn names(line: &[std::sync::Arc<str>]) -> Vec<String> {
+    line.iter().map(|s| s.to_string()).collect()
 }

@@ -182,21 +182,18 @@ async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
 }
 
 fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
-    let path = Config::new(&data_dir).database_path();
-    anyhow::ensure!(path.exists(), "no database at {}", path.display());
-    let reader = murphy_store::Reader::open(&path)?;
-    let replayed = reader.replay_all().context("replaying the log")?;
-    let mut store = murphy_store::Store::open(&path)?;
-    let loaded = store.load().context("loading the materialized tables")?;
     anyhow::ensure!(
-        replayed == loaded.state,
-        "the tables differ from a replay of the log (tables at lsn {}, log at lsn {})",
-        loaded.state.lsn(),
-        replayed.lsn()
+        murphy_store::Sqlite::exists(&data_dir),
+        "no murphy database in {}: start `murphy serve --data-dir {}` first, or name the right directory",
+        data_dir.display(),
+        data_dir.display()
     );
+    let store = murphy_store::Sqlite::open(&data_dir)?;
+    let verified = murphy_store::verify(&store).context("replaying the log against the tables")?;
     println!(
-        "ok: {} log entries replay to exactly the stored state; every invariant holds",
-        replayed.lsn()
+        "ok: {} log entries replay to their logged outcomes, the tables equal the replay at their lsn {}, \
+         and every invariant holds",
+        verified.log_lsn, verified.tables_lsn
     );
     Ok(())
 }

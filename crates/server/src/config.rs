@@ -30,6 +30,22 @@ pub struct Limits {
     pub held_requests_max: usize,
     /// Entries one `GET /api/v1/log` returns.
     pub log_entries_max: u64,
+    /// How long the materializer gathers durable changes before writing them to the
+    /// tables: the longer, the more changes to one row are coalesced into one write.
+    pub materializer_interval: Duration,
+    /// Log entries the tables may trail by; past it, appends (and answers) wait.
+    pub materializer_lag_commands_max: u64,
+    /// How long an entry may wait in the log before it is in the tables; past it,
+    /// appends (and answers) wait.
+    pub materializer_lag_time_max: Duration,
+    /// A session unused this long expires; its requests get `409 session_expired`.
+    pub session_idle_time_max: Duration,
+    /// How long an expired session is still refused before its id is forgotten.
+    pub session_expired_time_max: Duration,
+    /// Sessions kept, live and expired; past it, new sessions get `503`.
+    pub sessions_max: usize,
+    /// Requests per session whose answers a retry can still get.
+    pub session_requests_remembered_max: usize,
 }
 
 impl Default for Limits {
@@ -47,13 +63,34 @@ impl Default for Limits {
             session_gap_hold_max: Duration::from_millis(500),
             held_requests_max: 1024,
             log_entries_max: 10_000,
+            materializer_interval: Duration::from_millis(500),
+            materializer_lag_commands_max: 200_000,
+            materializer_lag_time_max: Duration::from_secs(10),
+            session_idle_time_max: Duration::from_secs(3600),
+            session_expired_time_max: Duration::from_secs(24 * 3600),
+            sessions_max: 200_000,
+            session_requests_remembered_max: 16,
+        }
+    }
+}
+
+impl Limits {
+    /// The session table's limits, in the log's time.
+    pub fn sessions(&self) -> murphy_core::SessionLimits {
+        let span = |d: Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
+        murphy_core::SessionLimits {
+            idle_time_max: span(self.session_idle_time_max),
+            expired_time_max: span(self.session_expired_time_max),
+            sessions_max: self.sessions_max,
+            requests_remembered_max: self.session_requests_remembered_max.max(1),
         }
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Holds `murphy.sqlite3` and, when generated, `admin-token`.
+    /// Holds the SQLite files (`log.sqlite3`, `tables.sqlite3`) and, when generated,
+    /// `admin-token`.
     pub data_dir: PathBuf,
     /// The admin token; `None` reads or generates `data_dir/admin-token`.
     pub admin_token: Option<String>,
@@ -67,9 +104,5 @@ impl Config {
             admin_token: None,
             limits: Limits::default(),
         }
-    }
-
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("murphy.sqlite3")
     }
 }

@@ -1,17 +1,17 @@
-//! murphy's server: the state-owning event loop with group commit (`engine`), the
-//! snapshots readers are served from (`snapshot`), and the HTTP API v1 (`http`).
+//! murphy's server: the write pipeline (`pipeline`: the state-owning event loop, the
+//! group-committing appender, the materializer), the snapshots readers are served from
+//! (`snapshot`), and the HTTP API v1 (`http`).
 //!
-//! `Server::open` loads the state from the data directory and starts the loop;
+//! `Server::open` recovers the state from the store and starts the pipeline;
 //! `Server::serve` answers HTTP until its shutdown future resolves, then drains the
-//! queue, commits the last batch and closes the database.
+//! queue, appends the last batch, materializes the tables and closes the store.
 
 pub mod auth;
-pub mod committer;
 pub mod config;
-pub mod engine;
 pub mod hello;
 pub mod http;
 pub mod metrics;
+pub mod pipeline;
 pub mod problem;
 pub mod snapshot;
 
@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use murphy_core::wire::CommandResult;
 use murphy_core::{Command, Unknown};
-use murphy_store::{Store, StoreError};
+use murphy_store::{Backend, Sqlite, StoreError};
 use tokio::net::TcpListener;
 
 pub use auth::{AdminTokenSource, Principal};
@@ -62,18 +62,18 @@ impl Server {
         let (admin_token, admin_source) = auth::admin_token(config.admin_token.as_deref(), dir).map_err(io_error(
             format!("reading or writing the admin token in {}", dir.display()),
         ))?;
-        let mut store = Store::open(&config.database_path())?;
-        let loaded = store.load()?;
-        let replayed = loaded.replayed;
+        let store: Arc<dyn Backend> = Arc::new(Sqlite::open(dir)?);
+        let recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let replayed = recovered.replayed;
         let metrics = Arc::new(metrics::Metrics::default());
-        let (engine, loop_thread) = engine::start(store, loaded, config.limits.clone(), metrics.clone())
+        let (engine, loop_thread) = pipeline::start(store.clone(), recovered, config.limits.clone(), metrics.clone())
             .map_err(io_error("starting the event loop thread"))?;
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let app = Arc::new(http::App {
             stopping: stopping_rx,
             engine,
+            store,
             admin_token_hash: auth::hash_token(&admin_token),
-            database_path: config.database_path(),
             limits: config.limits,
             metrics,
         });
@@ -108,8 +108,8 @@ impl Server {
             .submit(Principal::Admin.owner().into(), None, commands)
             .await;
         match answer {
-            Ok(engine::Answer::Results(json)) => Ok(serde_json::from_str(&json).expect("the loop writes valid JSON")),
-            Ok(engine::Answer::Unknown(unknown)) => Err(ServerError::Refused(format!("unknown {unknown:?}"))),
+            Ok(pipeline::Answer::Results(json)) => Ok(serde_json::from_str(&json).expect("the loop writes valid JSON")),
+            Ok(pipeline::Answer::Unknown(unknown)) => Err(ServerError::Refused(format!("unknown {unknown:?}"))),
             other => Err(ServerError::Refused(format!("{other:?}"))),
         }
     }

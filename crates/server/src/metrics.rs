@@ -63,6 +63,9 @@ pub struct Metrics {
     batch_commands: Histogram<12>,
     commit_us: Histogram<12>,
     loop_lag_us: Histogram<12>,
+    materialize_us: Histogram<12>,
+    materialized_rows: AtomicU64,
+    materializer_wait_us: AtomicU64,
 }
 
 impl Metrics {
@@ -78,7 +81,21 @@ impl Metrics {
         self.commands_applied.fetch_add(commands, Relaxed);
     }
 
-    pub fn render(&self) -> String {
+    /// One materializer step: `rows` written in `took`.
+    pub fn materialized(&self, rows: u64, took: Duration) {
+        self.materialize_us.observe(&TIME_BUCKETS_US, took.as_micros() as u64);
+        self.materialized_rows.fetch_add(rows, Relaxed);
+    }
+
+    /// Time the committer waited for the materializer to catch up before an append.
+    pub fn materializer_wait(&self, waited: Duration) {
+        if !waited.is_zero() {
+            self.materializer_wait_us.fetch_add(waited.as_micros() as u64, Relaxed);
+        }
+    }
+
+    /// The Prometheus text of every series; `lag` is the materializer's lag now.
+    pub fn render(&self, lag: &crate::pipeline::Lag) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# TYPE murphy_http_responses_total counter\n");
         for (i, count) in self.responses.iter().enumerate() {
@@ -109,7 +126,7 @@ impl Metrics {
         );
         self.batch_commands
             .render(&mut out, "murphy_batch_commands", &BATCH_BUCKETS, 1.0);
-        out.push_str("# HELP murphy_commit_seconds One batch's transaction, fsync included.\n");
+        out.push_str("# HELP murphy_commit_seconds One append of a group of batches to the log, fsync included.\n");
         out.push_str("# TYPE murphy_commit_seconds histogram\n");
         self.commit_us
             .render(&mut out, "murphy_commit_seconds", &TIME_BUCKETS_US, 1e-6);
@@ -117,6 +134,39 @@ impl Metrics {
         out.push_str("# TYPE murphy_loop_lag_seconds histogram\n");
         self.loop_lag_us
             .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
+        self.render_materializer(&mut out, lag);
         out
+    }
+
+    fn render_materializer(&self, out: &mut String, lag: &crate::pipeline::Lag) {
+        out.push_str("# HELP murphy_materializer_lag_commands Log entries not yet in the tables.\n");
+        let _ = writeln!(
+            out,
+            "# TYPE murphy_materializer_lag_commands gauge\nmurphy_materializer_lag_commands {}",
+            lag.commands()
+        );
+        out.push_str("# HELP murphy_materializer_lag_seconds Age of the oldest log entry not yet in the tables.\n");
+        let _ = writeln!(
+            out,
+            "# TYPE murphy_materializer_lag_seconds gauge\nmurphy_materializer_lag_seconds {}",
+            lag.age().as_secs_f64()
+        );
+        out.push_str("# HELP murphy_materialize_seconds One materializer step (one transaction).\n");
+        out.push_str("# TYPE murphy_materialize_seconds histogram\n");
+        self.materialize_us
+            .render(out, "murphy_materialize_seconds", &TIME_BUCKETS_US, 1e-6);
+        let counters = [
+            (
+                "murphy_materialized_rows_total",
+                self.materialized_rows.load(Relaxed) as f64,
+            ),
+            (
+                "murphy_materializer_wait_seconds_total",
+                self.materializer_wait_us.load(Relaxed) as f64 * 1e-6,
+            ),
+        ];
+        for (name, value) in counters {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {value}");
+        }
     }
 }

@@ -47,6 +47,7 @@ impl Run {
                     at,
                     client: client.map(str::to_owned),
                     seq,
+                    owner: None,
                     command: command.clone(),
                     outcome: applied.outcome.clone(),
                     effects: applied.effects,

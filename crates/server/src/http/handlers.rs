@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
-use crate::engine::{Answer, SubmitError};
+use crate::pipeline::{Answer, SubmitError};
 use crate::problem::Problem;
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -42,7 +42,11 @@ pub async fn method_not_allowed() -> Problem {
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(app.engine.lag()),
+    )
+        .into_response()
 }
 
 pub async fn openapi() -> Response {
@@ -149,7 +153,7 @@ pub async fn commands(
         .await;
     let results = match answer.map_err(submit_problem)? {
         Answer::Results(json) => json.to_string(),
-        Answer::InLog { client, seq } => stored_results(&app, client, seq).await?,
+        Answer::InLog { first_lsn, last_lsn } => stored_results(&app, first_lsn, last_lsn).await?,
         Answer::Unknown(unknown) => return Err(no_such(unknown)),
         Answer::Gap { expected, got } => {
             return Err(Problem::new(
@@ -163,6 +167,33 @@ pub async fn commands(
         Answer::NotOwner => {
             return Err(Problem::forbidden(
                 "this client id belongs to another user's session; pick another client id",
+            ));
+        }
+        Answer::Expired => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "session_expired",
+                format!(
+                    "this session was idle for over {} s and has expired; nothing of this request was applied. \
+                     Start a new session (a new client id, seq 1); the log tells whether an earlier request applied",
+                    app.limits.session_idle_time_max.as_secs()
+                ),
+            ));
+        }
+        Answer::Forgotten { oldest, got } => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "session_seq_forgotten",
+                format!(
+                    "seq {got} is older than the requests this session remembers (from seq {oldest} on); \
+                     it was applied once, and its outcome is in the log"
+                ),
+            ));
+        }
+        Answer::TooManySessions => {
+            return Err(Problem::unavailable(
+                "too_many_sessions",
+                "the server holds as many sessions as it may; retry shortly, or send the request without client and seq",
             ));
         }
         Answer::ShuttingDown => return Err(submit_problem(SubmitError::Stopped)),
@@ -209,10 +240,10 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
     Ok(())
 }
 
-/// The answer of an older request of a session, read back from the durable log.
-async fn stored_results(app: &App, client: String, seq: u64) -> Result<String, Problem> {
-    let path = app.database_path.clone();
-    let entries = tokio::task::spawn_blocking(move || murphy_store::Reader::open(&path)?.session_entries(&client, seq))
+/// The answer of an earlier request of a session, read back from the durable log.
+async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<String, Problem> {
+    let store = app.store.clone();
+    let entries = tokio::task::spawn_blocking(move || store.log(first_lsn - 1, last_lsn - first_lsn + 1))
         .await
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
@@ -258,8 +289,8 @@ pub async fn log(
             format!("limit must be between 1 and {max}"),
         ));
     }
-    let path = app.database_path.clone();
-    let entries = tokio::task::spawn_blocking(move || murphy_store::Reader::open(&path)?.log(query.after, limit))
+    let store = app.store.clone();
+    let entries = tokio::task::spawn_blocking(move || store.log(query.after, limit))
         .await
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;

@@ -18,17 +18,19 @@ use axum::routing::{get, post};
 
 use crate::auth::{Principal, hash_token};
 use crate::config::Limits;
-use crate::engine::EngineHandle;
 use crate::metrics::Metrics;
+use crate::pipeline;
 use crate::problem::Problem;
 
 /// What every handler shares.
 pub struct App {
-    pub engine: EngineHandle,
+    /// The write pipeline's end: submit writes, read snapshots.
+    pub engine: pipeline::Handle,
+    /// The store, for what only the log holds (old answers, the log itself).
+    pub store: Arc<dyn murphy_store::Backend>,
     pub admin_token_hash: String,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
-    pub database_path: std::path::PathBuf,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }

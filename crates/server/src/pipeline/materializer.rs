@@ -1,0 +1,141 @@
+//! The materializer: the last stage of the write pipeline, off the answer path. It
+//! gathers what the committer made durable for `materializer_interval`, then brings the
+//! tables up to the latest durable state in one transaction (`Backend::materialize`).
+//! It coalesces: an entity or session changed many times since the last step is
+//! written once, at its latest value. Its lag is bounded (see `Lag`), and it runs at a
+//! lower CPU priority than the threads an answer waits for.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use murphy_core::{Changes, SessionChange, State};
+use murphy_store::{Backend, Materialization};
+
+use super::lag::Lag;
+use super::stages::Durable;
+use crate::metrics::Metrics;
+
+/// After a failed step, the wait before the next try.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The materializer's nice value: it yields the core to the answer path when both want it.
+const NICE: i32 = 10;
+
+pub(super) struct Materializer {
+    pub(super) backend: Arc<dyn Backend>,
+    /// What the tables hold.
+    pub(super) materialized: State,
+    pub(super) pending: Pending,
+    pub(super) lag: Arc<Lag>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) interval: Duration,
+    /// A step starts early once this many commands wait.
+    pub(super) commands_soon: u64,
+}
+
+/// Durable changes not yet in the tables, coalesced.
+#[derive(Default)]
+pub(super) struct Pending {
+    /// The latest durable state; `None` when nothing waits.
+    pub(super) latest: Option<State>,
+    pub(super) changes: Changes,
+    pub(super) sessions: BTreeMap<String, SessionChange>,
+    /// When the oldest waiting change arrived.
+    pub(super) since: Option<Instant>,
+}
+
+impl Pending {
+    pub(super) fn absorb(&mut self, durable: Durable) {
+        self.since.get_or_insert_with(Instant::now);
+        self.changes.sections.extend(durable.changes.sections);
+        self.changes.students.extend(durable.changes.students);
+        for change in durable.sessions {
+            self.sessions.insert(change.client.clone(), change);
+        }
+        self.latest = Some(durable.state);
+    }
+}
+
+impl Materializer {
+    /// Runs until the committer hangs up, then writes what is left.
+    pub(super) fn run(mut self, inbox: Receiver<Durable>) {
+        lower_priority();
+        let mut open = true;
+        while open {
+            if self.pending.latest.is_none() {
+                match inbox.recv() {
+                    Ok(durable) => self.pending.absorb(durable),
+                    Err(_) => break,
+                }
+            }
+            open = self.gather(&inbox);
+            self.step();
+        }
+        while self.pending.latest.is_some() && !self.step() {
+            std::thread::sleep(RETRY_INTERVAL);
+        }
+    }
+
+    /// Takes what arrives until a step is due; `false` once the committer hung up.
+    fn gather(&mut self, inbox: &Receiver<Durable>) -> bool {
+        let due = self.pending.since.unwrap_or_else(Instant::now) + self.interval;
+        while self.lag.commands() < self.commands_soon {
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            match inbox.recv_timeout(due - now) {
+                Ok(durable) => self.pending.absorb(durable),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+        true
+    }
+
+    /// Writes what waits in one transaction; `true` if it is in the tables now.
+    fn step(&mut self) -> bool {
+        let Some(latest) = self.pending.latest.take() else {
+            return true;
+        };
+        let sessions: Vec<SessionChange> = std::mem::take(&mut self.pending.sessions).into_values().collect();
+        let started = Instant::now();
+        let step = Materialization {
+            before: &self.materialized,
+            after: &latest,
+            changes: &self.pending.changes,
+            sessions: &sessions,
+        };
+        match self.backend.materialize(&step) {
+            Ok(()) => {
+                let rows = self.pending.changes.sections.len() + self.pending.changes.students.len() + sessions.len();
+                self.metrics.materialized(rows as u64, started.elapsed());
+                self.lag.materialized(latest.lsn());
+                self.materialized = latest;
+                self.pending = Pending::default();
+                true
+            }
+            Err(e) => {
+                tracing::warn!("materializing the tables failed (the log is intact; trying again): {e}");
+                self.pending.latest = Some(latest);
+                for change in sessions {
+                    self.pending.sessions.entry(change.client.clone()).or_insert(change);
+                }
+                std::thread::sleep(RETRY_INTERVAL);
+                false
+            }
+        }
+    }
+}
+
+/// Lowers this thread's CPU priority (Linux: nice is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread's id only changes its scheduling weight.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+    }
+}

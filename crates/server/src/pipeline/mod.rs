@@ -1,0 +1,212 @@
+//! The write pipeline, one thread per stage, each handing the next a message over a
+//! bounded channel (the types are in `stages`):
+//!
+//! 1. `engine` (thread `murphy-loop`): owns the `State` and the sessions; applies each
+//!    batch of requests in arrival order and seals it.
+//! 2. `committer` (thread `murphy-commit`): appends sealed batches to the log (one
+//!    fsync per group), then publishes the snapshot and answers. An answer waits for
+//!    this append and nothing else.
+//! 3. `materializer` (thread `murphy-materialize`): brings the tables up to the log,
+//!    coalesced, off the answer path.
+//!
+//! `Handle` is the HTTP side's end: submit a request, mint a token, read a snapshot.
+
+mod committer;
+mod engine;
+mod lag;
+mod materializer;
+mod stages;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use murphy_core::Command;
+use murphy_core::wire::SectionEvent;
+use murphy_store::{Backend, Recovered, StoreError};
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, oneshot};
+
+pub use lag::Lag;
+pub use stages::{Answer, TokenResult};
+
+use crate::config::Limits;
+use crate::metrics::Metrics;
+use crate::snapshot::Snapshot;
+use committer::Committer;
+use engine::Engine;
+use materializer::{Materializer, Pending};
+use stages::{Durable, Message, Submission};
+
+/// Commits a live watcher may fall behind by before it is dropped.
+const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
+
+/// Durable states queued for the materializer; the committer waits when it is full.
+const MATERIALIZER_QUEUE_MAX: usize = 1024;
+
+/// Why a request could not be handed to the loop.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The queue is full: shed load with `503`.
+    Overloaded,
+    /// The loop has stopped (shutdown or a failed append).
+    Stopped,
+}
+
+/// The HTTP side's handle: a bounded queue into the loop and the published snapshot.
+#[derive(Clone)]
+pub struct Handle {
+    queue: SyncSender<Message>,
+    events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    metrics: Arc<Metrics>,
+    lag: Arc<Lag>,
+}
+
+impl Handle {
+    /// Live seat counts: every append's changed sections, after they are durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
+        self.events.subscribe()
+    }
+
+    /// The latest durable state. Never waits for the loop.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// How far the tables trail the log.
+    pub fn lag(&self) -> &Lag {
+        &self.lag
+    }
+
+    pub async fn submit(
+        &self,
+        owner: String,
+        session: Option<(String, u64)>,
+        commands: Vec<Command>,
+    ) -> Result<Answer, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        let submission = Submission {
+            owner,
+            session,
+            commands,
+            reply,
+        };
+        self.send(Message::Submit(submission, Instant::now()))?;
+        answer.await.map_err(|_| SubmitError::Stopped)
+    }
+
+    /// Records a student token (by its hash) durably; `Err` if the student is unknown.
+    pub async fn mint_token(&self, student: String, hash: String) -> Result<TokenResult, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Message::MintToken { student, hash, reply })?;
+        answer.await.map_err(|_| SubmitError::Stopped)
+    }
+
+    fn send(&self, message: Message) -> Result<(), SubmitError> {
+        match self.queue.try_send(message) {
+            Ok(()) => {
+                self.metrics.queue_enqueued.fetch_add(1, Relaxed);
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => {
+                self.metrics.requests_shed.fetch_add(1, Relaxed);
+                Err(SubmitError::Overloaded)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Stopped),
+        }
+    }
+}
+
+/// Starts the three stages over `backend`, from what start-up recovered. They run until
+/// every `Handle` is dropped (then the loop drains its queue, the committer appends the
+/// last batch, the materializer writes the last changes) or an append fails. The
+/// returned thread ends when all three have.
+pub fn start(
+    backend: Arc<dyn Backend>,
+    mut recovered: Recovered,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<(Handle, JoinHandle<Result<(), StoreError>>)> {
+    let tokens: imbl::HashMap<String, String> = recovered.tokens.drain(..).map(|t| (t.hash, t.student)).collect();
+    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::first(
+        recovered.state.clone(),
+        tokens.clone(),
+    )));
+    let lag = Arc::new(Lag::new(recovered.tables.lsn()));
+    lag.appended(recovered.state.lsn());
+    let (events, _) = broadcast::channel(EVENT_BATCHES_BUFFERED_MAX);
+    let (to_materializer, materializer_inbox) = sync_channel(MATERIALIZER_QUEUE_MAX);
+    let (to_committer, committer_inbox) = sync_channel(limits.pipeline_batches_max);
+    let (queue, inbox) = sync_channel(limits.queue_requests_max);
+    let failed = Arc::new(AtomicBool::new(false));
+
+    let mut pending = Pending::default();
+    let replayed = Durable {
+        state: recovered.state.clone(),
+        changes: std::mem::take(&mut recovered.changes),
+        sessions: recovered.sessions.take_changes(),
+    };
+    if replayed.state.lsn() > recovered.tables.lsn() || !replayed.sessions.is_empty() {
+        // The tail start-up replayed is durable but not yet in the tables.
+        pending.absorb(replayed);
+    }
+    let materializer = Materializer {
+        backend: backend.clone(),
+        materialized: recovered.tables,
+        pending,
+        lag: lag.clone(),
+        metrics: metrics.clone(),
+        interval: limits.materializer_interval,
+        commands_soon: limits.materializer_lag_commands_max / 2,
+    };
+    let committer = Committer {
+        backend,
+        published: snapshot.clone(),
+        metrics: metrics.clone(),
+        failed: failed.clone(),
+        events: events.clone(),
+        materializer: to_materializer,
+        lag: lag.clone(),
+        limits: limits.clone(),
+    };
+    let engine = Engine {
+        state: recovered.state,
+        sessions: recovered.sessions,
+        tokens,
+        committer: to_committer,
+        committer_failed: failed,
+        held: HashMap::new(),
+        held_count: 0,
+        metrics: metrics.clone(),
+        limits,
+        last_at: OffsetDateTime::UNIX_EPOCH,
+    };
+    let spawn = |name: &str| std::thread::Builder::new().name(name.into());
+    let materializer = spawn("murphy-materialize").spawn(move || materializer.run(materializer_inbox))?;
+    let committer = spawn("murphy-commit").spawn(move || {
+        let result = committer.run(committer_inbox);
+        // The committer's end of the materializer's queue is gone: it writes the rest.
+        let _ = materializer.join();
+        result
+    })?;
+    let thread = spawn("murphy-loop").spawn(move || {
+        engine.run(inbox);
+        // The loop hung up on the committer: it drains the last batches and ends.
+        committer
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Corrupt("the committer panicked".into())))
+    })?;
+    let handle = Handle {
+        queue,
+        events,
+        snapshot,
+        metrics,
+        lag,
+    };
+    Ok((handle, thread))
+}

@@ -1,0 +1,104 @@
+//! The types that pass between the stages of the write pipeline. Every stage imports
+//! them from here and none imports another stage, so the stages form a line, not a
+//! circle: HTTP --Message--> engine --Sealed--> committer --Durable--> materializer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use murphy_core::{Changes, Command, SessionChange, State, Unknown};
+use murphy_store::Records;
+use tokio::sync::oneshot;
+
+/// A write request for the loop: one request's commands, applied back to back.
+pub struct Submission {
+    /// The session owner: a student id, or `Principal::Admin.owner()`.
+    pub owner: String,
+    /// `(client, seq)` when the request is part of an exactly-once session.
+    pub session: Option<(String, u64)>,
+    pub commands: Vec<Command>,
+    pub reply: oneshot::Sender<Answer>,
+}
+
+/// The loop's answer to a `Submission`, sent only after its batch is durable.
+#[derive(Debug)]
+pub enum Answer {
+    /// The JSON array of `{"lsn","outcome"}`: fresh, or the kept answer of a retry.
+    Results(Arc<str>),
+    /// A retry of an earlier request of the session: its answer is these log entries.
+    InLog {
+        first_lsn: u64,
+        last_lsn: u64,
+    },
+    /// The request names something that does not exist; nothing was applied.
+    Unknown(Unknown),
+    /// `seq` skipped ahead and the missing requests did not arrive in time.
+    Gap {
+        expected: u64,
+        got: u64,
+    },
+    /// The session id belongs to someone else.
+    NotOwner,
+    /// The session was idle too long and has expired: start a new one.
+    Expired,
+    /// A retry older than the requests the session remembers.
+    Forgotten {
+        oldest: u64,
+        got: u64,
+    },
+    /// No room for another session.
+    TooManySessions,
+    ShuttingDown,
+}
+
+/// Whether a token was recorded: `Err` names the unknown student.
+pub type TokenResult = Result<(), Unknown>;
+
+/// What the HTTP side sends the loop.
+pub enum Message {
+    Submit(Submission, Instant),
+    MintToken {
+        student: String,
+        hash: String,
+        reply: oneshot::Sender<TokenResult>,
+    },
+}
+
+/// A batch applied in memory by the loop, on its way to the log.
+pub struct Sealed {
+    pub records: Records,
+    /// The state after the batch, and the entities it changed.
+    pub state: State,
+    pub changes: Changes,
+    /// Sessions the batch started, advanced, expired or forgot.
+    pub sessions: Vec<SessionChange>,
+    /// Token hash -> student, after the batch.
+    pub tokens: imbl::HashMap<String, String>,
+    pub answers: Vec<(oneshot::Sender<Answer>, Answer)>,
+    pub token_answers: Vec<(oneshot::Sender<TokenResult>, TokenResult)>,
+    /// How long the batch's oldest request waited for the loop.
+    pub lag: Duration,
+}
+
+impl Sealed {
+    /// Appends a later batch, so both go to the log in one append.
+    pub fn absorb(&mut self, later: Sealed) {
+        self.records.entries.extend(later.records.entries);
+        self.records.tokens.extend(later.records.tokens);
+        self.state = later.state;
+        self.changes.sections.extend(later.changes.sections);
+        self.changes.students.extend(later.changes.students);
+        self.sessions.extend(later.sessions);
+        self.tokens = later.tokens;
+        self.answers.extend(later.answers);
+        self.token_answers.extend(later.token_answers);
+        self.lag = self.lag.max(later.lag);
+    }
+}
+
+/// What the committer hands the materializer after an append: the durable state and
+/// what changed since the previous `Durable`.
+pub struct Durable {
+    pub state: State,
+    pub changes: Changes,
+    pub sessions: Vec<SessionChange>,
+}

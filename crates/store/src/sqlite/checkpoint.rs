@@ -1,0 +1,72 @@
+//! Keeping the log's WAL small without the answer path paying for it: a thread copies
+//! committed pages from the WAL into the database file (a passive checkpoint, which
+//! never waits for the writer), and the writer truncates the WAL between appends once
+//! it passes a size (a busy writer never lets SQLite restart the WAL itself).
+
+use std::path::Path;
+use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::Result;
+
+/// How often committed pages are moved from the log's WAL into its file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The checkpointing thread; it stops when this is dropped.
+pub(super) struct Checkpointer {
+    stop: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(super) fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let (stop, stopped) = sync_channel::<()>(0);
+        let thread = std::thread::Builder::new()
+            .name("murphy-checkpoint".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
+                    let result: rusqlite::Result<i64> =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1));
+                    if let Err(e) = result {
+                        tracing::warn!("checkpoint of the log failed (its WAL grows until one succeeds): {e}");
+                    }
+                }
+            })
+            .map_err(|e| crate::StoreError::Open {
+                what: "the log checkpointer",
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Truncates the WAL of `conn` (the writer's) once `wal` is over `wal_bytes_max`. The
+/// checkpointer has copied nearly everything already, so this costs the last frames. A
+/// reader in the way makes it give up after a moment, to try after the next append.
+pub(super) fn truncate_wal(conn: &Connection, wal: &Path, wal_bytes_max: u64) -> Result<bool> {
+    if std::fs::metadata(wal).map_or(0, |m| m.len()) <= wal_bytes_max {
+        return Ok(false);
+    }
+    conn.busy_timeout(Duration::from_millis(20))?;
+    let busy: rusqlite::Result<i64> = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(busy? == 0)
+}

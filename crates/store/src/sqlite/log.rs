@@ -1,0 +1,115 @@
+//! The log file's rows: appending a group commit's records in one transaction (one
+//! fsync), and reading entries back by LSN.
+
+use murphy_core::LogEntry;
+use rusqlite::{Connection, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+use crate::{Records, Result, StoreError, TokenRow};
+
+const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
+     WHERE lsn > ?1 ORDER BY lsn LIMIT ?2";
+
+/// The one connection that appends, and the last LSN it wrote.
+pub(super) struct LogWriter {
+    pub(super) conn: Connection,
+    pub(super) last_lsn: u64,
+}
+
+impl LogWriter {
+    pub(super) fn new(conn: Connection) -> Result<LogWriter> {
+        let last_lsn = conn.query_row("SELECT COALESCE(MAX(lsn), 0) FROM log", [], |r| r.get(0))?;
+        Ok(LogWriter { conn, last_lsn })
+    }
+
+    /// Appends in one transaction: its commit is the fsync that makes it durable.
+    pub(super) fn append(&mut self, records: &Records) -> Result<()> {
+        if let Some(first) = records.entries.first()
+            && first.lsn != self.last_lsn + 1
+        {
+            return Err(StoreError::Corrupt(format!(
+                "append of lsn {} after lsn {}: the log must have no gaps",
+                first.lsn, self.last_lsn
+            )));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO log (lsn, at, client, seq, owner, command, outcome, effects) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for e in &records.entries {
+                let effects = match e.effects.is_empty() {
+                    true => None,
+                    false => Some(serde_json::to_string(&e.effects)?),
+                };
+                insert.execute(params![
+                    e.lsn,
+                    nanos(e.at),
+                    e.client,
+                    e.seq,
+                    e.owner,
+                    serde_json::to_string(&e.command)?,
+                    serde_json::to_string(&e.outcome)?,
+                    effects,
+                ])?;
+            }
+            let mut token = tx.prepare_cached("INSERT OR IGNORE INTO tokens (hash, student) VALUES (?1, ?2)")?;
+            for t in &records.tokens {
+                token.execute(params![t.hash, t.student])?;
+            }
+        }
+        tx.commit()?;
+        if let Some(last) = records.entries.last() {
+            self.last_lsn = last.lsn;
+        }
+        Ok(())
+    }
+}
+
+/// Up to `limit` entries with LSN greater than `after`, in LSN order.
+pub(super) fn read(conn: &Connection, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(SELECT_ENTRIES)?;
+    let mut rows = stmt.query(params![after, limit])?;
+    let mut entries = Vec::new();
+    while let Some(r) = rows.next()? {
+        let effects: Option<String> = r.get(7)?;
+        entries.push(LogEntry {
+            lsn: r.get(0)?,
+            at: instant(r.get(1)?)?,
+            client: r.get(2)?,
+            seq: r.get(3)?,
+            owner: r.get(4)?,
+            command: serde_json::from_str(&r.get::<_, String>(5)?)?,
+            outcome: serde_json::from_str(&r.get::<_, String>(6)?)?,
+            effects: effects
+                .map(|e| serde_json::from_str(&e))
+                .transpose()?
+                .unwrap_or_default(),
+        });
+    }
+    Ok(entries)
+}
+
+pub(super) fn tokens(conn: &Connection) -> Result<Vec<TokenRow>> {
+    let mut stmt = conn.prepare("SELECT hash, student FROM tokens")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(TokenRow {
+            hash: r.get(0)?,
+            student: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// An instant as stored: nanoseconds since 1970-01-01 UTC (fits in i64 until 2262).
+pub(super) fn nanos(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos()).expect("murphy's instants lie between 1677 and 2262")
+}
+
+pub(super) fn instant(nanos: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+        .map_err(|e| StoreError::Corrupt(format!("instant {nanos}: {e}")))
+}

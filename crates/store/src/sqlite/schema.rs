@@ -1,0 +1,169 @@
+//! The two SQLite files of a data directory and their schemas. The log and the tables
+//! are separate files because SQLite has one writer per file: the materializer's long
+//! transactions must never hold up an append, which an answer waits for.
+//! `sqlite3 log.sqlite3` reads the whole log; `ATTACH 'tables.sqlite3'` joins the two.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{Result, StoreError};
+
+/// The log: the serial order and the tokens. Bumped on any incompatible change.
+pub(super) const LOG_SCHEMA_VERSION: u64 = 2;
+/// The materialized tables. Bumped on any incompatible change.
+pub(super) const TABLES_SCHEMA_VERSION: u64 = 2;
+
+const META: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/// One row per command, refusals included. `lsn` is the rowid: an append goes to the
+/// end of one b-tree and updates no index. `at` is the arrival time in nanoseconds
+/// since 1970-01-01 UTC (`datetime(at / 1e9, 'unixepoch')` reads it); `client`, `seq`
+/// and `owner` are the session, if any; the JSON columns hold what has no flat shape.
+const LOG: &str = "
+CREATE TABLE IF NOT EXISTS log (
+    lsn     INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    client  TEXT,
+    seq     INTEGER,
+    owner   TEXT,
+    command TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    effects TEXT
+);
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, student TEXT NOT NULL) WITHOUT ROWID;
+";
+
+/// Tables keyed by text are `WITHOUT ROWID`: one b-tree each instead of a table and its
+/// key index. `place` orders a line (enrollment order, waitlist order); it increases
+/// along the line but is not dense, so a join or a leave writes one row. Instants are
+/// nanoseconds since 1970-01-01 UTC.
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS sections (
+    id                TEXT PRIMARY KEY,
+    title             TEXT NOT NULL,
+    units             INTEGER NOT NULL,
+    capacity          INTEGER NOT NULL,
+    waitlist_capacity INTEGER NOT NULL,
+    meetings          TEXT NOT NULL,
+    version           INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS enrollments (
+    section TEXT NOT NULL,
+    place   INTEGER NOT NULL,
+    student TEXT NOT NULL,
+    PRIMARY KEY (section, place),
+    UNIQUE (section, student)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS waitlists (
+    section TEXT NOT NULL,
+    place   INTEGER NOT NULL,
+    student TEXT NOT NULL,
+    PRIMARY KEY (section, place),
+    UNIQUE (section, student)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS students (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    max_units     INTEGER NOT NULL,
+    appointment   INTEGER,
+    balance_cents INTEGER NOT NULL,
+    version       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    client     TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    last_at    INTEGER NOT NULL,
+    recent     TEXT NOT NULL,
+    expired_at INTEGER
+) WITHOUT ROWID;
+";
+
+/// Which file, for schemas and messages.
+#[derive(Clone, Copy)]
+pub(super) enum File {
+    Log,
+    Tables,
+}
+
+impl File {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            File::Log => "log.sqlite3",
+            File::Tables => "tables.sqlite3",
+        }
+    }
+
+    pub(super) fn what(self) -> &'static str {
+        match self {
+            File::Log => "the log database",
+            File::Tables => "the tables database",
+        }
+    }
+
+    fn schema(self) -> (&'static str, u64) {
+        match self {
+            File::Log => (LOG, LOG_SCHEMA_VERSION),
+            File::Tables => (TABLES, TABLES_SCHEMA_VERSION),
+        }
+    }
+}
+
+/// Opens (creating if needed) `file` in `dir`, set up for its job. The log is fsynced
+/// at every commit (`synchronous=FULL`): that is what "answered means durable" rests
+/// on. The tables are not (`NORMAL`): a power cut may roll them back, and start-up then
+/// replays a longer tail of the log. Neither checkpoints inside a commit.
+pub(super) fn open(dir: &Path, file: File) -> Result<Connection> {
+    let path = dir.join(file.name());
+    let fail = |e: rusqlite::Error| StoreError::Open {
+        what: file.what(),
+        path: path.clone(),
+        reason: e.to_string(),
+    };
+    let conn = Connection::open(&path).map_err(fail)?;
+    let synchronous = match file {
+        File::Log => "FULL",
+        File::Tables => "NORMAL",
+    };
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+    conn.pragma_update(None, "synchronous", synchronous).map_err(fail)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
+    if let File::Log = file {
+        // The log's WAL is copied into the file by its own checkpointer thread.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(fail)?;
+    }
+    create(&conn, file).map_err(|e| match e {
+        StoreError::Sqlite(e) => fail(e),
+        other => other,
+    })?;
+    Ok(conn)
+}
+
+fn create(conn: &Connection, file: File) -> Result<()> {
+    let (schema, version) = file.schema();
+    conn.execute_batch(META)?;
+    conn.execute_batch(schema)?;
+    match meta(conn, "schema_version")? {
+        None => set_meta(conn, "schema_version", version),
+        Some(found) if found == version => Ok(()),
+        Some(found) => Err(StoreError::Corrupt(format!(
+            "{} has schema version {found}; this murphy reads version {version}",
+            file.name()
+        ))),
+    }
+}
+
+pub(super) fn meta(conn: &Connection, key: &str) -> Result<Option<u64>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(super) fn set_meta(conn: &Connection, key: &str, value: u64) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        params![key, value],
+    )?;
+    Ok(())
+}

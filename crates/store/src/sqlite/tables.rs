@@ -1,0 +1,230 @@
+//! The materialized tables: written by the materializer in its own transactions, one
+//! row per entity changed since its last step (line diffs for enrollments and
+//! waitlists), and loaded back at start-up.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use murphy_core::{Section, SessionChange, SessionRow, State, Student};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use super::log::{instant, nanos};
+use super::schema;
+use crate::{Materialization, Result, StoreError, Tables};
+
+/// Places handed out in one step stay below this many per line, so `place` values of
+/// later steps (`lsn * PLACES_PER_STEP_MAX + i`) always sort after earlier ones.
+const PLACES_PER_STEP_MAX: i64 = 1_000_000;
+
+pub(super) fn materialize(conn: &mut Connection, m: &Materialization<'_>) -> Result<()> {
+    let place_base = i64::try_from(m.after.lsn())
+        .ok()
+        .and_then(|lsn| lsn.checked_mul(PLACES_PER_STEP_MAX))
+        .ok_or_else(|| StoreError::Corrupt(format!("lsn {} is past what places can order", m.after.lsn())))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for id in &m.changes.sections {
+        let section = m
+            .after
+            .section(id)
+            .ok_or_else(|| StoreError::Corrupt(format!("changed section {id} is gone")))?;
+        write_section(&tx, m.before.section(id), section, place_base)?;
+    }
+    for id in &m.changes.students {
+        let student = m
+            .after
+            .student(id)
+            .ok_or_else(|| StoreError::Corrupt(format!("changed student {id} is gone")))?;
+        write_student(&tx, student)?;
+    }
+    write_sessions(&tx, m.sessions)?;
+    schema::set_meta(&tx, "lsn", m.after.lsn())?;
+    schema::set_meta(&tx, "catalog_version", m.after.catalog_version())?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn load(conn: &Connection) -> Result<Tables> {
+    let lsn = schema::meta(conn, "lsn")?.unwrap_or(0);
+    let catalog_version = schema::meta(conn, "catalog_version")?.unwrap_or(0);
+    let state = State::restore(lsn, catalog_version, load_sections(conn)?, load_students(conn)?)
+        .map_err(StoreError::Corrupt)?;
+    Ok(Tables {
+        state,
+        sessions: load_sessions(conn)?,
+    })
+}
+
+fn write_section(tx: &Transaction<'_>, before: Option<&Section>, s: &Section, place_base: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, version = excluded.version",
+    )?
+    .execute(params![
+        s.id,
+        s.title,
+        s.units,
+        s.capacity,
+        s.waitlist_capacity,
+        serde_json::to_string(&s.meetings)?,
+        s.version
+    ])?;
+    let (old_enrolled, old_waitlist) = before.map_or((&[][..], &[][..]), |b| (&b.enrolled[..], &b.waitlist[..]));
+    write_line(tx, "enrollments", &s.id, old_enrolled, &s.enrolled, place_base)?;
+    write_line(tx, "waitlists", &s.id, old_waitlist, &s.waitlist, place_base)
+}
+
+/// Brings a stored line from `old` to `new`. Lines only lose members anywhere and gain
+/// them at the end, so that is written as deletes and appends: proportional to the
+/// change, not to the line. Anything else is rewritten whole.
+fn write_line(
+    tx: &Transaction<'_>,
+    table: &str,
+    section: &str,
+    old: &[Arc<str>],
+    new: &[Arc<str>],
+    place_base: i64,
+) -> Result<()> {
+    assert!(
+        (new.len() as i64) < PLACES_PER_STEP_MAX,
+        "line of {section} too long for its places"
+    );
+    let staying: HashSet<&str> = new.iter().map(|s| &**s).collect();
+    let kept: Vec<&Arc<str>> = old.iter().filter(|s| staying.contains(&***s)).collect();
+    let appends_only = kept.len() <= new.len() && kept.iter().zip(new).all(|(k, n)| *k == n);
+    let (leaving, joining): (Vec<&Arc<str>>, &[Arc<str>]) = if appends_only {
+        (
+            old.iter().filter(|s| !staying.contains(&***s)).collect(),
+            &new[kept.len()..],
+        )
+    } else {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1"))?
+            .execute([section])?;
+        (Vec::new(), new)
+    };
+    let mut delete = tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1 AND student = ?2"))?;
+    for student in leaving {
+        delete.execute(params![section, &**student])?;
+    }
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO {table} (section, place, student) VALUES (?1, ?2, ?3)"
+    ))?;
+    for (i, student) in joining.iter().enumerate() {
+        insert.execute(params![section, place_base + i as i64, &**student])?;
+    }
+    Ok(())
+}
+
+fn write_student(tx: &Transaction<'_>, s: &Student) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO students (id, name, max_units, appointment, balance_cents, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET appointment = excluded.appointment,
+             balance_cents = excluded.balance_cents, version = excluded.version",
+    )?
+    .execute(params![
+        s.id,
+        s.name,
+        s.max_units,
+        s.appointment.map(nanos),
+        s.balance_cents,
+        s.version
+    ])?;
+    Ok(())
+}
+
+fn write_sessions(tx: &Transaction<'_>, sessions: &[SessionChange]) -> Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO sessions (client, owner, seq, last_at, recent, expired_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut delete = tx.prepare_cached("DELETE FROM sessions WHERE client = ?1")?;
+    for change in sessions {
+        match &change.row {
+            Some(s) => upsert.execute(params![
+                s.client,
+                s.owner,
+                s.seq,
+                nanos(s.last_at),
+                serde_json::to_string(&s.recent)?,
+                s.expired_at.map(nanos),
+            ])?,
+            None => delete.execute([&change.client])?,
+        };
+    }
+    Ok(())
+}
+
+fn load_sections(conn: &Connection) -> Result<Vec<Section>> {
+    let mut enrollments = load_lines(conn, "enrollments")?;
+    let mut waitlists = load_lines(conn, "waitlists")?;
+    let mut stmt = conn
+        .prepare("SELECT id, title, units, capacity, waitlist_capacity, meetings, version FROM sections ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    let mut sections = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        sections.push(Section {
+            title: r.get(1)?,
+            units: r.get(2)?,
+            capacity: r.get(3)?,
+            waitlist_capacity: r.get(4)?,
+            meetings: serde_json::from_str(&r.get::<_, String>(5)?)?,
+            version: r.get(6)?,
+            enrolled: enrollments.remove(&id).unwrap_or_default(),
+            waitlist: waitlists.remove(&id).unwrap_or_default(),
+            id,
+        });
+    }
+    Ok(sections)
+}
+
+/// Every line of `table`, by section, each in order: one scan, not one per section.
+fn load_lines(conn: &Connection, table: &str) -> Result<HashMap<String, Vec<Arc<str>>>> {
+    let mut stmt = conn.prepare(&format!("SELECT section, student FROM {table} ORDER BY section, place"))?;
+    let mut lines: HashMap<String, Vec<Arc<str>>> = HashMap::new();
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let student: String = row.get(1)?;
+        lines.entry(row.get(0)?).or_default().push(student.into());
+    }
+    Ok(lines)
+}
+
+fn load_students(conn: &Connection) -> Result<Vec<Student>> {
+    let mut stmt =
+        conn.prepare("SELECT id, name, max_units, appointment, balance_cents, version FROM students ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    let mut students = Vec::new();
+    while let Some(r) = rows.next()? {
+        students.push(Student {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            max_units: r.get(2)?,
+            appointment: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
+            balance_cents: r.get(4)?,
+            version: r.get(5)?,
+            enrolled: Default::default(),
+            waitlisted: Default::default(),
+            units: 0,
+        });
+    }
+    Ok(students)
+}
+
+fn load_sessions(conn: &Connection) -> Result<Vec<SessionRow>> {
+    let mut stmt = conn.prepare("SELECT client, owner, seq, last_at, recent, expired_at FROM sessions")?;
+    let mut rows = stmt.query([])?;
+    let mut sessions = Vec::new();
+    while let Some(r) = rows.next()? {
+        sessions.push(SessionRow {
+            client: r.get(0)?,
+            owner: r.get(1)?,
+            seq: r.get(2)?,
+            last_at: instant(r.get(3)?)?,
+            recent: serde_json::from_str(&r.get::<_, String>(4)?)?,
+            expired_at: r.get::<_, Option<i64>>(5)?.map(instant).transpose()?,
+        });
+    }
+    Ok(sessions)
+}
