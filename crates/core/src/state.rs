@@ -546,9 +546,9 @@ impl State {
     }
 
     fn seat(&mut self, stu: &str, sec: &str) {
-        let units = self.sections[sec].units;
         let stu_id = self.student_id(stu);
         let section = self.section_mut(sec);
+        let units = section.units;
         section.enrolled.push(stu_id);
         assert!(section.enrolled.len() as u32 <= section.capacity, "overbooked {sec}");
         let student = self.student_mut(stu);

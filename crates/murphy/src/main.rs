@@ -15,6 +15,10 @@ macro_rules! say {
 mod demo;
 mod load;
 
+/// See the workspace Cargo.toml: measured cheaper than glibc's for murphy's threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

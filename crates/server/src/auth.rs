@@ -43,9 +43,40 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}{}", hex(&bytes))
 }
 
+/// What is kept of a token: its SHA-256 digest. Compared as bytes on every request;
+/// written as hex only where people read it (the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    pub fn to_hex(&self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(64);
+        for b in self.0 {
+            text.push(DIGITS[usize::from(b >> 4)] as char);
+            text.push(DIGITS[usize::from(b & 15)] as char);
+        }
+        text
+    }
+
+    /// The digest written by `to_hex`; `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<TokenHash> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let mut hash = [0u8; 32];
+        for (i, pair) in bytes.chunks(2).enumerate() {
+            hash[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+        }
+        Some(TokenHash(hash))
+    }
+}
+
 /// The stored form of a token.
-pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+pub fn hash_token(token: &str) -> TokenHash {
+    TokenHash(Sha256::digest(token.as_bytes()).into())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -95,6 +126,10 @@ mod tests {
         assert_eq!(a.len(), 2 + 2 * TOKEN_RANDOM_BYTES);
         assert_eq!(hash_token(&a), hash_token(&a));
         assert_ne!(hash_token(&a), hash_token(&b));
+        let hash = hash_token(&a);
+        assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
+        assert_eq!(hash.to_hex(), hex(&hash.0));
+        assert_eq!(TokenHash::from_hex("not hex"), None);
     }
 
     #[test]

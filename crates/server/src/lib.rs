@@ -38,6 +38,11 @@ pub enum ServerError {
     Refused(String),
 }
 
+fn create_data_dir(config: &Config) -> Result<(), ServerError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(io_error(format!("creating data directory {}", dir.display())))
+}
+
 fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
     move |source| ServerError::Io {
         context: context.into(),
@@ -54,15 +59,21 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the data directory (creating it), loads and checks the state, and starts
-    /// the event loop.
+    /// Opens the data directory (creating it) with the SQLite backend in it, recovers
+    /// the state and starts the pipeline.
     pub fn open(config: Config) -> Result<Server, ServerError> {
+        create_data_dir(&config)?;
+        let store = Arc::new(Sqlite::open(&config.data_dir)?);
+        Server::open_with(config, store)
+    }
+
+    /// Like `open`, over a given store (the data directory still holds the admin token).
+    pub fn open_with(config: Config, store: Arc<dyn Backend>) -> Result<Server, ServerError> {
         let dir = &config.data_dir;
-        std::fs::create_dir_all(dir).map_err(io_error(format!("creating data directory {}", dir.display())))?;
+        create_data_dir(&config)?;
         let (admin_token, admin_source) = auth::admin_token(config.admin_token.as_deref(), dir).map_err(io_error(
             format!("reading or writing the admin token in {}", dir.display()),
         ))?;
-        let store: Arc<dyn Backend> = Arc::new(Sqlite::open(dir)?);
         let recovered = murphy_store::recover(&*store, config.limits.sessions())?;
         let replayed = recovered.replayed;
         let metrics = Arc::new(metrics::Metrics::default());

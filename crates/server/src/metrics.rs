@@ -66,6 +66,8 @@ pub struct Metrics {
     materialize_us: Histogram<12>,
     materialized_rows: AtomicU64,
     materializer_wait_us: AtomicU64,
+    sessions_live: AtomicU64,
+    sessions_expired: AtomicU64,
 }
 
 impl Metrics {
@@ -79,6 +81,12 @@ impl Metrics {
         self.commit_us.observe(&TIME_BUCKETS_US, commit.as_micros() as u64);
         self.loop_lag_us.observe(&TIME_BUCKETS_US, lag.as_micros() as u64);
         self.commands_applied.fetch_add(commands, Relaxed);
+    }
+
+    /// The session table's size after a batch: (live, expired).
+    pub fn sessions(&self, (live, expired): (usize, usize)) {
+        self.sessions_live.store(live as u64, Relaxed);
+        self.sessions_expired.store(expired as u64, Relaxed);
     }
 
     /// One materializer step: `rows` written in `took`.
@@ -135,6 +143,17 @@ impl Metrics {
         self.loop_lag_us
             .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
         self.render_materializer(&mut out, lag);
+        out.push_str("# HELP murphy_sessions Exactly-once sessions held, by state.\n# TYPE murphy_sessions gauge\n");
+        let _ = writeln!(
+            out,
+            "murphy_sessions{{state=\"live\"}} {}",
+            self.sessions_live.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "murphy_sessions{{state=\"expired\"}} {}",
+            self.sessions_expired.load(Relaxed)
+        );
         out
     }
 

@@ -6,16 +6,18 @@ use std::sync::{Arc, OnceLock};
 
 use murphy_core::State;
 
+use crate::auth::TokenHash;
+
 pub struct Snapshot {
     pub state: State,
     /// Token hash -> student id.
-    pub tokens: imbl::HashMap<String, String>,
+    pub tokens: imbl::HashMap<TokenHash, String>,
     /// The JSON of `GET /api/v1/sections` at `state.catalog_version()`, made on demand.
     catalog_json: Arc<OnceLock<Arc<str>>>,
 }
 
 impl Snapshot {
-    pub fn first(state: State, tokens: imbl::HashMap<String, String>) -> Snapshot {
+    pub fn first(state: State, tokens: imbl::HashMap<TokenHash, String>) -> Snapshot {
         Snapshot {
             state,
             tokens,
@@ -24,7 +26,7 @@ impl Snapshot {
     }
 
     /// The snapshot after `self`, keeping the cached catalog if no section changed.
-    pub fn next(&self, state: State, tokens: imbl::HashMap<String, String>) -> Snapshot {
+    pub fn next(&self, state: State, tokens: imbl::HashMap<TokenHash, String>) -> Snapshot {
         let catalog_json = if state.catalog_version() == self.state.catalog_version() {
             self.catalog_json.clone()
         } else {

@@ -16,7 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::auth::{Principal, hash_token};
+use crate::auth::{Principal, TokenHash, hash_token};
 use crate::config::Limits;
 use crate::metrics::Metrics;
 use crate::pipeline;
@@ -28,7 +28,7 @@ pub struct App {
     pub engine: pipeline::Handle,
     /// The store, for what only the log holds (old answers, the log itself).
     pub store: Arc<dyn murphy_store::Backend>,
-    pub admin_token_hash: String,
+    pub admin_token_hash: TokenHash,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use super::stages::{Answer, Message, Sealed, Submission, TokenResult};
+use crate::auth::TokenHash;
 use crate::config::Limits;
 use crate::metrics::Metrics;
 
@@ -26,7 +27,7 @@ pub(super) struct Engine {
     pub(super) state: State,
     pub(super) sessions: Sessions,
     /// Token hash -> student, including tokens not yet durable.
-    pub(super) tokens: imbl::HashMap<String, String>,
+    pub(super) tokens: imbl::HashMap<TokenHash, String>,
     /// Sealed batches go here, in order; the bound is the pipeline's depth.
     pub(super) committer: SyncSender<Sealed>,
     pub(super) committer_failed: Arc<AtomicBool>,
@@ -37,6 +38,8 @@ pub(super) struct Engine {
     pub(super) limits: Limits,
     /// Arrival times are kept monotonic so the log reads in time order.
     pub(super) last_at: OffsetDateTime,
+    /// The last batch's entries: the next batch's room, so it never grows piecemeal.
+    pub(super) entries_last: usize,
 }
 
 pub(super) struct Held {
@@ -99,7 +102,10 @@ impl Engine {
         self.sessions.expire(self.last_at);
         Pending {
             at: self.last_at,
-            records: Records::default(),
+            records: Records {
+                entries: Vec::with_capacity(self.entries_last.next_power_of_two()),
+                tokens: Vec::new(),
+            },
             answers: Vec::new(),
             token_answers: Vec::new(),
             oldest: None,
@@ -115,7 +121,8 @@ impl Engine {
             }
             Message::MintToken { student, hash, reply } => {
                 let result = if self.state.student(&student).is_some() {
-                    self.tokens.insert(hash.clone(), student.clone());
+                    self.tokens.insert(hash, student.clone());
+                    let hash = hash.to_hex();
                     pending.records.tokens.push(TokenRow { hash, student });
                     Ok(())
                 } else {
@@ -256,6 +263,8 @@ impl Engine {
             oldest,
             ..
         } = pending;
+        self.entries_last = records.entries.len();
+        self.metrics.sessions(self.sessions.counts());
         let sealed = Sealed {
             records,
             changes: self.state.take_changes(),

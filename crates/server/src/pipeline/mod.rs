@@ -34,6 +34,7 @@ use tokio::sync::{broadcast, oneshot};
 pub use lag::Lag;
 pub use stages::{Answer, TokenResult};
 
+use crate::auth::TokenHash;
 use crate::config::Limits;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
@@ -101,7 +102,7 @@ impl Handle {
     }
 
     /// Records a student token (by its hash) durably; `Err` if the student is unknown.
-    pub async fn mint_token(&self, student: String, hash: String) -> Result<TokenResult, SubmitError> {
+    pub async fn mint_token(&self, student: String, hash: TokenHash) -> Result<TokenResult, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.send(Message::MintToken { student, hash, reply })?;
         answer.await.map_err(|_| SubmitError::Stopped)
@@ -132,7 +133,12 @@ pub fn start(
     limits: Limits,
     metrics: Arc<Metrics>,
 ) -> std::io::Result<(Handle, JoinHandle<Result<(), StoreError>>)> {
-    let tokens: imbl::HashMap<String, String> = recovered.tokens.drain(..).map(|t| (t.hash, t.student)).collect();
+    let mut tokens = imbl::HashMap::new();
+    for token in recovered.tokens.drain(..) {
+        let hash = TokenHash::from_hex(&token.hash)
+            .ok_or_else(|| std::io::Error::other(format!("a stored token hash is not hex: {:?}", token.hash)))?;
+        tokens.insert(hash, token.student);
+    }
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::first(
         recovered.state.clone(),
         tokens.clone(),
@@ -185,6 +191,7 @@ pub fn start(
         metrics: metrics.clone(),
         limits,
         last_at: OffsetDateTime::UNIX_EPOCH,
+        entries_last: 0,
     };
     let spawn = |name: &str| std::thread::Builder::new().name(name.into());
     let materializer = spawn("murphy-materialize").spawn(move || materializer.run(materializer_inbox))?;

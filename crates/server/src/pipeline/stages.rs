@@ -9,6 +9,8 @@ use murphy_core::{Changes, Command, SessionChange, State, Unknown};
 use murphy_store::Records;
 use tokio::sync::oneshot;
 
+use crate::auth::TokenHash;
+
 /// A write request for the loop: one request's commands, applied back to back.
 pub struct Submission {
     /// The session owner: a student id, or `Principal::Admin.owner()`.
@@ -58,7 +60,7 @@ pub enum Message {
     Submit(Submission, Instant),
     MintToken {
         student: String,
-        hash: String,
+        hash: TokenHash,
         reply: oneshot::Sender<TokenResult>,
     },
 }
@@ -72,7 +74,7 @@ pub struct Sealed {
     /// Sessions the batch started, advanced, expired or forgot.
     pub sessions: Vec<SessionChange>,
     /// Token hash -> student, after the batch.
-    pub tokens: imbl::HashMap<String, String>,
+    pub tokens: imbl::HashMap<TokenHash, String>,
     pub answers: Vec<(oneshot::Sender<Answer>, Answer)>,
     pub token_answers: Vec<(oneshot::Sender<TokenResult>, TokenResult)>,
     /// How long the batch's oldest request waited for the loop.
