@@ -2,11 +2,11 @@
 //! row per entity changed since its last step (line diffs for enrollments and
 //! waitlists), and loaded back at start-up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use murphy_core::{Section, SessionChange, SessionRow, State, Student};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Statement, Transaction, TransactionBehavior, params};
 
 use super::log::{instant, nanos};
 use super::schema;
@@ -22,25 +22,145 @@ pub(super) fn materialize(conn: &mut Connection, m: &Materialization<'_>) -> Res
         .and_then(|lsn| lsn.checked_mul(PLACES_PER_STEP_MAX))
         .ok_or_else(|| StoreError::Corrupt(format!("lsn {} is past what places can order", m.after.lsn())))?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for id in &m.changes.sections {
-        let section = m
-            .after
-            .section(id)
-            .ok_or_else(|| StoreError::Corrupt(format!("changed section {id} is gone")))?;
-        write_section(&tx, m.before.section(id), section, place_base)?;
+    {
+        let mut rows = Rows::prepare(&tx)?;
+        for id in &m.changes.sections {
+            let section = m
+                .after
+                .section(id)
+                .ok_or_else(|| StoreError::Corrupt(format!("changed section {id} is gone")))?;
+            rows.section(m.before.section(id), section, place_base)?;
+        }
+        for id in &m.changes.students {
+            let student = m
+                .after
+                .student(id)
+                .ok_or_else(|| StoreError::Corrupt(format!("changed student {id} is gone")))?;
+            rows.student(student)?;
+        }
+        for change in m.sessions {
+            rows.session(change)?;
+        }
     }
-    for id in &m.changes.students {
-        let student = m
-            .after
-            .student(id)
-            .ok_or_else(|| StoreError::Corrupt(format!("changed student {id} is gone")))?;
-        write_student(&tx, student)?;
-    }
-    write_sessions(&tx, m.sessions)?;
     schema::set_meta(&tx, "lsn", m.after.lsn())?;
     schema::set_meta(&tx, "catalog_version", m.after.catalog_version())?;
     tx.commit()?;
     Ok(())
+}
+
+/// The statements of one materializer step, prepared once for all its rows.
+struct Rows<'t> {
+    section: Statement<'t>,
+    student: Statement<'t>,
+    session: Statement<'t>,
+    session_gone: Statement<'t>,
+    lines: [Line<'t>; 2],
+}
+
+/// The statements of one line table (`enrollments` or `waitlists`).
+struct Line<'t> {
+    join: Statement<'t>,
+    leave: Statement<'t>,
+}
+
+impl<'t> Line<'t> {
+    fn prepare(tx: &'t Transaction<'_>, table: &str) -> Result<Line<'t>> {
+        Ok(Line {
+            join: tx.prepare(&format!("INSERT INTO {table} (section, place, student) VALUES (?1, ?2, ?3)"))?,
+            leave: tx.prepare(&format!("DELETE FROM {table} WHERE section = ?1 AND student = ?2"))?,
+        })
+    }
+
+    /// Brings the stored line of `section` from `old` to `new`. Lines lose members
+    /// anywhere and gain them at the end, so one walk finds the members kept (in order),
+    /// those gone (deleted) and those new at the end (inserted): work proportional to
+    /// the change. Any other change still comes out right, with more writes: a member
+    /// out of order is deleted and inserted again at its new place.
+    fn write(&mut self, section: &str, old: &[Arc<str>], new: &[Arc<str>], place_base: i64) -> Result<()> {
+        assert!(
+            (new.len() as i64) < PLACES_PER_STEP_MAX,
+            "line of {section} too long for its places"
+        );
+        let mut kept = 0;
+        for member in old {
+            if new.get(kept) == Some(member) {
+                kept += 1;
+            } else {
+                self.leave.execute(params![section, &**member])?;
+            }
+        }
+        for (i, member) in new[kept..].iter().enumerate() {
+            self.join.execute(params![section, place_base + i as i64, &**member])?;
+        }
+        Ok(())
+    }
+}
+
+impl<'t> Rows<'t> {
+    fn prepare(tx: &'t Transaction<'_>) -> Result<Rows<'t>> {
+        Ok(Rows {
+            section: tx.prepare(
+                "INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, version = excluded.version",
+            )?,
+            student: tx.prepare(
+                "INSERT INTO students (id, name, max_units, appointment, balance_cents, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET appointment = excluded.appointment,
+                     balance_cents = excluded.balance_cents, version = excluded.version",
+            )?,
+            session: tx.prepare(
+                "INSERT OR REPLACE INTO sessions (client, owner, seq, last_at, recent, expired_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            session_gone: tx.prepare("DELETE FROM sessions WHERE client = ?1")?,
+            lines: [Line::prepare(tx, "enrollments")?, Line::prepare(tx, "waitlists")?],
+        })
+    }
+
+    fn section(&mut self, before: Option<&Section>, s: &Section, place_base: i64) -> Result<()> {
+        self.section.execute(params![
+            s.id,
+            s.title,
+            s.units,
+            s.capacity,
+            s.waitlist_capacity,
+            serde_json::to_string(&s.meetings)?,
+            s.version
+        ])?;
+        let (old_enrolled, old_waitlist) = before.map_or((&[][..], &[][..]), |b| (&b.enrolled[..], &b.waitlist[..]));
+        let [enrollments, waitlists] = &mut self.lines;
+        enrollments.write(&s.id, old_enrolled, &s.enrolled, place_base)?;
+        waitlists.write(&s.id, old_waitlist, &s.waitlist, place_base)
+    }
+
+    fn student(&mut self, s: &Student) -> Result<()> {
+        self.student.execute(params![
+            s.id,
+            s.name,
+            s.max_units,
+            s.appointment.map(nanos),
+            s.balance_cents,
+            s.version
+        ])?;
+        Ok(())
+    }
+
+    fn session(&mut self, change: &SessionChange) -> Result<()> {
+        match &change.row {
+            Some(s) => self.session.execute(params![
+                s.client,
+                s.owner,
+                s.seq,
+                nanos(s.last_at),
+                serde_json::to_string(&s.recent)?,
+                s.expired_at.map(nanos),
+            ])?,
+            None => self.session_gone.execute([&change.client])?,
+        };
+        Ok(())
+    }
 }
 
 pub(super) fn load(conn: &Connection) -> Result<Tables> {
@@ -52,107 +172,6 @@ pub(super) fn load(conn: &Connection) -> Result<Tables> {
         state,
         sessions: load_sessions(conn)?,
     })
-}
-
-fn write_section(tx: &Transaction<'_>, before: Option<&Section>, s: &Section, place_base: i64) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, version = excluded.version",
-    )?
-    .execute(params![
-        s.id,
-        s.title,
-        s.units,
-        s.capacity,
-        s.waitlist_capacity,
-        serde_json::to_string(&s.meetings)?,
-        s.version
-    ])?;
-    let (old_enrolled, old_waitlist) = before.map_or((&[][..], &[][..]), |b| (&b.enrolled[..], &b.waitlist[..]));
-    write_line(tx, "enrollments", &s.id, old_enrolled, &s.enrolled, place_base)?;
-    write_line(tx, "waitlists", &s.id, old_waitlist, &s.waitlist, place_base)
-}
-
-/// Brings a stored line from `old` to `new`. Lines only lose members anywhere and gain
-/// them at the end, so that is written as deletes and appends: proportional to the
-/// change, not to the line. Anything else is rewritten whole.
-fn write_line(
-    tx: &Transaction<'_>,
-    table: &str,
-    section: &str,
-    old: &[Arc<str>],
-    new: &[Arc<str>],
-    place_base: i64,
-) -> Result<()> {
-    assert!(
-        (new.len() as i64) < PLACES_PER_STEP_MAX,
-        "line of {section} too long for its places"
-    );
-    let staying: HashSet<&str> = new.iter().map(|s| &**s).collect();
-    let kept: Vec<&Arc<str>> = old.iter().filter(|s| staying.contains(&***s)).collect();
-    let appends_only = kept.len() <= new.len() && kept.iter().zip(new).all(|(k, n)| *k == n);
-    let (leaving, joining): (Vec<&Arc<str>>, &[Arc<str>]) = if appends_only {
-        (
-            old.iter().filter(|s| !staying.contains(&***s)).collect(),
-            &new[kept.len()..],
-        )
-    } else {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1"))?
-            .execute([section])?;
-        (Vec::new(), new)
-    };
-    let mut delete = tx.prepare_cached(&format!("DELETE FROM {table} WHERE section = ?1 AND student = ?2"))?;
-    for student in leaving {
-        delete.execute(params![section, &**student])?;
-    }
-    let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO {table} (section, place, student) VALUES (?1, ?2, ?3)"
-    ))?;
-    for (i, student) in joining.iter().enumerate() {
-        insert.execute(params![section, place_base + i as i64, &**student])?;
-    }
-    Ok(())
-}
-
-fn write_student(tx: &Transaction<'_>, s: &Student) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO students (id, name, max_units, appointment, balance_cents, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (id) DO UPDATE SET appointment = excluded.appointment,
-             balance_cents = excluded.balance_cents, version = excluded.version",
-    )?
-    .execute(params![
-        s.id,
-        s.name,
-        s.max_units,
-        s.appointment.map(nanos),
-        s.balance_cents,
-        s.version
-    ])?;
-    Ok(())
-}
-
-fn write_sessions(tx: &Transaction<'_>, sessions: &[SessionChange]) -> Result<()> {
-    let mut upsert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO sessions (client, owner, seq, last_at, recent, expired_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut delete = tx.prepare_cached("DELETE FROM sessions WHERE client = ?1")?;
-    for change in sessions {
-        match &change.row {
-            Some(s) => upsert.execute(params![
-                s.client,
-                s.owner,
-                s.seq,
-                nanos(s.last_at),
-                serde_json::to_string(&s.recent)?,
-                s.expired_at.map(nanos),
-            ])?,
-            None => delete.execute([&change.client])?,
-        };
-    }
-    Ok(())
 }
 
 fn load_sections(conn: &Connection) -> Result<Vec<Section>> {
