@@ -63,7 +63,7 @@ enum Cmd {
     Check(load::CheckArgs),
     /// Replay the whole log offline and check it against the materialized tables.
     Verify {
-        /// The data directory whose murphy.sqlite3 to verify (murphy must not be serving it).
+        /// The data directory whose log and tables to check against each other.
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
         data_dir: PathBuf,
     },
