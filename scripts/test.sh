@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: formatting, lints, every test of every crate
-# (unit, property, the real-socket API tests, the kill -9 test of the binary), then the
-# web page in a real browser. SQLite is bundled; scripts/web-test.sh installs Chromium
-# (Debian's package) and playwright-core (npm) when they are missing.
+# (unit, property, the real-socket API tests, the kill -9 test of the binary), the
+# README's walk-through on a fresh demo, then the web page in a real browser. SQLite is
+# bundled; scripts/web-test.sh installs Chromium (Debian's package) and playwright-core
+# (npm) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +21,15 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+echo "== the README's walk-through on a fresh demo (scripts/readme-test.sh)"
+bash scripts/readme-test.sh 2>&1 | tee -a "$log" || status=$?
 echo "== web page in a real browser (scripts/web-test.sh)"
 bash scripts/web-test.sh 2>&1 | tee -a "$log" || status=$?
-# One closing line for the whole suite: cargo's test binaries and node's test runner.
+# One closing line for the whole suite: cargo's test binaries, the README's walk-through
+# (one test) and node's test runner.
 awk '/^test result:/ { passed += $4; failed += $6 }
+     /^readme: [0-9]+ steps, all as shown/ { passed += 1 }
+     /^readme: [0-9]+ of [0-9]+ steps/ { failed += 1 }
      /^# pass / { passed += $3 }
      /^# fail / { failed += $3 }
      END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -4,6 +4,11 @@
 # Chromium from apt (as root), playwright-core from web/package-lock.json (npm ci).
 # Usage: bash scripts/web-test.sh        (from anywhere; ends with "# pass N / # fail N")
 set -euo pipefail
+# cargo reads a relative CARGO_TARGET_DIR from where it runs: pin it before moving.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+  CARGO_TARGET_DIR=$(mkdir -p "$CARGO_TARGET_DIR" && cd "$CARGO_TARGET_DIR" && pwd)
+  export CARGO_TARGET_DIR
+fi
 cd "$(dirname "$0")/.."
 
 if [ ! -x /usr/bin/chromium ]; then
@@ -23,12 +28,10 @@ if [ ! -f web/node_modules/playwright-core/package.json ] \
   (cd web && npm ci --no-audit --no-fund)
 fi
 
-# The page is embedded in the binary (include_str!): rebuild when it is missing or
-# older than any of the files it embeds.
-bin=target/debug/murphy
-if [ ! -x "$bin" ] || [ -n "$(find web/index.html web/app.js web/style.css -newer "$bin" 2>/dev/null)" ]; then
-  echo "web-test: cargo build -p murphy"
-  cargo build -p murphy
-fi
+# The page is embedded in the binary (include_str!): cargo rebuilds it when a file it
+# embeds, or any source, changed since, and does nothing when it is current.
+echo "web-test: cargo build -p murphy"
+cargo build -p murphy --locked
+export MURPHY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/murphy"
 
 exec node --test --test-concurrency=1 web/tests/

@@ -20,10 +20,18 @@ const state = {
   queue: Promise.resolve(), // commands are sent one at a time, in order
   events: null,
   lastLsn: 0,
+  notes: new Map(), // section id -> {text, kind}: the last answer, shown on its row
 };
 
 // ---------- messages ----------
 
+// How long a message stays in view: long enough to read a refusal twice. Its row
+// keeps the answer after the message goes (see `note`).
+const MESSAGE_MS = { ok: 6000, info: 6000, refusal: 15000, error: 15000 };
+let messageTimer = null;
+
+// The message fixed to the bottom of the viewport (a polite live region, so screen
+// readers announce it), wherever the student scrolled to.
 function say(text, kind = "info") {
   const box = $("message");
   box.className = `message ${kind}`;
@@ -31,6 +39,27 @@ function say(text, kind = "info") {
   box.textContent = "";
   requestAnimationFrame(() => { box.textContent = text; });
   box.dataset.kind = kind;
+  clearTimeout(messageTimer);
+  messageTimer = setTimeout(() => { box.textContent = ""; }, MESSAGE_MS[kind] || 6000);
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape") { clearTimeout(messageTimer); $("message").textContent = ""; }
+});
+
+// Brings the row's answer into view when it sits under the fixed message (the page's
+// scroll-padding keeps the message's height clear) or off the screen; else no scroll.
+function revealNote(section) {
+  const p = document.getElementById(`note-${section}`);
+  if (p) p.scrollIntoView({ block: "nearest" });
+}
+
+// The answer about a section, on its row in the list, beside the button clicked.
+function note(section, text, kind) {
+  if (!section) return;
+  state.notes.set(section, { text, kind });
+  const s = state.byId.get(section);
+  if (s) updateRow(s);
 }
 
 function money(cents) {
@@ -201,14 +230,22 @@ function sendCommands(commands) {
 async function act(command, button) {
   if (button) button.disabled = true;
   document.body.setAttribute("aria-busy", "true");
+  const section = command.section || command.to;
+  // Asked before sending: the refresh after the answer rebuilds the rows.
+  const fromList = Boolean(button && button.closest("#sections-body"));
+  state.notes.delete(section);
   try {
     const [result] = await sendCommands([stripHints(command)]);
-    const ok = SUCCESS.has(result.outcome.type);
-    say(describe(command, result.outcome), ok ? "ok" : "refusal");
+    const kind = SUCCESS.has(result.outcome.type) ? "ok" : "refusal";
+    const text = describe(command, result.outcome);
+    say(text, kind);
+    note(section, text, kind);
     await refresh();
+    if (fromList) revealNote(section);
     return result.outcome;
   } catch (e) {
     handleError(e);
+    if (e instanceof HttpError) note(section, e.message, "error");
   } finally {
     if (button) button.disabled = false;
     document.body.removeAttribute("aria-busy");
@@ -239,17 +276,23 @@ async function signIn(token, student) {
   state.byId.clear();
   state.catalog = null;
   state.me = null;
-  // Is this the admin token? Only the admin may read the log.
-  const probe = await fetch("/api/v1/log?after=0&limit=1", { headers: headers(), cache: "no-store" });
-  if (probe.status === 401) throw await problemOf(probe);
-  state.admin = probe.ok;
-  if (!state.student && !state.admin) {
-    throw new HttpError(400, "Enter your student id as well as your token.");
+  state.notes.clear();
+  // Whose token is this? The token says: a student's, or the admin's.
+  const res = await fetch("/api/v1/me", { headers: headers(), cache: "no-store" });
+  if (!res.ok) throw await problemOf(res);
+  const me = await res.json();
+  state.admin = me.admin === true;
+  if (!state.admin) {
+    if (student && student !== me.student) {
+      throw new HttpError(403, `That token belongs to ${me.student}, not to ${student}. Leave the student id empty to sign in as ${me.student}.`);
+    }
+    state.student = me.student;
   }
   if (state.student) await loadStudent();
   newSession();
   localStorage.setItem(STORE_TOKEN, token);
-  if (state.student) localStorage.setItem(STORE_STUDENT, state.student);
+  // Only an admin acting for a student needs the id kept; a student's token says it.
+  if (state.admin && state.student) localStorage.setItem(STORE_STUDENT, state.student);
   else localStorage.removeItem(STORE_STUDENT);
   showApp();
   await loadSections();
@@ -267,6 +310,7 @@ function signOut(clearMessage = true) {
   state.admin = false;
   state.me = null;
   state.cache.clear();
+  state.notes.clear();
   for (const id of ["schedule-view", "sections-view", "admin-view", "nav", "who", "signout", "live"]) $(id).hidden = true;
   $("signin-view").hidden = false;
   $("signin-token").value = "";
@@ -386,7 +430,8 @@ function renderSections() {
   const focused = document.activeElement && document.activeElement.dataset ? { ...document.activeElement.dataset } : null;
   const q = $("search").value.trim().toLowerCase();
   const openOnly = $("open-only").checked;
-  const all = [...state.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  // Numbers in ids sort as numbers: COMSCI-31 before COMSCI-111.
+  const all = [...state.byId.values()].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
   const shown = all.filter((s) => matches(s, q) && (!openOnly || seatsFree(s) > 0));
   const frag = document.createDocumentFragment();
   for (const s of shown) frag.appendChild(sectionRow(s));
@@ -455,6 +500,20 @@ function fillActions(cell, s) {
   const td = document.createElement("div");
   td.className = "actions-inner";
   cell.replaceChildren(td);
+  const said = state.notes.get(s.id);
+  if (said) {
+    const p = document.createElement("p");
+    p.className = `row-note ${said.kind}`;
+    p.id = `note-${s.id}`;
+    p.textContent = said.text;
+    cell.append(p);
+  }
+  fillButtons(td, s);
+  // The row's last answer describes its buttons, for a screen reader's next visit.
+  if (said) for (const b of td.querySelectorAll("button")) b.setAttribute("aria-describedby", `note-${s.id}`);
+}
+
+function fillButtons(td, s) {
   if (!state.student) {
     if (state.admin) td.append(button("Edit seats", "edit-capacity", s.id));
     return;
@@ -698,24 +757,108 @@ async function loadLog() {
 function renderLog(lines) {
   const rows = lines.slice().reverse().map((e) => {
     const tr = document.createElement("tr");
-    const c = e.command || {};
-    const subject = c.student || (c.from && c.to && c.type === "transfer" ? c.from : "");
-    const target = c.section || (c.type === "swap" ? `${c.from} → ${c.to}` : "") || (c.type === "transfer" ? `to ${c.to}` : "");
-    const what = [subject ? `${subject}:` : "", c.type, target, c.capacity !== undefined ? `= ${c.capacity}` : "",
-      c.amount_cents !== undefined ? money(c.amount_cents) : ""].filter(Boolean).join(" ");
-    const outcome = e.outcome || {};
-    const extra = Object.entries(outcome).filter(([k]) => k !== "type").map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") || "none" : v}`).join("; ");
-    const cells = [String(e.lsn), new Date(e.at).toLocaleTimeString(), what, e.client ? `${e.client} #${e.seq}` : "—", outcome.type + (extra ? ` (${extra})` : "")];
+    const ok = SUCCESS.has((e.outcome || {}).type);
+    const cells = [String(e.lsn), new Date(e.at).toLocaleTimeString(), logSentence(e), e.client ? `${e.client} #${e.seq}` : "—"];
     for (const [i, text] of cells.entries()) {
       const td = document.createElement(i === 0 ? "th" : "td");
       if (i === 0) td.scope = "row";
       td.textContent = text;
-      if (i === 4) td.className = SUCCESS.has(outcome.type) ? "ok" : "refusal";
+      if (i === 2) td.className = ok ? "ok" : "refusal";
       tr.append(td);
     }
     return tr;
   });
   $("log-body").replaceChildren(...rows);
+}
+
+// ---------- the log, in sentences ----------
+
+// A log entry as the registrar would tell it: "s0001 enrolled in MATH-1-1.", "The
+// registrar could not set MATH-1-1's capacity to 0 seats: 3 students are enrolled."
+export function logSentence(entry) {
+  const c = entry.command || {};
+  const o = entry.outcome || {};
+  return done(c, o) ?? `${actor(c)} could not ${intent(c)}: ${reason(c, o)}.`;
+}
+
+// Who a command is by: the student it acts for, or the registrar for the catalog's.
+function actor(c) {
+  switch (c.type) {
+    case "enroll": case "drop": case "swap": case "deposit": case "withdraw": return c.student;
+    case "transfer": return c.from;
+    default: return "The registrar";
+  }
+}
+
+const seatCount = (n) => `${n} ${n === 1 ? "seat" : "seats"}`;
+
+function movedUp(promoted) {
+  if (!promoted || promoted.length === 0) return "";
+  return ` ${promoted.join(", ")} got ${promoted.length === 1 ? "a seat" : "seats"} from the waitlist.`;
+}
+
+// What a command did, when it did what it asked; null for a refusal.
+function done(c, o) {
+  const who = actor(c);
+  switch (o.type) {
+    case "created":
+      return c.type === "create_section"
+        ? `The registrar created ${c.section}, ${c.title}: ${c.units} units, ${seatCount(c.capacity)}, a waitlist of ${c.waitlist_capacity}.`
+        : `The registrar created student ${c.student}, ${c.name}.`;
+    case "capacity_set": return `The registrar set ${c.section}'s capacity to ${seatCount(c.capacity)}.${movedUp(o.promoted)}`;
+    case "appointment_set":
+      return c.at ? `The registrar set ${c.student}'s registration to open ${when(c.at)}.` : `The registrar cleared ${c.student}'s registration appointment.`;
+    case "enrolled": return `${who} enrolled in ${c.section}.`;
+    case "waitlisted": return `${who} joined ${c.section}'s waitlist, ${ordinal(o.position)} in line.`;
+    case "dropped": return `${who} dropped ${c.section}.${movedUp(o.promoted)}`;
+    case "swapped": return `${who} swapped ${c.from} for ${c.to}.${movedUp(o.promoted)}`;
+    case "balance": {
+      const fee = o.fee_cents ? `, after an overdraft fee of ${money(o.fee_cents)}` : "";
+      const what = c.type === "deposit" ? `deposited ${money(c.amount_cents)}`
+        : c.type === "withdraw" ? `withdrew ${money(c.amount_cents)}`
+        : `transferred ${money(c.amount_cents)} to ${c.to}`;
+      return `${who} ${what}; the balance is ${money(o.cents)}${fee}.`;
+    }
+    default: return null;
+  }
+}
+
+// What a refused command asked for: the rest of "X could not ...".
+function intent(c) {
+  switch (c.type) {
+    case "create_section": return `create section ${c.section}`;
+    case "set_capacity": return `set ${c.section}'s capacity to ${seatCount(c.capacity)}`;
+    case "create_student": return `create student ${c.student}`;
+    case "set_appointment": return `set ${c.student}'s registration appointment`;
+    case "enroll": return `enroll in ${c.section}` + (c.waitlist ? " or its waitlist" : "");
+    case "drop": return `drop ${c.section}`;
+    case "swap": return `swap ${c.from} for ${c.to}`;
+    case "deposit": return `deposit ${money(c.amount_cents)}`;
+    case "withdraw": return `withdraw ${money(c.amount_cents)}`;
+    case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
+    default: return String(c.type).replaceAll("_", " ");
+  }
+}
+
+// Why it was refused.
+function reason(c, o) {
+  switch (o.type) {
+    case "full": return c.waitlist ? "it is full, and so is its waitlist" : "it is full";
+    case "already_enrolled": return "already enrolled there";
+    case "already_waitlisted": return `already ${ordinal(o.position)} on its waitlist`;
+    case "time_conflict": return `it meets at the same time as ${o.with}`;
+    case "unit_limit": return `that would make ${o.units} units, over the limit of ${o.max_units}`;
+    case "hold": return `a hold, with a balance of ${money(o.balance_cents)}`;
+    case "not_open": return `registration opens ${when(o.opens_at)}`;
+    case "not_enrolled": return `not enrolled in ${c.type === "swap" ? c.from : c.section}`;
+    case "below_enrolled": return `${o.enrolled} ${o.enrolled === 1 ? "student is" : "students are"} enrolled`;
+    case "insufficient_funds": return `the balance is only ${money(o.balance_cents)}`;
+    case "balance_limit": return "the balance would pass the most murphy holds";
+    case "no_such_section": return `there is no section ${o.section}`;
+    case "no_such_student": return `there is no student ${o.student}`;
+    case "already_exists": return "it already exists";
+    default: return String(o.type).replaceAll("_", " ");
+  }
 }
 
 // ---------- start ----------
@@ -735,11 +878,13 @@ $("signin-form").addEventListener("submit", async (ev) => {
   try {
     await signIn(token, student);
     say(state.student ? `Welcome, ${state.me ? state.me.name : state.student}.` : "Signed in as admin.", "ok");
-    $("main").focus();
+    // Into the content for keyboards and screen readers, without scrolling the
+    // header out of view.
+    $("main").focus({ preventScroll: true });
+    window.scrollTo(0, 0);
   } catch (e) {
     state.token = null;
-    if (e instanceof HttpError && e.status === 403) say(`That token does not belong to student ${student}.`, "error");
-    else handleError(e);
+    handleError(e);
   } finally {
     if (b) b.disabled = false;
   }

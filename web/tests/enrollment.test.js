@@ -74,10 +74,10 @@ async function message(page, hasText) {
   return page.locator("#message").textContent();
 }
 
+// Signs in with the token alone: the page asks murphy whose it is.
 async function signIn(page, token, student) {
   await page.goto(server.url + "/");
   await page.getByLabel("Token").fill(token);
-  await page.getByLabel("Student id").fill(student || "");
   await page.getByRole("button", { name: "Sign in" }).click();
   await waitFor(page, "#who", student ? `Signed in as ${student}` : "admin");
   await waitFor(page, "#sections-body tr");
@@ -106,16 +106,19 @@ test("sign in: a wrong token is refused in words, the right one signs in and is 
   assert.ok(refused.length > 20, `a sentence, not a code: ${refused}`);
   assert.ok(await page.locator("#signin-view").isVisible());
 
+  // A student id that is not the token's own is refused, and says whose it is.
   await page.getByLabel("Token").fill(tokens.s0002);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await message(page, "does not belong to student s0001");
+  await message(page, "That token belongs to s0002, not to s0001.");
 
   await signIn(page, tokens.s0001, "s0001");
   await message(page, "Welcome, Ada Bruin.");
+  // Signing in scrolls nothing: the header stays in view.
+  assert.equal(await page.evaluate(() => window.scrollY), 0);
   assert.equal(await page.locator("#st-units").textContent(), "9 of 20");
   assert.equal(await page.locator("#st-balance").textContent(), "$1,250.00");
 
-  // Token and student id are kept in localStorage: a reload stays signed in.
+  // The token is kept in localStorage: a reload stays signed in.
   await page.reload();
   await waitFor(page, "#who", "Signed in as s0001");
   await waitFor(page, "#sections-body tr");
@@ -272,7 +275,7 @@ test("admin: set a section's capacity, and read the log's tail", { timeout: TEST
   await signIn(page, server.adminToken, "");
   assert.ok(await page.locator("#admin-view").isVisible());
   assert.ok(await page.locator("#schedule-view").isHidden());
-  await waitFor(page, "#log-body tr", "create_section");
+  await waitFor(page, "#log-body tr", "The registrar created COMSCI-35L-1, Software Construction: 4 units, 2 seats, a waitlist of 5.");
 
   await row(page, "COMSCI-35L-1").getByRole("button", { name: "Edit seats: COMSCI-35L-1" }).click();
   assert.equal(await page.getByLabel("Section", { exact: true }).inputValue(), "COMSCI-35L-1");
@@ -286,9 +289,11 @@ test("admin: set a section's capacity, and read the log's tail", { timeout: TEST
   await message(page, "COMSCI-35L-1 now has 3 seats.");
   await seats(page, "COMSCI-35L-1").filter({ hasText: "1 / 3" }).waitFor();
   await seats(pages.ada, "COMSCI-35L-1").filter({ hasText: "1 / 3" }).waitFor();
-  await waitFor(page, "#log-body tr", "set_capacity COMSCI-35L-1 = 3");
-  await waitFor(page, "#log-body tr", "s0001: drop COMSCI-35L-1");
-  await waitFor(page, "#log-body tr", "below_enrolled");
+  // The log's tail reads as sentences, refusals included.
+  await waitFor(page, "#log-body tr", "The registrar set COMSCI-35L-1's capacity to 3 seats.");
+  await waitFor(page, "#log-body tr", "s0001 dropped COMSCI-35L-1. s0003 got a seat from the waitlist.");
+  await waitFor(page, "#log-body tr", "The registrar could not set COMSCI-35L-1's capacity to 0 seats: 1 student is enrolled.");
+  await waitFor(page, "#log-body tr", "s0003 could not enroll in COMSCI-35L-1: it is full.");
   const logged = await admin.get("/api/v1/sections/COMSCI-35L-1");
   assert.equal(logged.capacity, 3);
   await screenshot(page, "admin");

@@ -19,7 +19,10 @@ export const ROOT = path.resolve(here, "../..");
 export const SCREENSHOTS = process.env.MURPHY_SCREENSHOTS
   ? path.join(ROOT, "docs/screenshots")
   : path.join(os.tmpdir(), "murphy-screenshots");
-const BINARY = process.env.MURPHY_BIN || path.join(ROOT, "target/debug/murphy");
+// The binary cargo built: MURPHY_BIN when given (scripts/web-test.sh sets it), else in
+// cargo's target directory, which CARGO_TARGET_DIR moves (relative to the repository).
+const BINARY = process.env.MURPHY_BIN
+  || path.resolve(ROOT, process.env.CARGO_TARGET_DIR || "target", "debug/murphy");
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
 const STEP_MS = 15_000;

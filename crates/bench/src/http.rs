@@ -3,11 +3,12 @@
 //! fails is reconnected by the caller.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderValue, IF_NONE_MATCH};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderValue, IF_NONE_MATCH, RETRY_AFTER};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -22,10 +23,12 @@ pub enum HttpError {
     Timeout,
 }
 
-/// What came back: the status, the ETag if any, and the body.
+/// What came back: the status, the ETag and `Retry-After` if any, and the body.
 pub struct Answer {
     pub status: u16,
     pub etag: Option<String>,
+    /// The server's `Retry-After` in seconds (the HTTP-date form is not used by murphy).
+    pub retry_after: Option<Duration>,
     pub body: Bytes,
 }
 
@@ -89,7 +92,18 @@ impl Connection {
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
         let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, etag, body })
+        Ok(Answer {
+            status,
+            etag,
+            retry_after,
+            body,
+        })
     }
 }

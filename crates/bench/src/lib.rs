@@ -1,16 +1,19 @@
 //! `murphy bench`: a load generator for a running murphy. It sets up its scenario
-//! through the API, drives it with a closed or an open load model over one HTTP/1.1
-//! connection per simulated client, and reports throughput, outcomes, errors and HDR
-//! latency percentiles; optionally a JSON report, SVG plots, and the client-side
-//! history that `murphy check` verifies against the server's log.
+//! through the API (`setup.rs`), drives it with a closed or an open load model over one
+//! HTTP/1.1 connection per simulated client (`run.rs`, `write.rs`), and reports
+//! throughput, outcomes, retries, unanswered requests and HDR latency percentiles
+//! (`report.rs`); optionally a JSON report, SVG plots, and the client-side history that
+//! `murphy check` verifies against the server's log.
 
 mod http;
 pub mod plot;
+mod report;
 mod run;
 pub mod scenario;
+mod setup;
 pub mod stats;
+mod write;
 
-use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,14 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
-use murphy_core::Command;
-use murphy_core::wire::{CommandsAnswer, CommandsRequest};
 use serde::Serialize;
 
+pub use report::{plots, render};
 pub use run::Model;
 use scenario::{Crowd, Rng};
 pub use scenario::{Scenario, Shape};
+pub use setup::Setup;
 use stats::Summary;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +55,8 @@ pub struct Options {
     pub shape: Shape,
     /// A request without an answer after this long is retried (same session seq).
     pub timeout: Duration,
-    pub retries_max: u32,
+    /// Retries of one write after its first attempt; `None`: as long as the run lasts.
+    pub retries_max: Option<u32>,
     /// Revalidate reads with `If-None-Match`.
     pub etag: bool,
     pub seed: u64,
@@ -68,20 +71,36 @@ pub struct Report {
     #[serde(flatten)]
     pub model: Model,
     pub connections: usize,
+    /// What setup found on the server and what it added.
+    pub setup: Setup,
     pub elapsed_s: f64,
     pub writes: Option<Summary>,
     pub reads: Option<Summary>,
 }
 
 impl Report {
-    /// Requests that failed (after retries, where retried): transport errors and
-    /// unexpected statuses.
-    pub fn errors(&self) -> u64 {
+    /// Requests never answered (after retries, where retried).
+    pub fn unanswered(&self) -> u64 {
         [&self.writes, &self.reads]
             .into_iter()
             .flatten()
-            .flat_map(|s| s.errors.values())
+            .map(Summary::unanswered)
             .sum()
+    }
+
+    /// Unanswered requests that count against the run: all but those murphy shed
+    /// with `503` whose retry the run's end cut short.
+    pub fn failures(&self) -> u64 {
+        [&self.writes, &self.reads]
+            .into_iter()
+            .flatten()
+            .map(Summary::failures)
+            .sum()
+    }
+
+    /// Unanswered writes the server may have applied all the same.
+    pub fn unknown(&self) -> u64 {
+        self.writes.as_ref().map_or(0, Summary::unknown)
     }
 }
 
@@ -96,7 +115,7 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
             .as_millis()
     );
     let token = options.admin_token.clone().unwrap_or_default();
-    setup(addr, &token, &options, &run_id).await?;
+    let setup = setup::setup(addr, &token, &options, &run_id).await?;
     let history = options
         .history
         .as_ref()
@@ -173,12 +192,13 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
     }
     let summary = |r: stats::Recorder| {
         let s = r.summarize(elapsed_s);
-        (s.requests > 0 || !s.errors.is_empty()).then_some(s)
+        (s.answered > 0 || !s.unanswered.is_empty()).then_some(s)
     };
     Ok(Report {
         scenario: options.scenario,
         model: options.model,
         connections: options.connections,
+        setup,
         elapsed_s,
         writes: summary(writes),
         reads: summary(reads),
@@ -228,79 +248,6 @@ async fn resolve(url: &str) -> Result<SocketAddr, BenchError> {
         .ok_or_else(|| BenchError::Url(format!("{url}: cannot resolve {host} (expected HOST:PORT)")))
 }
 
-/// Creates the catalog and students unless they exist, and sets everyone's appointment.
-async fn setup(addr: SocketAddr, token: &str, options: &Options, run_id: &str) -> Result<(), BenchError> {
-    let scenario = options.scenario;
-    if scenario == Scenario::Hello {
-        return Ok(());
-    }
-    let failed = |e: &dyn std::fmt::Display| BenchError::Setup(e.to_string());
-    let mut conn = http::Connection::open(addr, Some(token))
-        .await
-        .map_err(|e| failed(&e))?;
-    let probe = if scenario == Scenario::LastSeat {
-        "/healthz".to_owned()
-    } else {
-        "/api/v1/sections/RD-00000".into()
-    };
-    let existing =
-        conn.get(&probe, None).await.map_err(|e| failed(&e))?.status == 200 && scenario != Scenario::LastSeat;
-    let mut commands = scenario::sections(scenario, &options.shape, run_id);
-    if existing {
-        commands.clear();
-    } else if scenario != Scenario::LastSeat
-        || conn
-            .get("/api/v1/students/b000000", None)
-            .await
-            .map_err(|e| failed(&e))?
-            .status
-            != 200
-    {
-        commands.extend(scenario::students(&options.shape));
-    }
-    apply(&mut conn, commands).await?;
-    if scenario == Scenario::RegistrationDay {
-        let opens_at = SystemTime::now() + options.opens_after;
-        apply(&mut conn, scenario::appointments(&options.shape, opens_at)).await?;
-    }
-    Ok(())
-}
-
-async fn apply(conn: &mut http::Connection, commands: Vec<Command>) -> Result<(), BenchError> {
-    for chunk in commands.chunks(100) {
-        let request = CommandsRequest {
-            client: None,
-            seq: None,
-            commands: chunk.to_vec(),
-        };
-        let body = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
-        let answer = conn
-            .post_json("/api/v1/commands", body)
-            .await
-            .map_err(|e| BenchError::Setup(e.to_string()))?;
-        if answer.status != 200 {
-            let text = String::from_utf8_lossy(&answer.body);
-            return Err(BenchError::Setup(format!(
-                "status {}: {text} (is --admin-token right?)",
-                answer.status
-            )));
-        }
-        let answer: CommandsAnswer =
-            serde_json::from_slice(&answer.body).map_err(|e| BenchError::Setup(e.to_string()))?;
-        if let Some(r) = answer
-            .results
-            .iter()
-            .find(|r| r.outcome.is_refusal() && r.outcome.kind() != "already_exists")
-        {
-            return Err(BenchError::Setup(format!(
-                "setup refused at lsn {}: {:?}",
-                r.lsn, r.outcome
-            )));
-        }
-    }
-    Ok(())
-}
-
 type HistoryWriter = (
     std::sync::mpsc::Sender<murphy_check::Record>,
     std::thread::JoinHandle<std::io::Result<()>>,
@@ -308,6 +255,12 @@ type HistoryWriter = (
 
 /// Streams the history to `path` on its own thread, so recording costs the load little.
 fn history_writer(path: PathBuf) -> Result<HistoryWriter, BenchError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| BenchError::Io {
+            context: format!("creating {}", parent.display()),
+            source,
+        })?;
+    }
     let file = std::fs::File::create(&path).map_err(|source| BenchError::Io {
         context: format!("creating {}", path.display()),
         source,
@@ -345,95 +298,4 @@ fn progress(shared: Arc<run::Shared>, duration: Duration) -> tokio::task::JoinHa
             }
         }
     })
-}
-
-/// The human summary of a report.
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    let model = match report.model {
-        Model::Closed => "closed model".to_owned(),
-        Model::Open { rate_per_s } => format!("open model at {rate_per_s} req/s"),
-    };
-    let _ = writeln!(
-        out,
-        "murphy bench: {}, {model}, {} connections, {:.1} s\n",
-        report.scenario, report.connections, report.elapsed_s
-    );
-    let _ = writeln!(
-        out,
-        "{:<7} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "", "requests", "req/s", "cmd/s", "p50 ms", "p90", "p99", "p99.9", "max"
-    );
-    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
-        let Some(s) = summary else { continue };
-        let l = &s.latency_ms;
-        let _ = writeln!(
-            out,
-            "{name:<7} {:>10} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-            s.requests, s.requests_per_s, s.commands_per_s, l.p50, l.p90, l.p99, l.p999, l.max
-        );
-    }
-    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
-        let Some(s) = summary else { continue };
-        let outcomes: Vec<String> = s.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(out, "\n{name} outcomes: {}", outcomes.join(", "));
-        if !s.errors.is_empty() {
-            let errors: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            let _ = writeln!(out, "{name} ERRORS: {}", errors.join(", "));
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\nerrors: {}",
-        if report.errors() == 0 {
-            "none".to_owned()
-        } else {
-            report.errors().to_string()
-        }
-    );
-    out
-}
-
-/// Latency percentiles over time and throughput over time, as two SVG files.
-pub fn plots(report: &Report, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut written = Vec::new();
-    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
-        let Some(s) = summary else { continue };
-        let points =
-            |f: &dyn Fn(&stats::Second) -> f64| s.per_second.iter().map(|p| (f64::from(p.second), f(p))).collect();
-        let latency = plot::line_plot(
-            &format!("{name}: latency over time"),
-            "seconds",
-            "milliseconds",
-            &[
-                plot::Series {
-                    name: "p50",
-                    color: "#1f77b4",
-                    points: points(&|p| p.p50_ms),
-                },
-                plot::Series {
-                    name: "p99",
-                    color: "#d62728",
-                    points: points(&|p| p.p99_ms),
-                },
-            ],
-        );
-        let throughput = plot::line_plot(
-            &format!("{name}: throughput over time"),
-            "seconds",
-            "requests per second",
-            &[plot::Series {
-                name: "req/s",
-                color: "#2ca02c",
-                points: points(&|p| p.requests as f64),
-            }],
-        );
-        for (kind, svg) in [("latency", latency), ("throughput", throughput)] {
-            let path = dir.join(format!("{name}-{kind}.svg"));
-            std::fs::write(&path, svg)?;
-            written.push(path);
-        }
-    }
-    Ok(written)
 }

@@ -2,6 +2,7 @@
 //! last request was answered. Open: requests are due at a fixed rate, and latency is
 //! measured from when a request was due, not when it was sent, so a stalled server
 //! cannot hide its stall by slowing the load down (coordinated omission, as in wrk2).
+//! Writes and their retries are `write.rs`'s; reads are sent once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,12 +11,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use murphy_check::Record;
-use murphy_core::wire::{CommandsAnswer, CommandsRequest};
-use murphy_core::{Command, Outcome};
 
 use crate::http::{Answer, Connection, HttpError};
 use crate::scenario::{Ask, Crowd, EtagCache, Rng};
 use crate::stats::Recorder;
+use crate::write::{Failure, Pending, Written, write};
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "model")]
@@ -38,7 +38,8 @@ pub struct Shared {
     /// Requests sent so far (and, in the open model, the next due slot).
     pub sent: AtomicU64,
     pub timeout: Duration,
-    pub retries_max: u32,
+    /// Retries of one write after its first attempt; `None`: as long as the run lasts.
+    pub retries_max: Option<u32>,
     pub etag: bool,
     pub stop: AtomicBool,
     pub history: Option<std::sync::mpsc::Sender<Record>>,
@@ -74,8 +75,22 @@ pub async fn connection(shared: Arc<Shared>, mut crowd: Crowd, mut rng: Rng) -> 
             Ask::Commands { client, commands } => {
                 let seq = seqs.entry(client.clone()).or_default();
                 *seq += 1;
-                let outcomes = write(&shared, &mut conn, &mut recorders.writes, due, client, *seq, &commands).await;
-                crowd.answered(&commands, &outcomes);
+                let pending = Pending {
+                    due,
+                    client: &client,
+                    seq: *seq,
+                    commands: &commands,
+                };
+                match write(&shared, &mut conn, &mut recorders.writes, &mut rng, pending).await {
+                    Written::Answered(outcomes) => crowd.answered(&commands, &outcomes),
+                    Written::GaveUp => {
+                        // Its seq is neither answered nor skippable: the server would
+                        // hold every later seq of the session for it. Go on in a new one.
+                        seqs.remove(&client);
+                        crowd.renew_session(&client);
+                    }
+                    Written::RunEnded => break,
+                }
             }
             Ask::Read { section } => {
                 let path = format!("/api/v1/sections/{section}");
@@ -106,85 +121,6 @@ async fn take_slot(shared: &Shared) -> Option<Instant> {
             Some(due)
         }
     }
-}
-
-/// Sends a write in its session, retrying the same seq on timeouts, lost connections
-/// and 503s, so it is applied exactly once. Returns the outcomes, if it got any.
-async fn write(
-    shared: &Shared,
-    conn: &mut Option<Connection>,
-    recorder: &mut Recorder,
-    due: Instant,
-    client: String,
-    seq: u64,
-    commands: &[Command],
-) -> Vec<Outcome> {
-    let request = CommandsRequest {
-        client: Some(client.clone()),
-        seq: Some(seq),
-        commands: commands.to_vec(),
-    };
-    let body = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
-    for attempt in 0..=shared.retries_max {
-        let sent_ns = nanos(shared, Instant::now());
-        let result = send(
-            shared,
-            conn,
-            Req::Post {
-                path: "/api/v1/commands",
-                body: body.clone(),
-            },
-        )
-        .await;
-        let answered = Instant::now();
-        let mut record = Record {
-            client: client.clone(),
-            seq: Some(seq),
-            sent_ns,
-            answered_ns: None,
-            commands: commands.to_vec(),
-            results: None,
-            status: None,
-        };
-        let retry = match result {
-            Ok(answer) if answer.status == 200 => {
-                let parsed: Result<CommandsAnswer, _> = serde_json::from_slice(&answer.body);
-                record.answered_ns = Some(nanos(shared, answered));
-                match parsed {
-                    Ok(parsed) => {
-                        recorder.answered(second(shared, answered), micros(answered - due), commands.len() as u64);
-                        let outcomes: Vec<Outcome> = parsed.results.iter().map(|r| r.outcome.clone()).collect();
-                        for outcome in &outcomes {
-                            recorder.outcome(outcome.kind());
-                        }
-                        record.results = Some(parsed.results);
-                        log_record(shared, record);
-                        return outcomes;
-                    }
-                    Err(e) => {
-                        recorder.error(format!("unparsable answer: {e}"));
-                        false
-                    }
-                }
-            }
-            Ok(answer) => {
-                record.answered_ns = Some(nanos(shared, answered));
-                record.status = Some(answer.status);
-                recorder.error(format!("status {}", answer.status));
-                answer.status == 503
-            }
-            Err(e) => {
-                recorder.error(error_kind(&e));
-                true
-            }
-        };
-        log_record(shared, record);
-        if !retry || attempt == shared.retries_max || shared.stop.load(Relaxed) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
-    }
-    Vec::new()
 }
 
 async fn read(
@@ -222,20 +158,28 @@ async fn read(
                 etags.put(path.to_owned(), tag);
             }
         }
-        Ok(answer) => recorder.error(format!("status {}", answer.status)),
-        Err(e) => recorder.error(error_kind(&e)),
+        Ok(answer) => recorder.unanswered(&Failure::Status(answer.status).cause()),
+        Err(e) => {
+            recorder.unanswered(&Failure::of(&e).cause());
+            // A server that is down refuses a connect in microseconds: pause, so this
+            // connection does not spin through its requests, counting failures.
+            tokio::time::sleep(READ_FAILED_PAUSE).await;
+        }
     }
 }
 
+/// How long a connection waits after a read got no answer.
+const READ_FAILED_PAUSE: Duration = Duration::from_millis(50);
+
 /// A request to send.
-enum Req<'a> {
+pub enum Req<'a> {
     Get { path: &'a str, etag: Option<&'a str> },
     Post { path: &'a str, body: Bytes },
 }
 
 /// Sends on the connection, opening one if needed; a failed connection is dropped so
 /// the next attempt opens a new one.
-async fn send(shared: &Shared, conn: &mut Option<Connection>, req: Req<'_>) -> Result<Answer, HttpError> {
+pub async fn send(shared: &Shared, conn: &mut Option<Connection>, req: Req<'_>) -> Result<Answer, HttpError> {
     if conn.is_none() {
         *conn = Some(Connection::open(shared.addr, Some(&shared.token)).await?);
     }
@@ -255,28 +199,14 @@ async fn send(shared: &Shared, conn: &mut Option<Connection>, req: Req<'_>) -> R
     result
 }
 
-fn error_kind(e: &HttpError) -> String {
-    match e {
-        HttpError::Connect(_) => "connect failed".into(),
-        HttpError::Http(_) => "connection lost".into(),
-        HttpError::Timeout => "timed out".into(),
-    }
-}
-
-fn log_record(shared: &Shared, record: Record) {
-    if let Some(history) = &shared.history {
-        let _ = history.send(record);
-    }
-}
-
-fn nanos(shared: &Shared, at: Instant) -> u64 {
+pub fn nanos(shared: &Shared, at: Instant) -> u64 {
     at.duration_since(shared.started).as_nanos() as u64
 }
 
-fn micros(d: Duration) -> u64 {
+pub fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-fn second(shared: &Shared, at: Instant) -> u32 {
+pub fn second(shared: &Shared, at: Instant) -> u32 {
     at.duration_since(shared.started).as_secs() as u32
 }

@@ -173,7 +173,10 @@ pub enum Ask {
 
 struct Student {
     id: String,
+    /// The session this student's writes go in: `{run}-{index}`, then `.2`, `.3`, ...
+    /// after each write given up (see `Crowd::renew_session`).
     client: String,
+    sessions: u32,
     preferences: Vec<usize>,
     next: usize,
     enrolled: Vec<usize>,
@@ -205,6 +208,7 @@ impl Crowd {
             .map(|i| Student {
                 id: student_id(i),
                 client: format!("{run}-{i}"),
+                sessions: 1,
                 preferences: preferences(&popularity, shape.preferences, rng),
                 next: 0,
                 enrolled: Vec::new(),
@@ -307,6 +311,17 @@ impl Crowd {
         Ask::Commands {
             client: student.client.clone(),
             commands: vec![command],
+        }
+    }
+
+    /// Ends the session `client` and gives its student a new one. For a write given
+    /// up: its seq stays unanswered, and the server would hold every later seq of that
+    /// session waiting for it.
+    pub fn renew_session(&mut self, client: &str) {
+        if let Some(student) = self.students.iter_mut().find(|s| s.client == client) {
+            student.sessions += 1;
+            let base = student.client.split('.').next().unwrap_or_default().to_owned();
+            student.client = format!("{base}.{}", student.sessions);
         }
     }
 
@@ -423,5 +438,25 @@ mod tests {
         let ids = |c: &Crowd| c.students.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
         assert!(ids(&a).iter().all(|id| !ids(&b).contains(id)));
         assert_eq!(ids(&a).len() + ids(&b).len(), 4 + 3);
+    }
+
+    #[test]
+    fn a_renewed_session_is_a_new_client_of_the_same_student() {
+        let shape = Shape {
+            students: 4,
+            sections: 1,
+            hot: 1,
+            seats: 1,
+            preferences: 1,
+        };
+        let mut crowd = Crowd::new(Scenario::LastSeat, &shape, "r1", 0, 2, &mut Rng::new(1));
+        crowd.renew_session("r1-2");
+        crowd.renew_session("r1-2.2");
+        let clients: Vec<&str> = crowd.students.iter().map(|s| s.client.as_str()).collect();
+        assert_eq!(clients, ["r1-0", "r1-2.3"]);
+        let Ask::Commands { client, .. } = crowd.next(&mut Rng::new(1)) else {
+            panic!("a last-seat student enrolls")
+        };
+        assert_eq!(client, "r1-0");
     }
 }

@@ -1,6 +1,8 @@
-//! What a run measured: latency samples (microseconds, from the intended send time),
-//! outcome and error counts. Each connection records into its own `Recorder`; they are
-//! merged once at the end into HDR histograms, overall and per second.
+//! What a run measured: latency samples (microseconds, from the intended send time) of
+//! the answered requests, their outcomes, the attempts that were retried, and the
+//! requests never answered, by what became of them. Each connection records into its
+//! own `Recorder`; they are merged once at the end into HDR histograms, overall and per
+//! second.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +18,8 @@ pub struct Recorder {
     samples: Vec<(u32, u32)>,
     commands: u64,
     outcomes: BTreeMap<String, u64>,
-    errors: BTreeMap<String, u64>,
+    retried: BTreeMap<String, u64>,
+    unanswered: BTreeMap<String, u64>,
 }
 
 impl Recorder {
@@ -25,22 +28,33 @@ impl Recorder {
         self.commands += commands;
     }
 
-    pub fn outcome(&mut self, kind: &str) {
-        *self.outcomes.entry(kind.to_owned()).or_default() += 1;
+    /// An answer, as "enroll → full" for a command or "304 not modified" for a read.
+    pub fn outcome(&mut self, label: &str) {
+        count(&mut self.outcomes, label);
     }
 
-    pub fn error(&mut self, kind: String) {
-        *self.errors.entry(kind).or_default() += 1;
+    /// An attempt that failed and was tried again, by why it failed.
+    pub fn retried(&mut self, cause: &str) {
+        count(&mut self.retried, cause);
+    }
+
+    /// A request that never got an answer, by what became of it ("unknown outcome
+    /// (connection lost)", "not applied (503 overloaded)", ...).
+    pub fn unanswered(&mut self, fate: &str) {
+        count(&mut self.unanswered, fate);
     }
 
     pub fn merge(&mut self, other: Recorder) {
         self.samples.extend(other.samples);
         self.commands += other.commands;
-        for (k, v) in other.outcomes {
-            *self.outcomes.entry(k).or_default() += v;
-        }
-        for (k, v) in other.errors {
-            *self.errors.entry(k).or_default() += v;
+        for (mine, theirs) in [
+            (&mut self.outcomes, other.outcomes),
+            (&mut self.retried, other.retried),
+            (&mut self.unanswered, other.unanswered),
+        ] {
+            for (k, v) in theirs {
+                *mine.entry(k).or_default() += v;
+            }
         }
     }
 
@@ -69,11 +83,11 @@ impl Recorder {
                 }
             })
             .collect();
-        let requests = all.len();
+        let answered = all.len();
         Summary {
-            requests,
+            answered,
             commands: self.commands,
-            requests_per_s: requests as f64 / elapsed_s,
+            answered_per_s: answered as f64 / elapsed_s,
             commands_per_s: self.commands as f64 / elapsed_s,
             latency_ms: Percentiles {
                 p50: ms(all.value_at_quantile(0.5)),
@@ -83,8 +97,18 @@ impl Recorder {
                 max: ms(all.max()),
             },
             outcomes: self.outcomes,
-            errors: self.errors,
+            retried: self.retried,
+            unanswered: self.unanswered,
             per_second,
+        }
+    }
+}
+
+fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
         }
     }
 }
@@ -110,14 +134,61 @@ pub struct Second {
     pub p99_ms: f64,
 }
 
+/// What one kind of request (writes or reads) measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
-    pub requests: u64,
+    /// Requests answered (a retried request counts once, when answered).
+    pub answered: u64,
+    /// Commands in the answered requests (0 for reads).
     pub commands: u64,
-    pub requests_per_s: f64,
+    pub answered_per_s: f64,
     pub commands_per_s: f64,
+    /// From when each answered request was due to its answer, retries included.
     pub latency_ms: Percentiles,
+    /// Answers by kind: "enroll → enrolled", "drop → dropped", "304 not modified".
     pub outcomes: BTreeMap<String, u64>,
-    pub errors: BTreeMap<String, u64>,
+    /// Failed attempts that were tried again, by cause.
+    pub retried: BTreeMap<String, u64>,
+    /// Requests never answered, by fate: "unknown outcome (...)" may have been
+    /// applied, "not applied (...)" and "not sent (...)" were not.
+    pub unanswered: BTreeMap<String, u64>,
     pub per_second: Vec<Second>,
+}
+
+/// The prefix of the fates whose request may or may not have been applied.
+pub const UNKNOWN_OUTCOME: &str = "unknown outcome";
+/// In the fates of requests whose retry the run's end cut short.
+pub const RUN_ENDED: &str = "then the run ended";
+/// The one fate that is no failure: murphy shed the request (as it must under
+/// overload) and the run ended before its retry was due.
+pub const SHED_AT_END: &str = "not applied (503 overloaded, then the run ended)";
+
+impl Summary {
+    pub fn unanswered(&self) -> u64 {
+        self.unanswered.values().sum()
+    }
+
+    /// Unanswered requests that count against the run: all but `SHED_AT_END`.
+    pub fn failures(&self) -> u64 {
+        self.unanswered() - self.unanswered.get(SHED_AT_END).copied().unwrap_or(0)
+    }
+
+    /// Unanswered requests given up before the run's end: not retryable, or out of
+    /// `--retries`; their sessions were renewed.
+    pub fn given_up(&self) -> u64 {
+        self.unanswered
+            .iter()
+            .filter(|(fate, _)| !fate.contains(RUN_ENDED))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Unanswered requests that the server may have applied all the same.
+    pub fn unknown(&self) -> u64 {
+        self.unanswered
+            .iter()
+            .filter(|(fate, _)| fate.starts_with(UNKNOWN_OUTCOME))
+            .map(|(_, n)| n)
+            .sum()
+    }
 }

@@ -53,7 +53,7 @@ impl<'a> Line<'a> {
 }
 
 pub(crate) fn check(log: &[LogEntry]) -> Finding {
-    let mut finding = Finding::new("seats granted");
+    let mut finding = Finding::new("seats granted in the log");
     let mut claims = Claims::default();
     let mut lines: HashMap<&str, Line> = HashMap::new();
     for entry in log {

@@ -11,7 +11,7 @@ use crate::report::Finding;
 use crate::text;
 
 pub(crate) fn check(history: &[Record], log: &[LogEntry]) -> Finding {
-    let mut finding = Finding::new("answered commands");
+    let mut finding = Finding::new("answered commands (history)");
     let mut by_lsn: HashMap<u64, &LogEntry> = HashMap::with_capacity(log.len());
     for entry in log {
         // A repeated LSN is the invariants check's to report; the first one stands.

@@ -26,7 +26,7 @@ struct Operation<'a> {
 }
 
 pub(crate) fn check(history: &[Record]) -> Finding {
-    let mut finding = Finding::new("answered requests");
+    let mut finding = Finding::new("answered requests (history)");
     let operations = fold(history, &mut finding);
     // Every operation with LSNs must follow everything answered before it was sent.
     let mut by_sent: Vec<&Operation> = operations.iter().filter(|o| o.lsns.is_some()).collect();

@@ -21,6 +21,9 @@ pub struct Finding {
     /// The first `EXAMPLES_MAX` violations, each a sentence naming LSNs, clients,
     /// seqs, sections and times.
     pub examples: Vec<String>,
+    /// What the count means beyond its unit, when that needs saying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Finding {
@@ -30,6 +33,7 @@ impl Finding {
             checked: 0,
             violations: 0,
             examples: Vec::new(),
+            note: None,
         }
     }
 
@@ -110,6 +114,11 @@ impl fmt::Display for Report {
                 "{:<26} {:>10}  {:<28} {:>10}",
                 name, finding.checked, finding.unit, finding.violations
             )?;
+        }
+        for (name, finding) in self.findings() {
+            if let Some(note) = &finding.note {
+                writeln!(f, "{name}: {note}")?;
+            }
         }
         for (name, finding) in self.findings() {
             if finding.is_clean() {

@@ -431,3 +431,26 @@ fn counterexamples_stop_at_five_but_the_count_goes_on() {
     assert_eq!(report.lost_writes.examples.len(), murphy_check::EXAMPLES_MAX);
     assert!(report.to_string().contains("8 violations; the first 5:"), "{report}");
 }
+
+#[test]
+fn sessions_outside_the_history_are_counted_and_said_to_be() {
+    let mut run = registrar();
+    run.send("c1", &[enroll("s1", "A")]);
+    let report = run.check();
+    assert_eq!(report.sessions.checked, 1);
+    assert_eq!(report.sessions.note, None, "every session request is in the history");
+
+    // Another client (an earlier run, the command line) wrote in a session of its
+    // own: the log applied it, the history never saw it.
+    let seq = run.next_seq("cli");
+    run.apply(Some("cli"), Some(seq), &[enroll("s2", "B")]);
+    let report = run.check();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.sessions.checked, 2);
+    let note = report.sessions.note.clone().unwrap_or_default();
+    assert!(
+        note.starts_with("1 of the 2 session requests in the log are not in the history"),
+        "{note}"
+    );
+    assert!(report.to_string().contains(&format!("sessions: {note}")), "{report}");
+}

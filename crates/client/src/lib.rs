@@ -15,7 +15,8 @@ pub use events::EventStream;
 pub use session::{RetryPolicy, Session};
 
 use murphy_core::wire::{
-    CommandsAnswer, CommandsRequest, ProblemBody, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
+    CommandsAnswer, CommandsRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer, StudentView, TokenAnswer,
+    TokenRequest,
 };
 use murphy_core::{Command, LogEntry};
 use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
@@ -147,6 +148,11 @@ impl Client {
             Fetched::Modified { value, .. } => Ok(value),
             Fetched::NotModified => unreachable!("an unconditional GET is never 304"),
         }
+    }
+
+    /// Whom this client's token speaks for: a student, or the registrar.
+    pub async fn me(&self) -> Result<MeAnswer> {
+        json(self.request(self.http.get(self.url("/api/v1/me"))).send().await?).await
     }
 
     /// Admin: issues a token for `student`.

@@ -143,3 +143,12 @@ pub struct ProblemBody {
     pub code: String,
     pub detail: String,
 }
+
+/// `GET /api/v1/me`: whom a token speaks for, so a client never asks for a student id
+/// the token already says. `{"student": "s0001"}` or `{"admin": true}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MeAnswer {
+    Student { student: String },
+    Admin { admin: bool },
+}

@@ -1,5 +1,8 @@
 //! `murphy demo`: a small, plausible catalog (COMSCI-35L-1 with its 160 seats among
-//! them) and a few hundred students with tokens, seeded once into the data directory.
+//! them) and a few hundred students with tokens, seeded once into the data directory,
+//! as registration day leaves it: COMSCI-35L-1 already full with two students on its
+//! waitlist. The seeding is deterministic, so a fresh demo's log positions, versions
+//! and answers are those the README shows (its walk-through test checks them).
 
 use std::io::Write;
 use std::path::Path;
@@ -9,6 +12,16 @@ use murphy_core::{Command, Meeting};
 use murphy_server::Server;
 
 const TOKENS_FILE: &str = "student-tokens.txt";
+
+/// The section registration day has filled, and how many wait for it: whoever joins
+/// its waitlist next is 3rd, as in the README.
+const FULL_SECTION: &str = "COMSCI-35L-1";
+const FULL_SECTION_WAITLISTED: usize = 2;
+/// The first students are left with empty schedules for the visitor to play them;
+/// the ones after fill `FULL_SECTION`.
+const FREE_STUDENTS: usize = 100;
+
+const FULL_SECTION_CAPACITY: u32 = 160;
 
 /// (department, number, title, units)
 const COURSES: &[(&str, &str, &str, u32)] = &[
@@ -42,7 +55,11 @@ const SLOTS: &[(&str, &str, &str)] = &[
 /// Seeds an empty database; leaves an existing one alone.
 pub async fn seed(server: &Server, data_dir: &Path, students: u32) -> anyhow::Result<()> {
     if server.lsn() > 0 {
-        say!("demo: reusing the catalog already in {}", data_dir.display());
+        say!(
+            "demo: reusing the demo already in {} (its log is past where a fresh demo starts); \
+             to start over, stop murphy and remove that directory",
+            data_dir.display()
+        );
         return Ok(());
     }
     server
@@ -57,17 +74,52 @@ pub async fn seed(server: &Server, data_dir: &Path, students: u32) -> anyhow::Re
             .await
             .context("creating demo students")?;
     }
+    let taken = fill(server, &ids).await?;
     let path = data_dir.join(TOKENS_FILE);
     let mut file = private_file(&path)?;
     for id in &ids {
         writeln!(file, "{id} {}", server.mint_token(id).await?)?;
     }
     say!(
-        "demo: {} sections and {students} students; student tokens in {}",
+        "demo: {} sections and {students} students; {FULL_SECTION} is full, with {} on its \
+         waitlist; student tokens in {}",
         COURSES.len() * 3,
+        taken.saturating_sub(FULL_SECTION_CAPACITY as usize),
         path.display()
     );
     Ok(())
+}
+
+/// Students after the free ones take `FULL_SECTION`'s seats, then join its waitlist.
+/// Returns how many took part (fewer when `--students` is small).
+async fn fill(server: &Server, ids: &[String]) -> anyhow::Result<usize> {
+    let crowd = FULL_SECTION_CAPACITY as usize + FULL_SECTION_WAITLISTED;
+    let enrolls: Vec<Command> = ids
+        .iter()
+        .skip(FREE_STUDENTS)
+        .take(crowd)
+        .enumerate()
+        .map(|(i, student)| Command::Enroll {
+            student: student.clone(),
+            section: FULL_SECTION.into(),
+            waitlist: i >= FULL_SECTION_CAPACITY as usize,
+        })
+        .collect();
+    let taken = enrolls.len();
+    for chunk in enrolls.chunks(100) {
+        let results = server
+            .apply_as_admin(chunk.to_vec())
+            .await
+            .with_context(|| format!("filling {FULL_SECTION}"))?;
+        if let Some(refused) = results.iter().find(|r| r.outcome.is_refusal()) {
+            anyhow::bail!(
+                "filling {FULL_SECTION}: log entry {} was refused: {:?}",
+                refused.lsn,
+                refused.outcome
+            );
+        }
+    }
+    Ok(taken)
 }
 
 fn catalog() -> Vec<Command> {
@@ -76,8 +128,8 @@ fn catalog() -> Vec<Command> {
         for lecture in 1..=3u32 {
             let (days, start, end) = SLOTS[(i + lecture as usize) % SLOTS.len()];
             let id = format!("{dept}-{number}-{lecture}");
-            let capacity = if id == "COMSCI-35L-1" {
-                160
+            let capacity = if id == FULL_SECTION {
+                FULL_SECTION_CAPACITY
             } else {
                 [30, 60, 120][(i + lecture as usize) % 3]
             };

@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use murphy_bench::{Model, Options, Scenario, Shape};
 
+use crate::cli::exit::{Status, failed, refused, usage};
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ModelArg {
     /// Each connection sends its next request when the last one is answered.
@@ -24,13 +26,16 @@ pub struct BenchArgs {
     /// murphy's admin token (the scenario is set up and played through it).
     #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// What the simulated users do.
     #[arg(long, value_enum, default_value = "registration-day")]
     scenario: Scenario,
+    /// When each connection sends its next request.
     #[arg(long, value_enum, default_value = "closed")]
     model: ModelArg,
     /// Requests per second in total, for --model open.
     #[arg(long, default_value_t = 10_000.0)]
     rate: f64,
+    /// Simulated clients, each on its own HTTP/1.1 connection.
     #[arg(long, default_value_t = 64)]
     connections: usize,
     /// Threads to spread the connections over (each runs its own event loop). One
@@ -43,8 +48,12 @@ pub struct BenchArgs {
     /// Stop after this many requests (retries not counted).
     #[arg(long, default_value_t = u64::MAX)]
     requests_max: u64,
+    /// Students in the scenario (b000000, b000001, ...). Those an earlier run created
+    /// are reused and the missing ones added.
     #[arg(long, default_value_t = 4000)]
     students: usize,
+    /// Sections in the scenario (RD-00000, ...), seated for --students; reused and
+    /// added to like the students.
     #[arg(long, default_value_t = 200)]
     sections: usize,
     /// The most popular sections, oversubscribed tenfold.
@@ -62,13 +71,21 @@ pub struct BenchArgs {
     /// A request unanswered this long is retried with the same session seq.
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
-    #[arg(long, default_value_t = 3)]
-    retries: u32,
+    /// Retries of one write after its first attempt (same seq, honouring Retry-After,
+    /// backing off from 50 ms to 2 s). Without it: for as long as the run lasts. A
+    /// write given up ends its session; the student goes on in a new one.
+    #[arg(long)]
+    retries: Option<u32>,
+    /// Seed of the simulated users' choices: the same seed plays the same run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Registration opens this long after setup, in milliseconds.
     #[arg(long, default_value_t = 500)]
     opens_after_ms: u64,
+    /// Write everything into this directory: history.jsonl, report.json and plots/
+    /// (the three flags below pick other places).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Record every request here (JSON lines) for `murphy check`.
     #[arg(long)]
     history: Option<PathBuf>,
@@ -80,32 +97,66 @@ pub struct BenchArgs {
     plot: Option<PathBuf>,
 }
 
-pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
-    anyhow::ensure!(
+pub async fn bench(args: BenchArgs) -> anyhow::Result<Status> {
+    let options = options(&args)?;
+    let in_out = |name: &str| args.out.as_ref().map(|dir| dir.join(name));
+    let json = args.json.clone().or_else(|| in_out("report.json"));
+    let plot = args.plot.clone().or_else(|| in_out("plots"));
+    let report = murphy_bench::run(Options {
+        history: args.history.clone().or_else(|| in_out("history.jsonl")),
+        ..options
+    })
+    .await?;
+    print!("{}", murphy_bench::render(&report));
+    if let Some(path) = &json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &plot {
+        for path in murphy_bench::plots(&report, dir).with_context(|| format!("writing plots to {}", dir.display()))? {
+            println!("plot: {}", path.display());
+        }
+    }
+    if report.failures() > 0 {
+        return Err(failed(format!(
+            "{} requests were never answered (see above)",
+            report.failures()
+        )));
+    }
+    Ok(Status::Done)
+}
+
+/// The library's options from the flags, or a usage error naming the flag.
+fn options(args: &BenchArgs) -> anyhow::Result<Options> {
+    let ensure = |ok: bool, what: &str| if ok { Ok(()) } else { Err(usage(what.to_owned())) };
+    ensure(args.connections > 0, "--connections must be at least 1")?;
+    ensure(
         args.duration > 0.0 && args.duration <= 3600.0,
-        "--duration is 0 to 3600 seconds"
-    );
+        "--duration is 0 to 3600 seconds",
+    )?;
     let model = match args.model {
         ModelArg::Closed => Model::Closed,
         ModelArg::Open => {
-            anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
+            ensure(args.rate > 0.0, "--rate must be positive")?;
             Model::Open { rate_per_s: args.rate }
         }
     };
     if args.scenario != Scenario::Hello {
-        anyhow::ensure!(
+        ensure(
             args.admin_token.is_some(),
-            "this scenario needs --admin-token (or MURPHY_ADMIN_TOKEN)"
-        );
-        anyhow::ensure!(
+            "this scenario needs --admin-token (or MURPHY_ADMIN_TOKEN)",
+        )?;
+        ensure(
             args.students >= args.connections,
-            "--students must be at least --connections"
-        );
+            "--students must be at least --connections",
+        )?;
     }
-    let options = Options {
-        url: args.url,
-        admin_token: args.admin_token,
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(Options {
+        url: args.url.clone(),
+        admin_token: args.admin_token.clone(),
         scenario: args.scenario,
         model,
         connections: args.connections,
@@ -124,35 +175,19 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         etag: args.etag,
         seed: args.seed,
         opens_after: Duration::from_millis(args.opens_after_ms),
-        history: args.history,
-    };
-    let report = murphy_bench::run(options).await?;
-    print!("{}", murphy_bench::render(&report));
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(dir) = &args.plot {
-        for path in murphy_bench::plots(&report, dir).with_context(|| format!("writing plots to {}", dir.display()))? {
-            println!("plot: {}", path.display());
-        }
-    }
-    anyhow::ensure!(
-        report.errors() == 0,
-        "the run had {} errors (see above)",
-        report.errors()
-    );
-    Ok(())
+        history: None,
+    })
 }
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The history `murphy bench --history` recorded.
+    /// The history `murphy bench --history` (or `--out DIR`: DIR/history.jsonl) recorded.
     #[arg(long)]
     history: PathBuf,
     /// The server whose log to check against.
     #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
     url: String,
+    /// murphy's admin token: only the admin may read the log.
     #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
     /// Write the report as JSON here.
@@ -160,10 +195,11 @@ pub struct CheckArgs {
     json: Option<PathBuf>,
 }
 
-pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let file = std::fs::File::open(&args.history).with_context(|| format!("opening {}", args.history.display()))?;
+pub async fn check(args: CheckArgs) -> anyhow::Result<Status> {
+    let file = std::fs::File::open(&args.history)
+        .map_err(|e| usage(format!("cannot open the history {}: {e}", args.history.display())))?;
     let history = murphy_check::history::read(std::io::BufReader::new(file))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.history.display()))?;
+        .map_err(|e| usage(format!("{} is not a murphy bench history: {e}", args.history.display())))?;
     let client = murphy_client::Client::new(&args.url, args.admin_token);
     let log = client
         .full_log()
@@ -175,9 +211,8 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    anyhow::ensure!(
-        report.is_clean(),
-        "the history and the log break murphy's guarantees (see above)"
-    );
-    Ok(())
+    if !report.is_clean() {
+        return Err(refused("the history and the log break murphy's guarantees (see above)"));
+    }
+    Ok(Status::Done)
 }

@@ -19,12 +19,15 @@ mod load;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+use cli::exit::Status;
 use murphy_server::{AdminTokenSource, Config, Limits, Server};
 use tokio::net::TcpListener;
 
@@ -54,6 +57,7 @@ enum Cmd {
     },
     /// Serve the lecture's app.js: `Hello, World!` as text/plain on every path.
     Hello {
+        /// Address to listen on (port 0 picks a free port; the address is printed).
         #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
     },
@@ -63,6 +67,7 @@ enum Cmd {
     Check(load::CheckArgs),
     /// Replay the whole log offline and check it against the materialized tables.
     Verify {
+        /// The data directory whose log and tables to check against each other.
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
         data_dir: PathBuf,
     },
@@ -124,21 +129,34 @@ impl ServeArgs {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// Ends with the status of `cli::exit` (documented in every `--help`); an error is
+/// printed as `error: ...` with its causes, never as a backtrace.
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "murphy=info,warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
-    let cli = Cli::parse();
+    let matches = cli::help::with_exit_statuses(Cli::command()).get_matches();
+    let args = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(args) {
+        Ok(status) => status.into(),
+        Err(e) => cli::exit::report(&e),
+    }
+}
+
+fn run(args: Cli) -> anyhow::Result<Status> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let done = |()| Status::Done;
     runtime.block_on(async {
-        match cli.command {
-            Cmd::Serve(args) => serve(args, None).await,
-            Cmd::Demo { serve: args, students } => serve(args, Some(students)).await,
-            Cmd::Hello { listen } => hello(listen).await,
-            Cmd::Verify { data_dir } => verify(data_dir),
+        match args.command {
+            Cmd::Serve(args) => serve(args, None).await.map(done),
+            Cmd::Demo { serve: args, students } => serve(args, Some(students)).await.map(done),
+            Cmd::Hello { listen } => hello(listen).await.map(done),
+            Cmd::Verify { data_dir } => verify(data_dir).map(done),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,
             Cmd::Client(command) => cli::run(command).await,
@@ -237,5 +255,19 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Every argument and flag of every subcommand says in `--help` what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        assert_eq!(
+            crate::cli::help::undocumented(&super::Cli::command()),
+            Vec::<String>::new()
+        );
     }
 }

@@ -1,96 +1,42 @@
 //! The `murphy` client subcommands against the real binary serving on port 0:
 //! a warm disk cache revalidates with `If-None-Match` and gets `304` (seen from the
 //! server's metrics and from the CLI's own answer), a CSV with one bad row imports
-//! nothing and names the line, and a refusal reads as a sentence.
+//! nothing and names the line, a refusal reads as a sentence, a student's commands
+//! need only the token, and the catalog lists ids in numeric order, in aligned columns.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Command as Process, Output};
 
-use common::Murphy;
+use common::{CSV_HEADER, CliServer as Server, both, post, stdout};
 
-const ADMIN_TOKEN: &str = "cli-test-admin-token";
-
-const CSV_HEADER: &str = "section,title,units,capacity,waitlist_capacity,days,start,end\n";
-
-/// The real server over a temporary data directory, killed when the test ends.
-struct Server {
-    /// Held for its `Drop`, which stops the server.
-    _murphy: Murphy,
-    url: String,
-    _data: tempfile::TempDir,
-    cache: tempfile::TempDir,
+/// `GET /metrics` over a plain socket: the server's own count, not the CLI's word.
+fn responses(server: &Server, class: &str) -> u64 {
+    responses_of(server, &[class])
 }
 
-impl Server {
-    fn start() -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let murphy = Murphy::serve(data.path(), ADMIN_TOKEN);
-        let url = murphy.url.clone();
-        Server {
-            _murphy: murphy,
-            url,
-            _data: data,
-            cache: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Runs `murphy ARGS` as the admin, with this test's own cache directory.
-    fn murphy(&self, args: &[&str]) -> Output {
-        Process::new(env!("CARGO_BIN_EXE_murphy"))
-            .args(args)
-            .env("MURPHY_URL", &self.url)
-            .env("MURPHY_TOKEN", ADMIN_TOKEN)
-            .env("MURPHY_CACHE_DIR", self.cache.path())
-            .env_remove("MURPHY_STUDENT")
-            .output()
-            .expect("murphy runs")
-    }
-
-    fn import(&self, dir: &Path, csv: &str) -> Output {
-        let file = dir.join("sections.csv");
-        std::fs::write(&file, csv).unwrap();
-        self.murphy(&["admin", "import", file.to_str().unwrap()])
-    }
-
-    /// `GET /metrics` over a plain socket: the server's own count, not the CLI's word.
-    fn responses(&self, class: &str) -> u64 {
-        self.responses_of(&[class])
-    }
-
-    /// The sum of several classes, read in ONE request (each read is itself a 2xx).
-    fn responses_of(&self, classes: &[&str]) -> u64 {
-        let addr = self.url.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        let count = |class: &&str| -> u64 {
-            let key = format!("murphy_http_responses_total{{class=\"{class}\"}} ");
-            text.lines()
-                .find_map(|l| l.strip_prefix(&key))
-                .unwrap_or_else(|| panic!("no {key} in {text}"))
-                .trim()
-                .parse()
-                .unwrap()
-        };
-        classes.iter().map(count).sum()
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn both(output: &Output) -> String {
-    format!("{}{}", stdout(output), String::from_utf8_lossy(&output.stderr))
+/// The sum of several classes, read in ONE request (each read is itself a 2xx).
+fn responses_of(server: &Server, classes: &[&str]) -> u64 {
+    let addr = server.url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let count = |class: &&str| -> u64 {
+        let key = format!("murphy_http_responses_total{{class=\"{class}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    classes.iter().map(count).sum()
 }
 
 #[test]
@@ -107,11 +53,11 @@ fn a_second_section_read_with_a_warm_cache_is_a_304() {
     assert_eq!(cold["cache"]["source"], "downloaded", "{cold}");
     assert_eq!(cold["section"]["capacity"], 160);
 
-    let before = server.responses("3xx");
+    let before = responses(&server, "3xx");
     let warm = server.murphy(&["section", "COMSCI-35L-1", "--json"]);
     assert!(warm.status.success(), "{}", both(&warm));
     let warm: serde_json::Value = serde_json::from_str(&stdout(&warm)).unwrap();
-    assert_eq!(server.responses("3xx"), before + 1, "the server answered one 304");
+    assert_eq!(responses(&server, "3xx"), before + 1, "the server answered one 304");
     assert_eq!(warm["cache"]["source"], "revalidated", "{warm}");
     assert_eq!(warm["cache"]["revalidated"], true);
     assert_eq!(warm["section"], cold["section"], "the cached body is the same section");
@@ -123,12 +69,12 @@ fn a_second_section_read_with_a_warm_cache_is_a_304() {
         "{}",
         both(&human)
     );
-    let before = server.responses_of(&["2xx", "3xx"]);
+    let before = responses_of(&server, &["2xx", "3xx"]);
     let stale = server.murphy(&["section", "COMSCI-35L-1", "--json", "--max-age", "600"]);
     let stale: serde_json::Value = serde_json::from_str(&stdout(&stale)).unwrap();
     assert_eq!(stale["cache"]["source"], "cache", "{stale}");
     // The only new response is the 2xx of the metrics read itself.
-    assert_eq!(server.responses_of(&["2xx", "3xx"]), before + 1);
+    assert_eq!(responses_of(&server, &["2xx", "3xx"]), before + 1);
 }
 
 #[test]
@@ -167,6 +113,7 @@ fn a_full_section_is_refused_in_a_sentence() {
         let create = format!(r#"{{"commands":[{{"type":"create_student","student":"{student}","name":"Joe"}}]}}"#);
         post(&server.url, "/api/v1/commands", &create);
     }
+    // The admin token is no student's: it names the student with --student.
 
     let enrolled = server.murphy(&["enroll", "MATH-31A-1", "--student", "s1"]);
     assert_eq!(
@@ -182,18 +129,72 @@ fn a_full_section_is_refused_in_a_sentence() {
     assert!(stdout(&schedule).contains("09:00  MATH-31A-1"), "{}", both(&schedule));
 }
 
-/// A POST as the admin over a plain socket, for setup the CLI has no command for.
-fn post(url: &str, path: &str, body: &str) {
-    let addr = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+#[test]
+fn a_student_command_needs_only_the_token() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!("{CSV_HEADER}MATH-31A-1,Differential Calculus,4,10,0,MWF,09:00,09:50\n");
+    assert!(server.import(dir.path(), &csv).status.success());
+    let [ada, _] = &server.students(&["s0001", "s0002"])[..] else {
+        panic!("two tokens")
+    };
+
+    // No --student, no MURPHY_STUDENT: the token says who this is.
+    let enrolled = server.murphy_as(ada, &["enroll", "MATH-31A-1"]);
+    assert_eq!(
+        stdout(&enrolled).trim(),
+        "you are enrolled in MATH-31A-1",
+        "{}",
+        both(&enrolled)
+    );
+    let schedule = server.murphy_as(ada, &["schedule", "--json"]);
+    let schedule: serde_json::Value = serde_json::from_str(&stdout(&schedule)).unwrap();
+    assert_eq!(schedule["student"], "s0001", "{schedule}");
+    assert_eq!(schedule["enrolled"][0]["id"], "MATH-31A-1", "{schedule}");
+
+    // A student token acts only as its own student, whatever --student says.
+    let other = server.murphy_as(ada, &["balance", "--student", "s0002"]);
+    assert_eq!(other.status.code(), Some(1), "{}", both(&other));
+    // The admin token is no student's: murphy says to name one.
+    let admin = server.murphy(&["balance"]);
+    assert_eq!(admin.status.code(), Some(2), "{}", both(&admin));
+    assert!(both(&admin).contains("--student"), "{}", both(&admin));
+}
+
+#[test]
+fn sections_are_listed_in_numeric_order_in_aligned_columns() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let long = "Introduction to Algorithms and Complexity, with a Very Long Subtitle";
+    let csv = format!(
+        "{CSV_HEADER}COMSCI-111-1,Operating Systems Principles,5,30,5,MW,10:00,11:50\n\
+         COMSCI-31-1,Introduction to Computer Science I,4,60,10,TR,14:00,15:50\n\
+         COMSCI-180-1,\"{long}\",4,120,20,MWF,09:00,09:50\n\
+         COMSCI-35L-1,Software Construction,4,160,20,MW,14:00,15:50\n"
+    );
+    assert!(server.import(dir.path(), &csv).status.success());
+    let listed = server.murphy(&["sections"]);
+    let text = stdout(&listed);
+    let lines: Vec<&str> = text.lines().collect();
+    let ids: Vec<&str> = lines[1..5]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["COMSCI-31-1", "COMSCI-35L-1", "COMSCI-111-1", "COMSCI-180-1"],
+        "{text}"
+    );
+    // Every column starts where its header does, the long title's row included.
+    for column in ["UNITS", "ENROLLED", "WAITLIST", "MEETS"] {
+        let at = lines[0].find(column).unwrap();
+        for line in &lines[1..5] {
+            let before = line.chars().take(at).collect::<String>();
+            assert!(
+                before.ends_with("  ") && !line.chars().nth(at).unwrap().is_whitespace(),
+                "{column} is out of line:\n{text}"
+            );
+        }
+    }
+    assert!(text.contains("Introduction to Algorithms and Complexi…"), "{text}");
 }

@@ -189,6 +189,13 @@ pub mod tests {
         );
     }
 
+    /// The README imports it on a fresh demo; it must stay valid.
+    #[test]
+    fn the_example_catalog_parses() {
+        let commands = parse(include_str!("../../../../examples/catalog.csv")).unwrap();
+        assert_eq!(commands.len(), 4, "four sections, two with two meetings");
+    }
+
     #[test]
     fn the_header_is_required() {
         assert!(parse("COMSCI-35L-1,x,4,1,0,M,09:00,10:00\n").unwrap_err()[0].starts_with("line 1"));

@@ -376,3 +376,20 @@ fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> R
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
+
+/// `GET /api/v1/me`: whom the token speaks for. Any valid token may ask; a missing or
+/// unknown one gets the usual `401` problems from the `Principal` extractor.
+pub async fn me(principal: Principal) -> Response {
+    use murphy_core::wire::MeAnswer;
+    let answer = match principal {
+        Principal::Admin => MeAnswer::Admin { admin: true },
+        Principal::Student(student) => MeAnswer::Student { student },
+    };
+    let mut response = json_body(json(&answer));
+    // The answer depends only on the Authorization header, which shared caches key
+    // nothing on: keep it out of them.
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

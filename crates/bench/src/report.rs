@@ -1,0 +1,174 @@
+//! What a run looks like to a person: the table of answered requests and latencies,
+//! the outcomes named by command ("drop → dropped" is a drop that worked, not a
+//! dropped request), the retries, and the requests never answered, told apart by
+//! whether the server may have applied them. And the same over time, as SVG plots.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::plot;
+use crate::stats::{self, Summary};
+use crate::{Model, Report};
+
+/// The human summary of a report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let model = match report.model {
+        Model::Closed => "closed model".to_owned(),
+        Model::Open { rate_per_s } => format!("open model at {rate_per_s} req/s"),
+    };
+    let _ = writeln!(
+        out,
+        "murphy bench: {}, {model}, {} connections, {:.1} s",
+        report.scenario, report.connections, report.elapsed_s
+    );
+    setup_note(&mut out, report);
+    table(&mut out, report);
+    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
+        if let Some(s) = summary {
+            details(&mut out, name, s);
+        }
+    }
+    let _ = writeln!(out, "\n{}", verdict(report));
+    out
+}
+
+fn setup_note(out: &mut String, report: &Report) {
+    let s = &report.setup;
+    if !s.reused_any() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "setup: {} sections and {} students were already on the server (an earlier run's); \
+         created {} sections and {} students.\n\
+         The reused sections' seats were sized for that run: for a fresh scenario, serve \
+         murphy over an empty data directory.",
+        s.sections_reused, s.students_reused, s.sections_created, s.students_created
+    );
+}
+
+fn table(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "\n{:<7} {:>10} {:>11} {:>11} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "", "answered", "answered/s", "commands/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
+    );
+    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
+        let Some(s) = summary else { continue };
+        let l = &s.latency_ms;
+        // Reads carry no commands: a dash, not a rate of 0 that looks like a failure.
+        let commands = if s.commands == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.0}", s.commands_per_s)
+        };
+        let _ = writeln!(
+            out,
+            "{name:<7} {:>10} {:>11.0} {commands:>11} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2}",
+            s.answered, s.answered_per_s, l.p50, l.p90, l.p99, l.p999, l.max
+        );
+    }
+}
+
+fn details(out: &mut String, name: &str, s: &Summary) {
+    let list = |counts: &std::collections::BTreeMap<String, u64>| {
+        let mut items: Vec<(&String, &u64)> = counts.iter().collect();
+        items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        items
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let answers = if name == "writes" {
+        "by command → outcome"
+    } else {
+        "by status"
+    };
+    let _ = writeln!(out, "\n{name} answered, {answers}: {}", list(&s.outcomes));
+    if !s.retried.is_empty() {
+        let again = if name == "writes" {
+            " (the same session seq again)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{name} retried{again}, by cause: {}", list(&s.retried));
+    }
+    if !s.unanswered.is_empty() {
+        let _ = writeln!(out, "{name} never answered: {}", list(&s.unanswered));
+        if name == "writes" && s.given_up() > 0 {
+            let _ = writeln!(
+                out,
+                "  (each one given up before the run's end ended its student's session; the \
+                 student went on in a new one)"
+            );
+        }
+    }
+}
+
+fn verdict(report: &Report) -> String {
+    let (n, unknown) = (report.unanswered(), report.unknown());
+    if n == 0 {
+        return "unanswered: none".into();
+    }
+    let shed = n - report.failures();
+    let shed = if shed > 0 {
+        format!(" ({shed} of them shed with 503 and waiting to retry when the run ended)")
+    } else {
+        String::new()
+    };
+    let applied = if unknown == 0 {
+        "none of them applied".to_owned()
+    } else {
+        format!(
+            "{unknown} of them with an unknown outcome (murphy may have applied them; the \
+             history records them so, for murphy check)"
+        )
+    };
+    format!("unanswered: {n} requests{shed}, {applied}")
+}
+
+/// Latency percentiles over time and throughput over time, as two SVG files.
+pub fn plots(report: &Report, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
+        let Some(s) = summary else { continue };
+        let points =
+            |f: &dyn Fn(&stats::Second) -> f64| s.per_second.iter().map(|p| (f64::from(p.second), f(p))).collect();
+        let latency = plot::line_plot(
+            &format!("{name}: latency over time"),
+            "seconds",
+            "milliseconds",
+            &[
+                plot::Series {
+                    name: "p50",
+                    color: "#1f77b4",
+                    points: points(&|p| p.p50_ms),
+                },
+                plot::Series {
+                    name: "p99",
+                    color: "#d62728",
+                    points: points(&|p| p.p99_ms),
+                },
+            ],
+        );
+        let throughput = plot::line_plot(
+            &format!("{name}: throughput over time"),
+            "seconds",
+            "answered requests per second",
+            &[plot::Series {
+                name: "req/s",
+                color: "#2ca02c",
+                points: points(&|p| p.requests as f64),
+            }],
+        );
+        for (kind, svg) in [("latency", latency), ("throughput", throughput)] {
+            let path = dir.join(format!("{name}-{kind}.svg"));
+            std::fs::write(&path, svg)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,125 @@
+//! The commands that write: a student's (`enroll`, `drop`, `swap`, money) and the
+//! registrar's (`admin token`, `admin import`). Writes go in a `Session`, so a retry
+//! after a lost answer applies once; each outcome is printed as a sentence.
+
+use std::path::Path;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use murphy_client::Session;
+use murphy_core::Command as Cmd;
+use serde_json::json;
+
+use super::ctx::Ctx;
+use super::exit::{Status, refused, usage};
+use super::import as csv;
+use super::words::sentence;
+
+/// Sends commands in a fresh session and prints each outcome; any refusal among them
+/// makes the status `Refused`.
+pub async fn apply(ctx: &Ctx, commands: Vec<Cmd>) -> anyhow::Result<Status> {
+    let mut session = Session::new(ctx.client().clone());
+    let answer = session.send(commands.clone()).await.map_err(|e| ctx.explain(e))?;
+    let mut refusals = false;
+    let mut results = Vec::new();
+    for (command, result) in commands.iter().zip(&answer.results) {
+        let text = sentence(command, &result.outcome);
+        refusals |= result.outcome.is_refusal();
+        if ctx.json() {
+            results.push(json!({"lsn": result.lsn, "outcome": result.outcome, "message": text}));
+        } else {
+            println!("{text}");
+        }
+    }
+    if ctx.json() {
+        println!("{}", json!({ "results": results }));
+    }
+    Ok(if refusals { Status::Refused } else { Status::Done })
+}
+
+pub async fn token(ctx: &Ctx, student: &str) -> anyhow::Result<Status> {
+    let answer = ctx.client().create_token(student).await.map_err(|e| ctx.explain(e))?;
+    if ctx.json() {
+        println!("{}", json!({"student": answer.student, "token": answer.token}));
+    } else {
+        println!("{}", answer.token);
+    }
+    Ok(Status::Done)
+}
+
+/// Checks the whole file and the catalog first, then sends: nothing half-imported.
+pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {}", file.display()))
+        .map_err(|e| usage(format!("cannot read the CSV file: {e:#}")))?;
+    let commands = match csv::parse(&text) {
+        Ok(commands) => commands,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{}: {p}", file.display());
+            }
+            return Err(refused(format!(
+                "{} bad row(s) in {}; nothing was imported",
+                problems.len(),
+                file.display()
+            )));
+        }
+    };
+    let catalog = ctx.client().sections().await.map_err(|e| ctx.explain(e))?;
+    let existing: Vec<&str> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::CreateSection { section, .. } => catalog
+                .sections
+                .iter()
+                .any(|s| s.id == *section)
+                .then_some(section.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !existing.is_empty() {
+        return Err(refused(format!(
+            "already exist: {}; nothing was imported",
+            existing.join(", ")
+        )));
+    }
+    send_all(ctx, &commands).await
+}
+
+/// Sends in requests of `IMPORT_COMMANDS_MAX` commands, in one session, with a
+/// progress bar.
+async fn send_all(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
+    /// The server's default `request_commands_max`.
+    const IMPORT_COMMANDS_MAX: usize = 100;
+    let bar = if ctx.json() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(commands.len() as u64)
+    };
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} sections").expect("a valid template"));
+    let mut session = Session::new(ctx.client().clone());
+    let mut refusals = Vec::new();
+    for chunk in commands.chunks(IMPORT_COMMANDS_MAX) {
+        let answer = session.send(chunk.to_vec()).await.map_err(|e| ctx.explain(e))?;
+        for (command, result) in chunk.iter().zip(&answer.results) {
+            if result.outcome.is_refusal() {
+                refusals.push(sentence(command, &result.outcome));
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    if !refusals.is_empty() {
+        return Err(refused(format!(
+            "{} section(s) refused: {}",
+            refusals.len(),
+            refusals.join("; ")
+        )));
+    }
+    if ctx.json() {
+        println!("{}", json!({"imported": commands.len()}));
+    } else {
+        println!("imported {} section(s)", commands.len());
+    }
+    Ok(Status::Done)
+}
