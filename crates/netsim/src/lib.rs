@@ -11,11 +11,14 @@ pub mod circuit;
 mod erlang;
 pub mod kill;
 pub mod network;
+pub mod packet;
 mod rng;
 pub mod sim;
+mod stats;
 
 pub use erlang::erlang_b;
 pub use network::Network;
+pub use stats::Percentiles;
 
 /// What can be wrong with what a user asked for.
 #[derive(Debug, thiserror::Error)]

@@ -125,9 +125,9 @@ impl<E> Queue<E> {
 const PROGRESS_EVENTS: u64 = 1 << 16;
 
 /// Runs the loop until no event is due at or before `until`, or the model is finished.
-/// `progress` hears the simulated time now and then (for a progress bar); it cannot
-/// change the run.
-pub fn run<M: Model>(model: &mut M, queue: &mut Queue<M::Event>, until: Nanos, progress: &mut dyn FnMut(Nanos)) {
+/// `progress` sees the model and the simulated time now and then (for a progress bar);
+/// it cannot change the run.
+pub fn run<M: Model>(model: &mut M, queue: &mut Queue<M::Event>, until: Nanos, progress: &mut dyn FnMut(&M, Nanos)) {
     while let Some(next) = queue.heap.peek() {
         let at = (next.key >> 64) as Nanos;
         if at > until {
@@ -139,7 +139,7 @@ pub fn run<M: Model>(model: &mut M, queue: &mut Queue<M::Event>, until: Nanos, p
         queue.handled += 1;
         model.handle(at, entry.event, queue);
         if queue.handled % PROGRESS_EVENTS == 0 {
-            progress(at);
+            progress(model, at);
         }
         if model.finished() {
             break;
@@ -169,7 +169,7 @@ mod tests {
         q.at(5, 1);
         q.at(1, 0);
         let mut m = Echo(Vec::new());
-        run(&mut m, &mut q, 100, &mut |_| {});
+        run(&mut m, &mut q, 100, &mut |_, _| {});
         assert_eq!(m.0, vec![(1, 0), (5, 2), (5, 1), (11, 10), (15, 12), (15, 11)]);
         assert_eq!(q.handled(), 6);
         assert_eq!(q.in_flight_peak(), 3);

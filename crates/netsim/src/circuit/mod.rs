@@ -91,7 +91,9 @@ pub fn run(net: &Network, config: &CircuitConfig, progress: &mut dyn FnMut(f64))
     let mut queue = sim::Queue::new(model.events_in_flight_max());
     model.start(&mut queue);
     let until = config.duration;
-    sim::run(&mut model, &mut queue, until, &mut |t| progress(t as f64 / until.max(1) as f64));
+    sim::run(&mut model, &mut queue, until, &mut |_, t| {
+        progress(t as f64 / until.max(1) as f64)
+    });
     model.report(&queue)
 }
 

@@ -256,6 +256,14 @@ impl<'a> Circuits<'a> {
                 self.interval_dropped += u64::from(call.counted);
             }
         }
+        let alive = &self.link_alive;
+        assert!(
+            self.calls
+                .iter()
+                .filter(|c| c.active)
+                .all(|c| c.links[..usize::from(c.len)].iter().all(|&l| alive[l as usize])),
+            "no talking call holds a trunk on a dead link"
+        );
     }
 
     pub fn report(mut self, queue: &Queue<Event>) -> CircuitReport {

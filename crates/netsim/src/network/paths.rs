@@ -15,6 +15,7 @@ pub struct Route {
     pub weight: u64,
 }
 
+#[derive(Default)]
 pub struct PathFinder {
     dist: Vec<u64>,
     /// The adjacency entry a city was reached through: (previous city, link).
