@@ -7,6 +7,7 @@
 //! network in four architectures ([`registration`]), on a US network read from a file
 //! ([`network`]). The same seed and configuration give the same run, event for event.
 
+pub mod baran;
 pub mod circuit;
 mod erlang;
 pub mod kill;
