@@ -1,6 +1,7 @@
 //! Destruction: which cities or links die, and when. `Chicago@30s` kills a city,
 //! `Chicago-Cleveland@30s` a link; a probability kills each city independently at a
-//! given time (Baran's question: what survives if each node is lost with probability p?).
+//! given time (Baran's question: what survives if each node is lost with probability p?);
+//! a partition `-98@30s` cuts every link crossing a meridian, splitting east from west.
 //! Nothing ever comes back: the lecture's Chicago is a pile of rubble.
 
 use serde::Serialize;
@@ -30,11 +31,19 @@ pub struct RandomKill {
     pub at: Nanos,
 }
 
+/// Every link crossing the meridian `lon` (degrees east; the US is negative), at `at`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Partition {
+    pub lon: f64,
+    pub at: Nanos,
+}
+
 /// All the destruction of one run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Destruction {
     pub kills: Vec<Kill>,
     pub random: Option<RandomKill>,
+    pub partitions: Vec<Partition>,
 }
 
 /// The stream the random kills draw from, apart from every model's own streams.
@@ -49,13 +58,43 @@ impl Destruction {
         {
             return Err(Error::BadKill(format!("{}", r.p), "a probability is between 0 and 1".into()));
         }
-        Ok(Destruction { kills, random })
+        Ok(Destruction {
+            kills,
+            random,
+            partitions: Vec::new(),
+        })
+    }
+
+    /// Adds `--partition` specs: `LON@TIME`, as `-98@30s`.
+    pub fn with_partitions(mut self, specs: &[String]) -> Result<Destruction, Error> {
+        for spec in specs {
+            let bad = |why: &str| Error::BadKill(spec.to_string(), why.to_string());
+            let (lon, when) = spec.rsplit_once('@').ok_or_else(|| bad("expected LONGITUDE@TIME, as -98@30s"))?;
+            let lon: f64 = lon.trim().parse().map_err(|_| bad("the longitude is not a number"))?;
+            if !(-180.0..=180.0).contains(&lon) {
+                return Err(bad("a longitude is between -180 and 180"));
+            }
+            let at = parse_time(when).map_err(|why| bad(&why))?;
+            self.partitions.push(Partition { lon, at });
+        }
+        Ok(self)
     }
 
     /// The concrete kills, in time order (ties in the order given): the listed ones,
     /// and each city drawn dead by the random kill.
     pub fn resolve(&self, net: &Network, seed: u64) -> Vec<Kill> {
         let mut kills = self.kills.clone();
+        for cut in &self.partitions {
+            for (l, link) in net.links.iter().enumerate() {
+                let (a, b) = (net.cities[link.a].lon, net.cities[link.b].lon);
+                if (a < cut.lon) != (b < cut.lon) {
+                    kills.push(Kill {
+                        target: Target::Link(l),
+                        at: cut.at,
+                    });
+                }
+            }
+        }
         if let Some(r) = self.random {
             let mut rng = Rng::new(seed, STREAM_RANDOM_KILL);
             for city in 0..net.cities.len() {
@@ -148,17 +187,29 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_cuts_exactly_the_links_across_its_meridian() {
+        let net = Network::us();
+        let d = Destruction::default().with_partitions(&["-98@2s".to_string()]).unwrap();
+        let kills = d.resolve(&net, 1);
+        assert!(!kills.is_empty() && kills.iter().all(|k| k.at == 2 * SECOND));
+        let names: Vec<String> = kills.iter().map(|k| k.name(&net)).collect();
+        assert!(names.contains(&"Denver-Kansas City".to_string()), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("Chicago")), "{names:?}");
+        assert!(Destruction::default().with_partitions(&["west@1s".to_string()]).is_err());
+    }
+
+    #[test]
     fn random_kills_follow_the_seed() {
         let net = Network::us();
         let d = Destruction {
-            kills: Vec::new(),
             random: Some(RandomKill { p: 0.5, at: SECOND }),
+            ..Destruction::default()
         };
         assert_eq!(d.resolve(&net, 3), d.resolve(&net, 3));
         assert_ne!(d.resolve(&net, 3), d.resolve(&net, 4));
         let all = Destruction {
-            kills: Vec::new(),
             random: Some(RandomKill { p: 1.0, at: SECOND }),
+            ..Destruction::default()
         };
         assert_eq!(all.resolve(&net, 1).len(), net.cities.len());
     }

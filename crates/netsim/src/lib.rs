@@ -13,6 +13,7 @@ mod erlang;
 pub mod kill;
 pub mod network;
 pub mod packet;
+pub mod registration;
 mod rng;
 pub mod sim;
 mod stats;
