@@ -14,6 +14,7 @@ macro_rules! say {
 
 mod demo;
 mod load;
+mod net;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ enum Cmd {
     Bench(load::BenchArgs),
     /// Check a `murphy bench --history` file and the server's log against the guarantees.
     Check(load::CheckArgs),
+    /// Simulate the lecture's networks: circuit and packet switching, Baran, registration day.
+    Net(net::NetArgs),
     /// Replay the whole log offline and check it against the materialized tables.
     Verify {
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
@@ -135,6 +138,7 @@ fn main() -> anyhow::Result<()> {
             Cmd::Demo { serve: args, students } => serve(args, Some(students)).await,
             Cmd::Hello { listen } => hello(listen).await,
             Cmd::Verify { data_dir } => verify(data_dir),
+            Cmd::Net(args) => net::run(args),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,
             Cmd::Client(command) => cli::run(command).await,

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::network::Network;
 use crate::rng::Rng;
+use crate::{Error, check};
 
 pub const REDUNDANCY_MAX: u8 = 4;
 
@@ -169,13 +170,34 @@ fn draws(seed: u64, p_index: usize, trial: u32, nodes: usize, p: f64) -> Vec<boo
 }
 
 /// Runs the trials on the lattices and, if given, on `network` (same p, own draws).
-pub fn run(config: &BaranConfig, network: Option<&Network>, progress: &mut dyn FnMut(f64)) -> BaranReport {
-    assert!(config.side >= 2 && config.trials >= 1, "a lattice of 2 x 2 or more, a trial or more");
+pub fn run(
+    config: &BaranConfig,
+    network: Option<&Network>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<BaranReport, Error> {
+    check((2..=1000).contains(&config.side), "a lattice is 2 x 2 to 1000 x 1000")?;
+    check(config.trials >= 1, "at least one trial")?;
+    check(
+        config.redundancies.iter().all(|r| (1..=REDUNDANCY_MAX).contains(r)),
+        "redundancy levels are 1 to 4",
+    )?;
+    check(
+        config.probabilities.iter().all(|p| (0.0..=1.0).contains(p)),
+        "probabilities are 0 to 1",
+    )?;
     let nodes = config.side * config.side;
-    let lattices: Vec<(u8, Vec<(usize, usize)>)> =
-        config.redundancies.iter().map(|&r| (r, lattice(config.side, r))).collect();
+    let lattices: Vec<(u8, Vec<(usize, usize)>)> = config
+        .redundancies
+        .iter()
+        .map(|&r| (r, lattice(config.side, r)))
+        .collect();
     let adjs: Vec<Vec<Vec<usize>>> = lattices.iter().map(|(_, l)| adjacency(nodes, l)).collect();
-    let net_adj = network.map(|n| n.adj.iter().map(|a| a.iter().map(|x| x.to).collect()).collect::<Vec<Vec<usize>>>());
+    let net_adj = network.map(|n| {
+        n.adj
+            .iter()
+            .map(|a| a.iter().map(|x| x.to).collect())
+            .collect::<Vec<Vec<usize>>>()
+    });
     let (mut seen, mut queue) = (Vec::new(), VecDeque::new());
     let mut report = BaranReport {
         side: config.side,
@@ -194,7 +216,6 @@ pub fn run(config: &BaranConfig, network: Option<&Network>, progress: &mut dyn F
     };
     let mut net_points = Vec::new();
     for (pi, &p) in config.probabilities.iter().enumerate() {
-        assert!((0.0..=1.0).contains(&p), "a probability is between 0 and 1");
         let mut sums = vec![Sums::default(); adjs.len()];
         let mut net_sums = Sums::default();
         for trial in 0..config.trials {
@@ -226,7 +247,7 @@ pub fn run(config: &BaranConfig, network: Option<&Network>, progress: &mut dyn F
         progress((pi + 1) as f64 / config.probabilities.len() as f64);
     }
     report.points.extend(net_points);
-    report
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -239,10 +260,17 @@ mod tests {
         let n = side * side;
         assert_eq!(lattice(side, 1).len(), n - 1, "level 1 is a spanning tree");
         assert_eq!(lattice(side, 2).len(), 2 * side * (side - 1));
-        assert_eq!(lattice(side, 4).len(), 2 * side * (side - 1) + 2 * (side - 1) * (side - 1));
+        assert_eq!(
+            lattice(side, 4).len(),
+            2 * side * (side - 1) + 2 * (side - 1) * (side - 1)
+        );
         for r in 1..REDUNDANCY_MAX {
             let (low, high) = (lattice(side, r), lattice(side, r + 1));
-            assert!(low.iter().all(|l| high.contains(l)), "level {r} is inside level {}", r + 1);
+            assert!(
+                low.iter().all(|l| high.contains(l)),
+                "level {r} is inside level {}",
+                r + 1
+            );
         }
     }
 }

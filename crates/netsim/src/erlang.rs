@@ -6,7 +6,10 @@
 /// which never forms the factorials and powers of the closed form (those overflow past
 /// a few hundred trunks) and keeps every step in [0, 1].
 pub fn erlang_b(trunks: u32, erlangs: f64) -> f64 {
-    assert!(erlangs >= 0.0 && erlangs.is_finite(), "offered load is a non-negative number");
+    assert!(
+        erlangs >= 0.0 && erlangs.is_finite(),
+        "offered load is a non-negative number"
+    );
     let mut b = 1.0;
     for k in 1..=trunks {
         let ab = erlangs * b;

@@ -52,11 +52,17 @@ const STREAM_RANDOM_KILL: u64 = 0x6b11;
 impl Destruction {
     /// Parses `--kill` specs (`CITY@TIME` or `CITY-CITY@TIME`) against `net`.
     pub fn parse(net: &Network, specs: &[String], random: Option<RandomKill>) -> Result<Destruction, Error> {
-        let kills = specs.iter().map(|s| Kill::parse(net, s)).collect::<Result<Vec<_>, _>>()?;
+        let kills = specs
+            .iter()
+            .map(|s| Kill::parse(net, s))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(r) = random
             && !(0.0..=1.0).contains(&r.p)
         {
-            return Err(Error::BadKill(format!("{}", r.p), "a probability is between 0 and 1".into()));
+            return Err(Error::BadKill(
+                format!("{}", r.p),
+                "a probability is between 0 and 1".into(),
+            ));
         }
         Ok(Destruction {
             kills,
@@ -69,7 +75,9 @@ impl Destruction {
     pub fn with_partitions(mut self, specs: &[String]) -> Result<Destruction, Error> {
         for spec in specs {
             let bad = |why: &str| Error::BadKill(spec.to_string(), why.to_string());
-            let (lon, when) = spec.rsplit_once('@').ok_or_else(|| bad("expected LONGITUDE@TIME, as -98@30s"))?;
+            let (lon, when) = spec
+                .rsplit_once('@')
+                .ok_or_else(|| bad("expected LONGITUDE@TIME, as -98@30s"))?;
             let lon: f64 = lon.trim().parse().map_err(|_| bad("the longitude is not a number"))?;
             if !(-180.0..=180.0).contains(&lon) {
                 return Err(bad("a longitude is between -180 and 180"));
@@ -114,7 +122,9 @@ impl Destruction {
 impl Kill {
     pub fn parse(net: &Network, spec: &str) -> Result<Kill, Error> {
         let bad = |why: &str| Error::BadKill(spec.to_string(), why.to_string());
-        let (what, when) = spec.rsplit_once('@').ok_or_else(|| bad("expected CITY@TIME, as Chicago@30s"))?;
+        let (what, when) = spec
+            .rsplit_once('@')
+            .ok_or_else(|| bad("expected CITY@TIME, as Chicago@30s"))?;
         let at = parse_time(when).map_err(|why| bad(&why))?;
         Ok(Kill {
             target: target(net, what).ok_or_else(|| bad("no such city, nor a link CITY-CITY"))?,
@@ -195,7 +205,11 @@ mod tests {
         let names: Vec<String> = kills.iter().map(|k| k.name(&net)).collect();
         assert!(names.contains(&"Denver-Kansas City".to_string()), "{names:?}");
         assert!(!names.iter().any(|n| n.contains("Chicago")), "{names:?}");
-        assert!(Destruction::default().with_partitions(&["west@1s".to_string()]).is_err());
+        assert!(
+            Destruction::default()
+                .with_partitions(&["west@1s".to_string()])
+                .is_err()
+        );
     }
 
     #[test]

@@ -103,7 +103,11 @@ mod tests {
             let b = bucket(v);
             assert!(b >= last, "buckets grow with the value");
             last = b;
-            assert!((middle(b) - v as f64).abs() <= 0.045 * v as f64 + 0.5, "{v} -> {}", middle(b));
+            assert!(
+                (middle(b) - v as f64).abs() <= 0.045 * v as f64 + 0.5,
+                "{v} -> {}",
+                middle(b)
+            );
         }
     }
 

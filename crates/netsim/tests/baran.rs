@@ -43,7 +43,7 @@ fn survival_rises_with_redundancy_and_matches_union_find() {
         seed: 1964,
         keep_trials: true,
     };
-    let report = baran::run(&config, None, &mut |_| {});
+    let report = baran::run(&config, None, &mut |_| {}).unwrap();
     let nodes = side * side;
     let lattices: Vec<Vec<(usize, usize)>> = (1..=4).map(|r| baran::lattice(side, r)).collect();
 
@@ -76,11 +76,20 @@ fn survival_rises_with_redundancy_and_matches_union_find() {
             continue;
         }
         for r in 0..3 {
-            assert!(f[r + 1] > f[r], "p={p}: level {} {} <= level {} {}", r + 2, f[r + 1], r + 1, f[r]);
+            assert!(
+                f[r + 1] > f[r],
+                "p={p}: level {} {} <= level {} {}",
+                r + 2,
+                f[r + 1],
+                r + 1,
+                f[r]
+            );
         }
     }
     // Baran's point: at p = 0.3 a spanning tree is shattered, while redundancy 3 or 4
     // keeps most survivors together.
-    let at = |p: f64, r: usize| report.points[probabilities.iter().position(|&x| x == p).unwrap() * 4 + r - 1].connected_pairs_fraction;
+    let at = |p: f64, r: usize| {
+        report.points[probabilities.iter().position(|&x| x == p).unwrap() * 4 + r - 1].connected_pairs_fraction
+    };
     assert!(at(0.3, 1) < 0.05 && at(0.3, 4) > 0.9, "{} {}", at(0.3, 1), at(0.3, 4));
 }

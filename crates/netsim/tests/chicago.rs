@@ -8,7 +8,7 @@ use murphy_netsim::Network;
 use murphy_netsim::circuit::{self, CircuitConfig, Traffic};
 use murphy_netsim::kill::Destruction;
 use murphy_netsim::packet::{self, PacketConfig, Transfer};
-use murphy_netsim::sim::{MILLISECOND, Nanos, SECOND};
+use murphy_netsim::{MILLISECOND, Nanos, SECOND};
 
 fn kill(net: &Network, spec: &str) -> Destruction {
     Destruction::parse(net, &[spec.to_string()], None).unwrap()
@@ -26,7 +26,7 @@ fn circuits(net: &Network, destruction: Destruction) -> circuit::CircuitReport {
         sample: 10 * SECOND,
         seed: 7,
     };
-    circuit::run(net, &config, &mut |_| {})
+    circuit::run(net, &config, &mut |_| {}).unwrap()
 }
 
 #[test]
@@ -96,13 +96,18 @@ fn a_transfer_from_los_angeles_to_boston_survives_chicago() {
         seed: 3,
         ..PacketConfig::default()
     };
-    let r = packet::run(&net, &config, &mut |_| {});
+    let r = packet::run(&net, &config, &mut |_| {}).unwrap();
     let t = &r.transfers[0];
     assert!(t.completed_s.is_some(), "{t:?}");
     assert_eq!(t.delivered_bytes, bytes, "every byte delivered");
     assert_eq!(t.delivery_violations, 0, "once each, in order");
     assert!(t.retransmitted > 0, "packets in Chicago were lost and sent again");
-    let via = |city: &str| t.via.iter().find(|v| v.city == city).map_or((0, 0), |v| (v.before_kill, v.after_kill));
+    let via = |city: &str| {
+        t.via
+            .iter()
+            .find(|v| v.city == city)
+            .map_or((0, 0), |v| (v.before_kill, v.after_kill))
+    };
     assert!(via("Chicago").0 > 1000, "the transfer ran through Chicago: {:?}", t.via);
     assert_eq!(via("Chicago").1, 0);
     assert!(via("St. Louis").1 > 1000, "then around it: {:?}", t.via);
@@ -116,7 +121,13 @@ fn a_transfer_from_los_angeles_to_boston_survives_chicago() {
     // Reroute: the news floods across what is left of the network; the sender's next
     // timeout resends what was lost; the resent packet crosses the country.
     let after = delays(&net, |c| c != chicago);
-    let flood = after.iter().flatten().filter(|&&d| d < Nanos::MAX / 4).max().copied().unwrap();
+    let flood = after
+        .iter()
+        .flatten()
+        .filter(|&&d| d < Nanos::MAX / 4)
+        .max()
+        .copied()
+        .unwrap();
     let reroute = flood + config.rto_max + after[la][boston];
     let stall = (t.stall_max_ms * MILLISECOND as f64) as Nanos;
     assert!(

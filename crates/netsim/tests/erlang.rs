@@ -14,7 +14,7 @@ const CALLS: u64 = 300_000;
 fn sweep(trunks: u32) {
     for tenth in 5..=15 {
         let erlangs = f64::from(trunks) * f64::from(tenth) / 10.0;
-        let r = one_link(trunks, erlangs, CALLS, u64::from(trunks * 100 + tenth), &mut |_| {});
+        let r = one_link(trunks, erlangs, CALLS, u64::from(trunks * 100 + tenth), &mut |_| {}).unwrap();
         let theory = erlang_b(trunks, erlangs);
         assert!(r.calls > CALLS * 9 / 10, "the run offered {} calls", r.calls);
         assert!(
@@ -29,7 +29,10 @@ fn sweep(trunks: u32) {
             "N={trunks} A={erlangs}: {:.3} erlangs carried, theory {carried:.3}",
             r.carried_erlangs
         );
-        println!("N={trunks:2} A={erlangs:5.1}: simulated {:.4}, Erlang B {theory:.4}", r.blocking);
+        println!(
+            "N={trunks:2} A={erlangs:5.1}: simulated {:.4}, Erlang B {theory:.4}",
+            r.blocking
+        );
     }
 }
 

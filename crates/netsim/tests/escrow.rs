@@ -7,7 +7,7 @@
 use murphy_netsim::Network;
 use murphy_netsim::kill::{Destruction, Kill, Target};
 use murphy_netsim::registration::{self, Architecture, RegistrationConfig, Student, Workload};
-use murphy_netsim::sim::{MILLISECOND, Nanos};
+use murphy_netsim::{MILLISECOND, Nanos};
 use proptest::prelude::*;
 
 fn config(net: &Network, archs: &[Architecture], capacities: Vec<u32>, students: Vec<Student>) -> RegistrationConfig {
@@ -41,7 +41,7 @@ fn naive_peers_overbook_the_last_seat_and_escrow_does_not() {
     };
     let students = vec![student("Los Angeles"), student("Boston")];
     let archs = [Architecture::PeerNaive, Architecture::PeerEscrow];
-    let r = registration::run(&net, &config(&net, &archs, vec![1], students), &mut |_| {});
+    let r = registration::run(&net, &config(&net, &archs, vec![1], students), &mut |_| {}).unwrap();
     let (naive, escrow) = (&r.architectures[0], &r.architectures[1]);
     // Each naive peer saw a free seat, gave it, and heard of the other only afterwards.
     assert_eq!(naive.enrolled, 2);
@@ -75,7 +75,7 @@ fn partitioned_escrow_peers_sell_every_seat_once_and_naive_ones_at_least_twice()
         kills: partition(&net, &west, 0),
         ..Destruction::default()
     };
-    let r = registration::run(&net, &c, &mut |_| {});
+    let r = registration::run(&net, &c, &mut |_| {}).unwrap();
     let (naive, escrow) = (&r.architectures[0], &r.architectures[1]);
     // Each side sold every seat, and within a side peers raced too (the notices take
     // milliseconds to cross the country).
@@ -116,7 +116,7 @@ proptest! {
         c.reads = seed % 2 == 0;
         c.seed = seed;
         c.destruction = Destruction { kills, ..Destruction::default() };
-        let r = registration::run(&net, &c, &mut |_| {});
+        let r = registration::run(&net, &c, &mut |_| {}).unwrap();
         let escrow = &r.architectures[0];
         prop_assert_eq!(escrow.overbooked_seats, 0);
         for (s, check) in escrow.sections.iter().enumerate() {

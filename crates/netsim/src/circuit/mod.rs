@@ -11,6 +11,7 @@ use crate::erlang::erlang_b;
 use crate::kill::Destruction;
 use crate::network::Network;
 use crate::sim::{self, Nanos, SECOND, nanos, seconds};
+use crate::{Error, check};
 
 /// Where calls come from and go to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,9 +84,12 @@ pub struct Sample {
 }
 
 /// Runs circuit switching over `net`. `progress` hears the fraction done.
-pub fn run(net: &Network, config: &CircuitConfig, progress: &mut dyn FnMut(f64)) -> CircuitReport {
-    assert!(config.calls_per_s > 0.0 && config.holding_s > 0.0, "positive rates");
-    assert!(config.sample > 0, "a positive sample interval");
+pub fn run(net: &Network, config: &CircuitConfig, progress: &mut dyn FnMut(f64)) -> Result<CircuitReport, Error> {
+    let positive = |x: f64| x > 0.0 && x.is_finite();
+    check(positive(config.calls_per_s), "the call rate must be positive")?;
+    check(positive(config.holding_s), "the holding time must be positive")?;
+    check(config.sample > 0, "the sample interval must be positive")?;
+    check(config.path_links_max >= 1, "a circuit may use at least one link")?;
     let kills = config.destruction.resolve(net, config.seed);
     let mut model = model::Circuits::new(net, config, kills);
     let mut queue = sim::Queue::new(model.events_in_flight_max());
@@ -94,7 +98,7 @@ pub fn run(net: &Network, config: &CircuitConfig, progress: &mut dyn FnMut(f64))
     sim::run(&mut model, &mut queue, until, &mut |_, t| {
         progress(t as f64 / until.max(1) as f64)
     });
-    model.report(&queue)
+    Ok(model.report(&queue))
 }
 
 /// One link of `trunks` trunks offered `erlangs` erlangs: the shape `murphy net circuit
@@ -117,8 +121,21 @@ pub struct OneLinkReport {
 }
 
 /// Simulates `calls` calls (holding time one second, mean) on one link.
-pub fn one_link(trunks: u32, erlangs: f64, calls: u64, seed: u64, progress: &mut dyn FnMut(f64)) -> OneLinkReport {
-    assert!(erlangs > 0.0 && erlangs.is_finite(), "offered load is positive");
+pub fn one_link(
+    trunks: u32,
+    erlangs: f64,
+    calls: u64,
+    seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Result<OneLinkReport, Error> {
+    check(
+        erlangs > 0.0 && erlangs.is_finite(),
+        "the offered load must be positive",
+    )?;
+    check(
+        trunks > 0 && calls > 0,
+        "a link has a trunk or more, and a run a call or more",
+    )?;
     let warmup = 10 * SECOND;
     let config = CircuitConfig {
         traffic: Traffic::OneLink,
@@ -131,8 +148,8 @@ pub fn one_link(trunks: u32, erlangs: f64, calls: u64, seed: u64, progress: &mut
         sample: warmup + nanos(calls as f64 / erlangs) + 1,
         seed,
     };
-    let report = run(&Network::one_link(trunks), &config, progress);
-    OneLinkReport {
+    let report = run(&Network::one_link(trunks), &config, progress)?;
+    Ok(OneLinkReport {
         trunks,
         erlangs,
         seed,
@@ -142,7 +159,7 @@ pub fn one_link(trunks: u32, erlangs: f64, calls: u64, seed: u64, progress: &mut
         erlang_b: erlang_b(trunks, erlangs),
         carried_erlangs: report.carried_erlangs,
         events: report.events,
-    }
+    })
 }
 
 impl KillReport {

@@ -3,7 +3,7 @@
 
 use super::{CircuitConfig, CircuitReport, KillReport, Sample, Traffic};
 use crate::kill::{Kill, Target};
-use crate::network::{Network, PathFinder, Route};
+use crate::network::{Network, PathFinder, Route, draw_pair};
 use crate::rng::Rng;
 use crate::sim::{Nanos, Queue, nanos, seconds};
 
@@ -108,19 +108,7 @@ impl<'a> Circuits<'a> {
     fn pair(&mut self) -> (usize, usize) {
         match self.config.traffic {
             Traffic::OneLink => (0, 1),
-            Traffic::Gravity => {
-                let a = self.rng_pairs.weighted(&self.population);
-                // Draw the other end by population too, redrawing a self-call; after a
-                // few tries (a network with one populous city) take any other city.
-                for _ in 0..32 {
-                    let b = self.rng_pairs.weighted(&self.population);
-                    if b != a {
-                        return (a, b);
-                    }
-                }
-                let n = self.net.cities.len() as u64;
-                (a, (a + 1 + self.rng_pairs.below(n - 1) as usize) % n as usize)
-            }
+            Traffic::Gravity => draw_pair(&mut self.rng_pairs, &self.population).expect("two populated cities"),
         }
     }
 
@@ -145,9 +133,9 @@ impl<'a> Circuits<'a> {
         let max = self.config.path_links_max.min(PATH_LINKS_LIMIT);
         if self.first_choice[a * n + b].is_none() {
             let alive = &self.link_alive;
-            let route = self
-                .finder
-                .shortest(&net.adj, a, b, |_, adj| alive[adj.link].then_some(net.links[adj.link].delay));
+            let route = self.finder.shortest(&net.adj, a, b, |_, adj| {
+                alive[adj.link].then_some(net.links[adj.link].delay)
+            });
             self.first_choice[a * n + b] = Some(route);
         }
         if let Some(Some(route)) = &self.first_choice[a * n + b]
@@ -186,7 +174,10 @@ impl<'a> Circuits<'a> {
             generation: 0,
         };
         for &l in &links[..usize::from(len)] {
-            assert!(self.usable(l as usize), "a call reserves only a free trunk on a live link");
+            assert!(
+                self.usable(l as usize),
+                "a call reserves only a free trunk on a live link"
+            );
             self.free_trunks[l as usize] -= 1;
         }
         self.busy_trunks += u64::from(len);

@@ -59,7 +59,10 @@ pub(super) fn parse(text: &str) -> Result<Network, Error> {
     if file.cities.len() < 2 || file.cities.len() > CITIES_MAX {
         return Err(bad(format!("a network has 2 to {CITIES_MAX} cities")));
     }
-    let cities = std::mem::take(&mut file.cities).into_iter().map(city).collect::<Result<Vec<_>, _>>()?;
+    let cities = std::mem::take(&mut file.cities)
+        .into_iter()
+        .map(city)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut net = Network::build(cities, Vec::new());
     check_names(&net)?;
     let mut links = Vec::with_capacity(file.links.len());
@@ -68,7 +71,10 @@ pub(super) fn parse(text: &str) -> Result<Network, Error> {
         if a == b {
             return Err(bad(format!("a link from {} to itself", l.a)));
         }
-        if links.iter().any(|x: &Link| (x.a, x.b) == (a, b) || (x.a, x.b) == (b, a)) {
+        if links
+            .iter()
+            .any(|x: &Link| (x.a, x.b) == (a, b) || (x.a, x.b) == (b, a))
+        {
             return Err(bad(format!("the link {}-{} is listed twice", l.a, l.b)));
         }
         links.push(link(&net, l, a, b, &file)?);
@@ -117,10 +123,9 @@ fn check_names(net: &Network) -> Result<(), Error> {
 
 fn link(net: &Network, l: &LinkFile, a: usize, b: usize, file: &NetworkFile) -> Result<Link, Error> {
     let (ca, cb) = (&net.cities[a], &net.cities[b]);
-    let km = l
-        .km
-        .unwrap_or_else(|| great_circle_km(ca.lat, ca.lon, cb.lat, cb.lon))
-        .max(1.0);
+    let km =
+        l.km.unwrap_or_else(|| great_circle_km(ca.lat, ca.lon, cb.lat, cb.lon))
+            .max(1.0);
     let bandwidth_mbps = l.bandwidth_mbps.unwrap_or(file.default_bandwidth_mbps);
     if !(km.is_finite() && bandwidth_mbps > 0.0 && bandwidth_mbps.is_finite()) {
         return Err(bad(format!("{}-{}: length and bandwidth must be positive", l.a, l.b)));

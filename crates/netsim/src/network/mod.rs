@@ -132,6 +132,26 @@ impl Network {
     }
 }
 
+/// Two different cities drawn by weight (`cumulative`: running sums; a city of weight
+/// zero is never drawn); `None` if fewer than two cities have weight.
+pub(crate) fn draw_pair(rng: &mut crate::rng::Rng, cumulative: &[f64]) -> Option<(usize, usize)> {
+    let weight = |i: usize| cumulative[i] - if i == 0 { 0.0 } else { cumulative[i - 1] };
+    if (0..cumulative.len()).filter(|&i| weight(i) > 0.0).count() < 2 {
+        return None;
+    }
+    let a = rng.weighted(cumulative);
+    // Redraw a self-pair; after a few tries (one city holding almost all the weight)
+    // take the next city with weight.
+    for _ in 0..32 {
+        let b = rng.weighted(cumulative);
+        if b != a {
+            return Some((a, b));
+        }
+    }
+    let n = cumulative.len();
+    (1..n).map(|k| (a + k) % n).find(|&b| weight(b) > 0.0).map(|b| (a, b))
+}
+
 /// Great-circle distance in km (haversine, on a sphere of the Earth's mean radius).
 pub(crate) fn great_circle_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     const EARTH_RADIUS_KM: f64 = 6371.0;
@@ -170,11 +190,20 @@ mod tests {
         let mut finder = PathFinder::new(net.cities.len());
         let la = net.city("Los Angeles").unwrap();
         for c in 0..net.cities.len() {
-            assert!(finder.shortest(&net.adj, la, c, |_, a| Some(net.links[a.link].delay)).is_some());
+            assert!(
+                finder
+                    .shortest(&net.adj, la, c, |_, a| Some(net.links[a.link].delay))
+                    .is_some()
+            );
         }
         // New York to Los Angeles is about 3,940 km as the crow flies.
         let ny = net.city("New York").unwrap();
-        let km = great_circle_km(net.cities[la].lat, net.cities[la].lon, net.cities[ny].lat, net.cities[ny].lon);
+        let km = great_circle_km(
+            net.cities[la].lat,
+            net.cities[la].lon,
+            net.cities[ny].lat,
+            net.cities[ny].lon,
+        );
         assert!((km - 3940.0).abs() < 30.0, "{km}");
     }
 
@@ -189,7 +218,15 @@ mod tests {
         let names: Vec<&str> = route.nodes.iter().map(|&c| net.cities[c].name.as_str()).collect();
         assert_eq!(
             names,
-            ["Los Angeles", "Phoenix", "Albuquerque", "Kansas City", "Chicago", "Cleveland", "Boston"]
+            [
+                "Los Angeles",
+                "Phoenix",
+                "Albuquerque",
+                "Kansas City",
+                "Chicago",
+                "Cleveland",
+                "Boston"
+            ]
         );
     }
 }

@@ -36,7 +36,12 @@ impl PathFinder {
 
     /// Distances from `from` to every city over the links `weight` admits (`None`: the
     /// link cannot be used). `weight` gets the city a link is left from and the link.
-    pub fn distances(&mut self, adj: &[Vec<Adj>], from: usize, mut weight: impl FnMut(usize, &Adj) -> Option<u64>) -> &[u64] {
+    pub fn distances(
+        &mut self,
+        adj: &[Vec<Adj>],
+        from: usize,
+        mut weight: impl FnMut(usize, &Adj) -> Option<u64>,
+    ) -> &[u64] {
         self.search(adj, from, None, &mut weight);
         &self.dist
     }

@@ -78,5 +78,12 @@ impl Packets<'_> {
             Target::City(c) => self.node_alive[c] = false,
             Target::Link(l) => self.link_alive[l] = false,
         }
+        let (net, alive) = (self.net, &self.node_alive);
+        self.population = crate::rng::cumulative(
+            net.cities
+                .iter()
+                .zip(alive)
+                .map(|(c, &up)| if up { c.population } else { 0.0 }),
+        );
     }
 }

@@ -21,6 +21,7 @@ use crate::kill::Destruction;
 use crate::network::Network;
 use crate::sim::{self, MILLISECOND, Nanos, SECOND};
 use crate::stats::Percentiles;
+use crate::{Error, check};
 
 /// One message from one city to another, starting at a given time.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,11 +178,8 @@ pub struct SeriesPoint {
 pub const SERIES_POINTS_MAX: usize = 100_000;
 
 /// Runs packet switching over `net`. `progress` hears the fraction of the messages done.
-pub fn run(net: &Network, config: &PacketConfig, progress: &mut dyn FnMut(f64)) -> PacketReport {
-    assert!(config.packet_bytes >= 64 && config.packet_bytes <= 65_535, "packets of 64 B to 64 KiB");
-    assert!(config.window_packets_max >= 1 && config.queue_packets_max >= 1, "positive limits");
-    assert!(config.heartbeat > 0 && config.dead_after > config.heartbeat, "a dead interval past a heartbeat");
-    assert!(config.sample > 0 && config.rto_min > 0 && config.rto_max >= config.rto_min, "positive times");
+pub fn run(net: &Network, config: &PacketConfig, progress: &mut dyn FnMut(f64)) -> Result<PacketReport, Error> {
+    validate(net, config)?;
     let kills = config.destruction.resolve(net, config.seed);
     let mut model = model::Packets::new(net, config, kills);
     let mut queue = sim::Queue::new(model.events_in_flight_max());
@@ -190,5 +188,41 @@ pub fn run(net: &Network, config: &PacketConfig, progress: &mut dyn FnMut(f64)) 
     sim::run(&mut model, &mut queue, config.duration_max, &mut |m, _| {
         progress(m.messages_done() as f64 / total)
     });
-    model.report(&queue)
+    Ok(model.report(&queue))
+}
+
+fn validate(net: &Network, c: &PacketConfig) -> Result<(), Error> {
+    check(
+        (64..=65_535).contains(&c.packet_bytes),
+        "a packet is 64 to 65,535 bytes",
+    )?;
+    check(
+        (1..=1 << 16).contains(&c.window_packets_max),
+        "a window is 1 to 65,536 packets",
+    )?;
+    check(c.queue_packets_max >= 1, "a queue holds at least one packet")?;
+    check(c.heartbeat > 0, "the heartbeat interval must be positive")?;
+    check(
+        c.dead_after > c.heartbeat,
+        "the dead interval must be longer than a heartbeat",
+    )?;
+    check(
+        c.sample > 0 && c.rto_min > 0,
+        "the sample interval and the least timeout must be positive",
+    )?;
+    check(
+        c.rto_max >= c.rto_min,
+        "the longest timeout must not be shorter than the least",
+    )?;
+    check(c.messages == 0 || c.message_bytes > 0, "messages must have bytes")?;
+    check(c.ttl_hops_max >= 1, "a packet may make at least one hop")?;
+    for t in &c.transfers {
+        let cities = net.cities.len();
+        check(
+            t.from < cities && t.to < cities && t.from != t.to,
+            "a transfer joins two cities",
+        )?;
+        check(t.bytes > 0, "a transfer has bytes")?;
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use super::tally::Tally;
 use super::transport::{Limits, Packet, Slot, TimerOutcome};
 use super::{PacketConfig, Transfer};
 use crate::kill::Kill;
-use crate::network::Network;
+use crate::network::{Network, draw_pair};
 use crate::rng::Rng;
 use crate::sim::{Model, Nanos, Queue};
 
@@ -15,15 +15,30 @@ const STREAM_PAIRS: u64 = 11;
 
 pub(super) enum Event {
     /// A packet reaches the far end of a directed link.
-    Arrive { dir: u32, packet: Packet },
+    Arrive {
+        dir: u32,
+        packet: Packet,
+    },
     /// A heartbeat reaches the far end of a directed link.
-    Hello { dir: u32 },
+    Hello {
+        dir: u32,
+    },
     /// A router's heartbeat timer.
-    Tick { node: u32 },
+    Tick {
+        node: u32,
+    },
     /// A link-state advertisement reaches the far end of a directed link.
-    Lsa { dir: u32, lsa: u32 },
-    Timer { slot: u32, generation: u32 },
-    Start { slot: u32 },
+    Lsa {
+        dir: u32,
+        lsa: u32,
+    },
+    Timer {
+        slot: u32,
+        generation: u32,
+    },
+    Start {
+        slot: u32,
+    },
     Kill(u32),
 }
 
@@ -59,7 +74,8 @@ pub(super) struct Packets<'a> {
     next_transfer: u32,
     random_left: u64,
     rng_pairs: Rng,
-    population: Vec<f64>,
+    /// Running sums of the live cities' populations: where messages come from.
+    pub population: Vec<f64>,
     out: Vec<Packet>,
     pub tally: Tally,
 }
@@ -90,7 +106,7 @@ impl<'a> Packets<'a> {
                 ttl_hops_max: config.ttl_hops_max,
                 rto_min: config.rto_min,
                 rto_max: config.rto_max,
-                abandon_after: 40 * config.rto_max.max(config.dead_after),
+                abandon_after: (20 * config.rto_max).max(4 * config.dead_after),
             },
             tally: Tally::new(net, config, &kills),
             kills,
@@ -115,7 +131,12 @@ impl<'a> Packets<'a> {
     /// adjacency lost (nothing comes back), each crossing each direction at most once.
     pub fn events_in_flight_max(&self) -> usize {
         let slots = self.slots.len();
-        let hellos_per_dir = self.dirs.iter().map(|d| d.delay / self.config.heartbeat + 2).max().unwrap_or(0);
+        let hellos_per_dir = self
+            .dirs
+            .iter()
+            .map(|d| d.delay / self.config.heartbeat + 2)
+            .max()
+            .unwrap_or(0);
         slots * (self.limits.in_network_packets_max as usize + 2)
             + self.net.cities.len()
             + self.dirs.len() * hellos_per_dir as usize
@@ -128,9 +149,12 @@ impl<'a> Packets<'a> {
             queue.at(t.start, Event::Start { slot: i as u32 });
         }
         for i in 0..self.config.concurrent {
-            queue.at(0, Event::Start {
-                slot: (self.config.transfers.len() + i) as u32,
-            });
+            queue.at(
+                0,
+                Event::Start {
+                    slot: (self.config.transfers.len() + i) as u32,
+                },
+            );
         }
         let n = self.net.cities.len() as u64;
         for node in 0..n {
@@ -157,7 +181,14 @@ impl<'a> Packets<'a> {
             ((from, to), bytes)
         } else if self.random_left > 0 {
             self.random_left -= 1;
-            (self.pair(), self.config.message_bytes)
+            // Only live cities have users to send, and nobody starts a conversation with
+            // a city known destroyed.
+            let Some(pair) = draw_pair(&mut self.rng_pairs, &self.population) else {
+                // Fewer than two cities left: no message can ever be sent again.
+                self.tally.report.messages_abandoned += 1 + std::mem::take(&mut self.random_left);
+                return;
+            };
+            (pair, self.config.message_bytes)
         } else {
             return;
         };
@@ -176,16 +207,6 @@ impl<'a> Packets<'a> {
         self.slots[slot].timer_generation += 1;
         if slot >= self.config.transfers.len() {
             self.begin(slot, now, queue);
-        }
-    }
-
-    fn pair(&mut self) -> (usize, usize) {
-        let a = self.rng_pairs.weighted(&self.population);
-        loop {
-            let b = self.rng_pairs.below(self.net.cities.len() as u64) as usize;
-            if b != a {
-                return (a, b);
-            }
         }
     }
 
@@ -306,7 +327,13 @@ impl<'a> Packets<'a> {
         match s.on_timer(now, &self.limits, &mut self.out) {
             TimerOutcome::Rearm(at) => {
                 s.timer_pending = true;
-                queue.at(at, Event::Timer { slot: slot as u32, generation });
+                queue.at(
+                    at,
+                    Event::Timer {
+                        slot: slot as u32,
+                        generation,
+                    },
+                );
                 let src = s.src;
                 self.inject(src, now, queue);
             }
@@ -324,7 +351,10 @@ fn directions(net: &Network, config: &PacketConfig) -> Vec<Dir> {
     for (l, link) in net.links.iter().enumerate() {
         for (from, to) in [(link.a, link.b), (link.b, link.a)] {
             let tx = |bytes: u32| ((f64::from(bytes) * 8.0 / link.bandwidth_bps) * 1e9).ceil() as Nanos;
-            let back = net.adj[to].iter().position(|a| a.link == l).expect("both ends list the link");
+            let back = net.adj[to]
+                .iter()
+                .position(|a| a.link == l)
+                .expect("both ends list the link");
             dirs.push(Dir {
                 from,
                 to,

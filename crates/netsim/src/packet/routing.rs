@@ -145,12 +145,13 @@ impl Routing {
         let mut table = std::mem::take(&mut self.tables[v]);
         table.offsets.clear();
         table.cands.clear();
-        for dst in 0..n {
+        let (here, neighbours) = dist.split_first().expect("distances from v come first");
+        for (dst, &from_here) in here.iter().enumerate() {
             table.offsets.push(table.cands.len() as u32);
             let start = table.cands.len();
-            for (k, a) in net.adj[v].iter().enumerate() {
-                let through = dist[k + 1][dst];
-                if through < dist[0][dst] && self.in_map(v, v, a.to, a.link) {
+            for (a, from_neighbour) in net.adj[v].iter().zip(neighbours) {
+                let through = from_neighbour[dst];
+                if through < from_here && self.in_map(v, v, a.to, a.link) {
                     let cost = self.cost[a.link] + through;
                     table.cands.push(Cand {
                         dir: dir_of(net, v, a),

@@ -27,6 +27,7 @@ use crate::kill::Destruction;
 use crate::network::Network;
 use crate::sim::{self, MILLISECOND, Nanos, SECOND};
 use crate::stats::Percentiles;
+use crate::{Error, check};
 
 pub use workload::Student;
 
@@ -171,9 +172,21 @@ pub struct SectionCheck {
 }
 
 /// Runs every architecture in `config` over the same students and the same kills.
-pub fn run(net: &Network, config: &RegistrationConfig, progress: &mut dyn FnMut(f64)) -> RegistrationReport {
-    assert!(config.timeout > 0 && config.ask_timeout > 0, "positive timeouts");
-    let (capacities, students) = workload::build(net, &config.workload, config.seed);
+pub fn run(
+    net: &Network,
+    config: &RegistrationConfig,
+    progress: &mut dyn FnMut(f64),
+) -> Result<RegistrationReport, Error> {
+    check(
+        config.timeout > 0 && config.ask_timeout > 0,
+        "timeouts must be positive",
+    )?;
+    let cities = net.cities.len();
+    check(
+        config.server < cities && config.secondaries.iter().all(|&c| c < cities),
+        "the server and the secondaries are cities of the network",
+    )?;
+    let (capacities, students) = workload::build(net, &config.workload, config.seed)?;
     let kills = config.destruction.resolve(net, config.seed);
     let mut architectures = Vec::new();
     for (i, &arch) in config.architectures.iter().enumerate() {
@@ -184,13 +197,16 @@ pub fn run(net: &Network, config: &RegistrationConfig, progress: &mut dyn FnMut(
         architectures.push(m.report());
         progress((i + 1) as f64 / config.architectures.len() as f64);
     }
-    RegistrationReport {
+    Ok(RegistrationReport {
         students: students.len(),
         sections: capacities.len(),
         seats: capacities.iter().map(|&c| u64::from(c)).sum(),
         server: net.cities[config.server].name.clone(),
         secondaries: config.secondaries.iter().map(|&c| net.cities[c].name.clone()).collect(),
-        kills: kills.iter().map(|k| format!("{}@{}s", k.name(net), sim::seconds(k.at))).collect(),
+        kills: kills
+            .iter()
+            .map(|k| format!("{}@{}s", k.name(net), sim::seconds(k.at)))
+            .collect(),
         architectures,
-    }
+    })
 }

@@ -13,13 +13,31 @@ use crate::stats::Histogram;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Msg {
-    Request { student: u32, op: u32, enroll: bool, section: u32 },
+    Request {
+        student: u32,
+        op: u32,
+        enroll: bool,
+        section: u32,
+    },
     /// Primary to secondary: a section's enrolled count after a write.
-    Replicate { section: u32, enrolled: u32 },
+    Replicate {
+        section: u32,
+        enrolled: u32,
+    },
     /// Peer to peer: one seat of `section` was given.
-    Notice { section: u32 },
-    QuotaAsk { from: u32, section: u32, generation: u32 },
-    QuotaGive { section: u32, seats: u32, generation: u32 },
+    Notice {
+        section: u32,
+    },
+    QuotaAsk {
+        from: u32,
+        section: u32,
+        generation: u32,
+    },
+    QuotaGive {
+        section: u32,
+        seats: u32,
+        generation: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -28,7 +46,10 @@ pub(super) enum Answer {
     Full,
     /// A node gave up on reaching the seats for this request.
     NoReach,
-    Seats { left: u32, stale: bool },
+    Seats {
+        left: u32,
+        stale: bool,
+    },
 }
 
 pub(super) enum Event {
@@ -197,7 +218,13 @@ impl<'a> Registrar<'a> {
         let op = p.op;
         self.report.requests += 1;
         let home = s.city;
-        queue.at(now + self.config.timeout, Event::Timeout { student: student as u32, op });
+        queue.at(
+            now + self.config.timeout,
+            Event::Timeout {
+                student: student as u32,
+                op,
+            },
+        );
         let target = self.target(home, enroll);
         let msg = Msg::Request {
             student: student as u32,

@@ -64,7 +64,13 @@ impl Peers {
     }
 
     pub fn view_max(&self, section: usize) -> u32 {
-        self.view.iter().skip(section).step_by(self.sections).copied().max().unwrap_or(0)
+        self.view
+            .iter()
+            .skip(section)
+            .step_by(self.sections)
+            .copied()
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -135,8 +141,10 @@ impl Registrar<'_> {
 
     fn begin_ask(&mut self, at: usize, s: usize, now: Nanos, queue: &mut Queue<Event>) {
         let others: Vec<usize> = (0..self.net.cities.len()).filter(|&p| p != at).collect();
-        let mut reachable: Vec<(Nanos, usize)> =
-            others.iter().filter_map(|&p| self.delay(at, p).map(|d| (d, p))).collect();
+        let mut reachable: Vec<(Nanos, usize)> = others
+            .iter()
+            .filter_map(|&p| self.delay(at, p).map(|d| (d, p)))
+            .collect();
         reachable.sort_unstable();
         let ask = Ask {
             unreached: reachable.len() < others.len(),
@@ -214,7 +222,9 @@ impl Registrar<'_> {
         self.peers.in_transit[s] -= seats;
         self.peers.quota[i] += seats;
         while self.peers.quota[i] > 0 {
-            let Some((student, op)) = self.peers.pending[i].pop_front() else { break };
+            let Some((student, op)) = self.peers.pending[i].pop_front() else {
+                break;
+            };
             self.grant(at, s, student, op, now, queue);
         }
         let current = self.peers.asks[i].as_ref().map(|a| a.generation);

@@ -6,6 +6,7 @@ use super::Workload;
 use crate::network::Network;
 use crate::rng::Rng;
 use crate::sim::Nanos;
+use crate::{Error, check};
 
 const STREAM_STUDENTS: u64 = 21;
 
@@ -21,14 +22,19 @@ pub struct Student {
 }
 
 /// The sections' capacities and the students, sorted by appointment.
-pub(super) fn build(net: &Network, workload: &Workload, seed: u64) -> (Vec<u32>, Vec<Student>) {
+pub(super) fn build(net: &Network, workload: &Workload, seed: u64) -> Result<(Vec<u32>, Vec<Student>), Error> {
     match workload {
         Workload::Given { capacities, students } => {
             for s in students {
-                assert!(s.city < net.cities.len(), "a student's city is in the network");
-                assert!(s.preferences.iter().all(|&p| p < capacities.len()), "preferences name sections");
+                check(s.city < net.cities.len(), "a student's city is not in the network")?;
+                check(
+                    s.preferences.iter().all(|&p| p < capacities.len()),
+                    "a student prefers a section that does not exist",
+                )?;
             }
-            (capacities.clone(), students.clone())
+            let mut students = students.clone();
+            students.sort_by_key(|s| s.at);
+            Ok((capacities.clone(), students))
         }
         &Workload::Generated {
             students,
@@ -38,7 +44,7 @@ pub(super) fn build(net: &Network, workload: &Workload, seed: u64) -> (Vec<u32>,
             preferences,
             spread,
         } => {
-            assert!(sections > 0, "at least one section");
+            check(sections > 0, "at least one section")?;
             let mut rng = Rng::new(seed, STREAM_STUDENTS);
             let cities = net.population_weights();
             let wanted = crate::rng::cumulative((0..sections).map(|s| if s < hot { HOT_WEIGHT } else { 1.0 }));
@@ -51,7 +57,7 @@ pub(super) fn build(net: &Network, workload: &Workload, seed: u64) -> (Vec<u32>,
                 })
                 .collect();
             list.sort_by_key(|s| s.at);
-            (vec![seats; sections], list)
+            Ok((vec![seats; sections], list))
         }
     }
 }
