@@ -97,9 +97,11 @@ fn network(path: Option<&Path>) -> anyhow::Result<Network> {
     Network::from_json(&text).with_context(|| format!("in {}", p.display()))
 }
 
-/// A progress bar on stderr, hidden for --json (and by indicatif when stderr is not a
-/// terminal); the simulations report the fraction done.
-fn bar(common: &Common) -> ProgressBar {
+type Progress<'a> = &'a mut dyn FnMut(f64);
+
+/// Runs a simulation under a progress bar on stderr (hidden for --json, and by
+/// indicatif when stderr is not a terminal); the simulation reports the fraction done.
+fn with_bar<T>(common: &Common, run: impl FnOnce(Progress) -> Result<T, murphy_netsim::Error>) -> anyhow::Result<T> {
     let bar = if common.json {
         ProgressBar::hidden()
     } else {
@@ -107,11 +109,9 @@ fn bar(common: &Common) -> ProgressBar {
     };
     let style = ProgressStyle::with_template("{elapsed:>4} [{bar:40}] {percent}%").expect("a valid template");
     bar.set_style(style.progress_chars("=> "));
-    bar
-}
-
-fn fraction(bar: &ProgressBar) -> impl FnMut(f64) + '_ {
-    |f| bar.set_position((f * 1000.0) as u64)
+    let report = run(&mut |f| bar.set_position((f * 1000.0) as u64));
+    bar.finish_and_clear();
+    Ok(report?)
 }
 
 /// Prints the report (its JSON for --json, else its table) after writing its plots.
@@ -189,15 +189,12 @@ fn circuit_cmd(a: CircuitArgs) -> anyhow::Result<()> {
         sample: a.sample,
         seed: a.common.seed,
     };
-    let bar = bar(&a.common);
-    let r = circuit::run(&net, &config, &mut fraction(&bar))?;
-    bar.finish_and_clear();
+    let r = with_bar(&a.common, |p| circuit::run(&net, &config, p))?;
     let plots = [("circuit-calls.svg", plot::circuit_series(&r))];
     emit(&a.common, serde_json::to_string_pretty(&r), render::circuit(&r), &plots)
 }
 
 fn one_link_cmd(a: &CircuitArgs) -> anyhow::Result<()> {
-    let bar = bar(&a.common);
     let loads: Vec<(u32, f64)> = if a.sweep {
         let tenths = |n: u32| (2..=20).map(move |t| (n, f64::from(n) * f64::from(t) / 10.0));
         a.trunks.iter().flat_map(|&n| tenths(n)).collect()
@@ -205,13 +202,14 @@ fn one_link_cmd(a: &CircuitArgs) -> anyhow::Result<()> {
         anyhow::ensure!(a.trunks.len() == 1, "one --trunks value, or --sweep");
         vec![(a.trunks[0], a.erlangs.context("--trunks needs --erlangs (or --sweep)")?)]
     };
-    let mut points = Vec::new();
-    for (i, &(n, erlangs)) in loads.iter().enumerate() {
-        let seed = a.common.seed + i as u64;
-        let done = |f: f64| bar.set_position(((i as f64 + f) * 1000.0 / loads.len() as f64) as u64);
-        points.push(circuit::one_link(n, erlangs, a.calls, seed, &mut { done })?);
-    }
-    bar.finish_and_clear();
+    let points = with_bar(&a.common, |progress| {
+        let share = 1.0 / loads.len() as f64;
+        let point = |(i, &(n, erlangs)): (usize, &(u32, f64))| {
+            let mut done = |f: f64| progress((i as f64 + f) * share);
+            circuit::one_link(n, erlangs, a.calls, a.common.seed + i as u64, &mut done)
+        };
+        loads.iter().enumerate().map(point).collect::<Result<Vec<_>, _>>()
+    })?;
     let plots = [("blocking.svg", plot::blocking(&points))];
     let table = render::one_link(&points);
     // The fixed shape for scripts: one point is one object, a sweep an array.
@@ -300,36 +298,21 @@ fn packet_cmd(a: PacketArgs) -> anyhow::Result<()> {
         seed: a.common.seed,
         ..PacketConfig::default()
     };
-    let bar = bar(&a.common);
     let started = Instant::now();
-    let r = packet::run(&net, &config, &mut fraction(&bar))?;
+    let r = with_bar(&a.common, |p| packet::run(&net, &config, p))?;
     let wall_s = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
     let events_per_s = (r.events as f64 / wall_s.max(1e-9)).round();
-    let kills = config.destruction.resolve(&net, config.seed);
-    let marks: Vec<(f64, String)> = kills
-        .iter()
-        .map(|k| (k.at as f64 / 1e9, format!("{} dies", k.name(&net))))
-        .collect();
     let mut json = serde_json::to_value(&r)?;
     if a.timing {
         json["wall_s"] = wall_s.into();
         json["events_per_s"] = events_per_s.into();
     }
     if !a.common.json {
-        eprintln!(
-            "{} events in {wall_s:.3} s: {:.2} M events/s",
-            r.events,
-            events_per_s / 1e6
-        );
+        eprintln!("{} events in {wall_s:.3} s: {:.2} M/s", r.events, events_per_s / 1e6);
     }
-    let plots = [("packet-delivered.svg", plot::packet_series(&r, &marks))];
-    emit(
-        &a.common,
-        serde_json::to_string_pretty(&json),
-        render::packet(&r),
-        &plots,
-    )
+    let json = serde_json::to_string_pretty(&json);
+    let plots = [("packet-delivered.svg", plot::packet_series(&r))];
+    emit(&a.common, json, render::packet(&r), &plots)
 }
 
 #[derive(Args)]
@@ -358,19 +341,9 @@ fn baran_cmd(a: BaranArgs) -> anyhow::Result<()> {
         seed: a.common.seed,
         keep_trials: false,
     };
-    let bar = bar(&a.common);
-    let r = baran::run(&config, Some(&net), &mut fraction(&bar))?;
-    bar.finish_and_clear();
+    let r = with_bar(&a.common, |p| baran::run(&config, Some(&net), p))?;
     let plots = [("survival.svg", plot::survival(&r))];
     emit(&a.common, serde_json::to_string_pretty(&r), render::baran(&r), &plots)
-}
-
-/// An architecture by the name its report uses.
-fn architecture(name: &str) -> Result<Architecture, String> {
-    Architecture::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| {
-        let names: Vec<&str> = Architecture::ALL.iter().map(|a| a.name()).collect();
-        format!("one of {}", names.join(", "))
-    })
 }
 
 #[derive(Args)]
@@ -379,7 +352,7 @@ struct RegistrationArgs {
     common: Common,
     /// Architectures to run, comma-separated: client-server, primary-secondary, peer-naive,
     /// peer-escrow (all four by default).
-    #[arg(long, value_delimiter = ',', value_parser = architecture)]
+    #[arg(long, value_delimiter = ',')]
     architecture: Vec<Architecture>,
     /// The server's city (and the primary's).
     #[arg(long, default_value = "Los Angeles")]
@@ -430,13 +403,7 @@ fn registration_cmd(a: RegistrationArgs) -> anyhow::Result<()> {
     config.timeout = a.timeout.max(MILLISECOND);
     config.destruction = a.kills.destruction(&net)?;
     config.seed = a.common.seed;
-    let bar = bar(&a.common);
-    let r = registration::run(&net, &config, &mut fraction(&bar))?;
-    bar.finish_and_clear();
-    emit(
-        &a.common,
-        serde_json::to_string_pretty(&r),
-        render::registration(&r),
-        &[],
-    )
+    let r = with_bar(&a.common, |p| registration::run(&net, &config, p))?;
+    let json = serde_json::to_string_pretty(&r);
+    emit(&a.common, json, render::registration(&r), &[])
 }

@@ -186,68 +186,83 @@ pub fn run(
         "probabilities are 0 to 1",
     )?;
     let nodes = config.side * config.side;
-    let lattices: Vec<(u8, Vec<(usize, usize)>)> = config
+    let links: Vec<(u8, Vec<(usize, usize)>)> = config
         .redundancies
         .iter()
         .map(|&r| (r, lattice(config.side, r)))
         .collect();
-    let adjs: Vec<Vec<Vec<usize>>> = lattices.iter().map(|(_, l)| adjacency(nodes, l)).collect();
-    let net_adj = network.map(|n| {
-        n.adj
-            .iter()
-            .map(|a| a.iter().map(|x| x.to).collect())
-            .collect::<Vec<Vec<usize>>>()
+    let mut graphs = Graphs {
+        nodes,
+        lattices: links.iter().map(|(_, l)| adjacency(nodes, l)).collect(),
+        network: network.map(|n| n.adj.iter().map(|a| a.iter().map(|x| x.to).collect()).collect()),
+        seen: Vec::new(),
+        queue: VecDeque::new(),
+    };
+    let lattices = links.iter().map(|(r, l)| LatticeInfo {
+        redundancy: *r,
+        links: l.len(),
+        links_per_node: l.len() as f64 / nodes as f64,
     });
-    let (mut seen, mut queue) = (Vec::new(), VecDeque::new());
     let mut report = BaranReport {
         side: config.side,
         nodes,
         trials: config.trials,
-        lattices: lattices
-            .iter()
-            .map(|(r, l)| LatticeInfo {
-                redundancy: *r,
-                links: l.len(),
-                links_per_node: l.len() as f64 / nodes as f64,
-            })
-            .collect(),
+        lattices: lattices.collect(),
         points: Vec::new(),
         trial_draws: Vec::new(),
     };
     let mut net_points = Vec::new();
     for (pi, &p) in config.probabilities.iter().enumerate() {
-        let mut sums = vec![Sums::default(); adjs.len()];
-        let mut net_sums = Sums::default();
-        for trial in 0..config.trials {
-            let destroyed = draws(config.seed, pi, trial, nodes, p);
-            let connected: Vec<u64> = adjs
-                .iter()
-                .zip(&mut sums)
-                .map(|(adj, s)| s.add(&groups(adj, &destroyed, &mut seen, &mut queue)))
-                .collect();
-            if let Some(adj) = &net_adj {
-                // The network's own draws: a stream no lattice trial uses.
-                let dead = draws(config.seed ^ 0x0005_5a11, pi, trial, adj.len(), p);
-                net_sums.add(&groups(adj, &dead, &mut seen, &mut queue));
-            }
-            if config.keep_trials {
-                report.trial_draws.push(TrialDraw {
-                    p,
-                    destroyed,
-                    connected_pairs: connected,
-                });
-            }
-        }
-        for ((r, _), s) in lattices.iter().zip(&sums) {
+        let (sums, net_sums) = graphs.trials(config, pi, p, &mut report.trial_draws);
+        for ((r, _), s) in links.iter().zip(&sums) {
             report.points.push(s.point("lattice", Some(*r), p));
         }
-        if net_adj.is_some() {
+        if graphs.network.is_some() {
             net_points.push(net_sums.point("network", None, p));
         }
         progress((pi + 1) as f64 / config.probabilities.len() as f64);
     }
     report.points.extend(net_points);
     Ok(report)
+}
+
+/// The graphs of a run, and the buffers their searches share.
+struct Graphs {
+    nodes: usize,
+    lattices: Vec<Vec<Vec<usize>>>,
+    network: Option<Vec<Vec<usize>>>,
+    seen: Vec<bool>,
+    queue: VecDeque<usize>,
+}
+
+impl Graphs {
+    /// Every trial at probability `p` (the `pi`-th): sums per lattice and for the
+    /// network; each trial's draws are kept in `kept` if the config asks.
+    fn trials(&mut self, config: &BaranConfig, pi: usize, p: f64, kept: &mut Vec<TrialDraw>) -> (Vec<Sums>, Sums) {
+        let mut sums = vec![Sums::default(); self.lattices.len()];
+        let mut net_sums = Sums::default();
+        for trial in 0..config.trials {
+            let destroyed = draws(config.seed, pi, trial, self.nodes, p);
+            let (seen, queue) = (&mut self.seen, &mut self.queue);
+            let connected: Vec<u64> = (self.lattices.iter().zip(&mut sums))
+                .map(|(adj, s)| s.add(&groups(adj, &destroyed, seen, queue)))
+                .collect();
+            if let Some(adj) = &self.network {
+                // The network's own draws: a stream no lattice trial uses.
+                let dead = draws(config.seed ^ 0x0005_5a11, pi, trial, adj.len(), p);
+                net_sums.add(&groups(adj, &dead, seen, queue));
+            }
+            if config.keep_trials {
+                let connected_pairs = connected;
+                kept.push(TrialDraw {
+                    p,
+                    destroyed,
+                    connected_pairs,
+                });
+            }
+        }
+        (sums, net_sums)
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,26 @@ struct Plot<'a> {
 }
 
 impl Plot<'_> {
+    /// The title and the axes' names.
+    fn labels(&self, svg: &mut String) {
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
+            WIDTH / 2.0,
+            escape(self.title)
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text><text x="16" y="{}" text-anchor="middle" transform="rotate(-90 16 {})">{}</text>"#,
+            (WIDTH - LEGEND) / 2.0,
+            HEIGHT - 14.0,
+            escape(self.x_label),
+            HEIGHT / 2.0,
+            HEIGHT / 2.0,
+            escape(self.y_label)
+        );
+    }
+
     fn render(&self) -> String {
         let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
         let x_max = xs.chain(self.markers.iter().map(|m| m.0)).fold(0.0, f64::max).max(1e-9);
@@ -57,23 +77,8 @@ impl Plot<'_> {
             svg,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/>"#
         );
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
-            WIDTH / 2.0,
-            escape(self.title)
-        );
+        self.labels(&mut svg);
         axes(&mut svg, (x(x_min), y(0.0), x(x_max), y(y_max)), (x_min, x_max), y_max);
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="{}" text-anchor="middle">{}</text><text x="16" y="{}" text-anchor="middle" transform="rotate(-90 16 {})">{}</text>"#,
-            (WIDTH - LEGEND) / 2.0,
-            HEIGHT - 14.0,
-            escape(self.x_label),
-            HEIGHT / 2.0,
-            HEIGHT / 2.0,
-            escape(self.y_label)
-        );
         for (at, label) in &self.markers {
             let _ = write!(
                 svg,
@@ -88,20 +93,37 @@ impl Plot<'_> {
         }
         for (i, s) in self.series.iter().enumerate() {
             draw(&mut svg, s, &x, &y);
-            let ly = MARGIN + 18.0 * i as f64;
-            let lx = WIDTH - LEGEND;
-            let _ = write!(
-                svg,
-                r#"<rect x="{lx}" y="{}" width="12" height="4" fill="{}"/><text x="{}" y="{ly}">{}</text>"#,
-                ly - 5.0,
-                s.color,
-                lx + 18.0,
-                escape(&s.name)
-            );
+            legend(&mut svg, i, s);
         }
         svg.push_str("</svg>\n");
         svg
     }
+}
+
+/// The `i`-th entry of the legend, right of the axes: a dot for measurements, a bar
+/// for lines.
+fn legend(svg: &mut String, i: usize, s: &Series) {
+    let (lx, ly) = (WIDTH - LEGEND, MARGIN + 18.0 * i as f64);
+    let key = if s.dots {
+        format!(
+            r#"<circle cx="{}" cy="{}" r="3.5" fill="{}"/>"#,
+            lx + 6.0,
+            ly - 3.0,
+            s.color
+        )
+    } else {
+        format!(
+            r#"<rect x="{lx}" y="{}" width="12" height="4" fill="{}"/>"#,
+            ly - 5.0,
+            s.color
+        )
+    };
+    let _ = write!(
+        svg,
+        r#"{key}<text x="{}" y="{ly}">{}</text>"#,
+        lx + 18.0,
+        escape(&s.name)
+    );
 }
 
 fn axes(svg: &mut String, (x0, y0, x1, y1): (f64, f64, f64, f64), (x_min, x_max): (f64, f64), y_max: f64) {
@@ -237,7 +259,7 @@ pub fn circuit_series(report: &CircuitReport) -> String {
 }
 
 /// Throughput of the watched transfers and of everything, over time, kills marked.
-pub fn packet_series(report: &PacketReport, kills: &[(f64, String)]) -> String {
+pub fn packet_series(report: &PacketReport) -> String {
     let interval = report.series.get(1).map_or(1.0, |p| p.t_s).max(1e-9);
     let rate = |kib: f64| kib * 1024.0 * 8.0 / 1e6 / interval;
     let watched = report
@@ -263,7 +285,11 @@ pub fn packet_series(report: &PacketReport, kills: &[(f64, String)]) -> String {
                 dots: false,
             },
         ],
-        markers: kills.to_vec(),
+        markers: report
+            .kills
+            .iter()
+            .map(|k| (k.at_s, format!("{} dies", k.target)))
+            .collect(),
         x_min: 0.0,
     }
     .render()

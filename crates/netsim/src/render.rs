@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::baran::BaranReport;
 use crate::circuit::{CircuitReport, OneLinkReport};
 use crate::network::Network;
-use crate::packet::PacketReport;
+use crate::packet::{PacketReport, TransferReport};
 use crate::registration::RegistrationReport;
 use crate::sim::MILLISECOND;
 
@@ -141,23 +141,7 @@ pub fn packet(r: &PacketReport) -> String {
         l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
     );
     for t in &r.transfers {
-        let done = t
-            .completed_s
-            .map_or("did not complete".to_string(), |s| format!("complete at {s:.3}s"));
-        let _ = writeln!(
-            out,
-            "{} to {}: {} of {} bytes, {}; longest stall {:.1} ms (ended {:.3}s); {} resent, {} out of order, {} delivery violations",
-            t.from,
-            t.to,
-            t.delivered_bytes,
-            t.bytes,
-            done,
-            t.stall_max_ms,
-            t.stall_end_s,
-            t.retransmitted,
-            t.out_of_order,
-            t.delivery_violations
-        );
+        out.push_str(&transfer(t));
     }
     for det in &r.routing.detections {
         let _ = writeln!(
@@ -172,6 +156,26 @@ pub fn packet(r: &PacketReport) -> String {
         r.simulated_s, r.events, r.events_in_flight_peak
     );
     out
+}
+
+/// One watched transfer, in a sentence.
+fn transfer(t: &TransferReport) -> String {
+    let done = t
+        .completed_s
+        .map_or("did not complete".to_string(), |s| format!("complete at {s:.3}s"));
+    format!(
+        "{} to {}: {} of {} bytes, {done}; longest stall {:.1} ms (ended {:.3}s); \
+         {} resent, {} out of order, {} delivery violations\n",
+        t.from,
+        t.to,
+        t.delivered_bytes,
+        t.bytes,
+        t.stall_max_ms,
+        t.stall_end_s,
+        t.retransmitted,
+        t.out_of_order,
+        t.delivery_violations
+    )
 }
 
 pub fn baran(r: &BaranReport) -> String {

@@ -10,6 +10,7 @@
 //! its link or either end has died by the time it would arrive.
 
 mod control;
+mod links;
 mod model;
 mod routing;
 mod tally;
@@ -102,6 +103,8 @@ pub struct PacketReport {
     pub message_latency: Percentiles,
     pub routing: RoutingReport,
     pub transfers: Vec<TransferReport>,
+    /// What was destroyed, and when.
+    pub kills: Vec<KillAt>,
     pub series: Vec<SeriesPoint>,
     pub simulated_s: f64,
     pub events: u64,
@@ -163,6 +166,12 @@ pub struct Via {
     pub city: String,
     pub before_kill: u64,
     pub after_kill: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KillAt {
+    pub target: String,
+    pub at_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

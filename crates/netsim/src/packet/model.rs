@@ -1,7 +1,9 @@
 //! The packet-switched network as an event handler: the data plane (forwarding, the
 //! link queues, the ends of each transfer). The control plane (heartbeats,
-//! advertisements, kills) is in `control.rs`, the report in `tally.rs`.
+//! advertisements, kills) is in `control.rs`, the links and their queues in `links.rs`,
+//! the report in `tally.rs`.
 
+use super::links::{Dir, directions};
 use super::routing::Routing;
 use super::tally::Tally;
 use super::transport::{Limits, Packet, Slot, TimerOutcome};
@@ -40,21 +42,6 @@ pub(super) enum Event {
         slot: u32,
     },
     Kill(u32),
-}
-
-/// One direction of a link, with its queue.
-pub(super) struct Dir {
-    pub from: usize,
-    pub to: usize,
-    pub link: usize,
-    /// The index of this link in `adj[to]`, where the far end keeps its heartbeat times.
-    pub back: usize,
-    pub delay: Nanos,
-    pub tx_data: Nanos,
-    pub tx_ack: Nanos,
-    /// When the link finishes sending what is queued: the queue itself.
-    pub busy_until: Nanos,
-    pub queue_ns_max: Nanos,
 }
 
 pub(super) struct Packets<'a> {
@@ -344,31 +331,6 @@ impl<'a> Packets<'a> {
             }
         }
     }
-}
-
-fn directions(net: &Network, config: &PacketConfig) -> Vec<Dir> {
-    let mut dirs = Vec::with_capacity(2 * net.links.len());
-    for (l, link) in net.links.iter().enumerate() {
-        for (from, to) in [(link.a, link.b), (link.b, link.a)] {
-            let tx = |bytes: u32| ((f64::from(bytes) * 8.0 / link.bandwidth_bps) * 1e9).ceil() as Nanos;
-            let back = net.adj[to]
-                .iter()
-                .position(|a| a.link == l)
-                .expect("both ends list the link");
-            dirs.push(Dir {
-                from,
-                to,
-                link: l,
-                back,
-                delay: link.delay,
-                tx_data: tx(config.packet_bytes).max(1),
-                tx_ack: tx(config.ack_bytes).max(1),
-                busy_until: 0,
-                queue_ns_max: u64::from(config.queue_packets_max) * tx(config.packet_bytes).max(1),
-            });
-        }
-    }
-    dirs
 }
 
 impl Model for Packets<'_> {

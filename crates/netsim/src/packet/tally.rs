@@ -2,7 +2,7 @@
 //! transfers, the delivered-traffic time series, message latencies.
 
 use super::transport::{Packet, Slot};
-use super::{Detection, PacketConfig, PacketReport, SERIES_POINTS_MAX, SeriesPoint, TransferReport, Via};
+use super::{Detection, KillAt, PacketConfig, PacketReport, SERIES_POINTS_MAX, SeriesPoint, TransferReport, Via};
 use crate::kill::Kill;
 use crate::network::Network;
 use crate::sim::{Nanos, seconds};
@@ -35,13 +35,22 @@ impl Tally {
                 ..TransferReport::default()
             })
             .collect();
+        let first_kill = kills.first().map_or(Nanos::MAX, |k| k.at);
+        let kills = kills
+            .iter()
+            .map(|k| KillAt {
+                target: k.name(net),
+                at_s: seconds(k.at),
+            })
+            .collect();
         Tally {
             report: PacketReport {
                 transfers,
+                kills,
                 ..PacketReport::default()
             },
             latency: Histogram::default(),
-            first_kill: kills.first().map_or(Nanos::MAX, |k| k.at),
+            first_kill,
             sample: config.sample,
             data_injected: 0,
             via: vec![vec![(0, 0); names.len()]; config.transfers.len()],

@@ -48,6 +48,7 @@ impl Architecture {
         Architecture::PeerEscrow,
     ];
 
+    /// Its name in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Architecture::ClientServer => "client-server",
@@ -55,6 +56,17 @@ impl Architecture {
             Architecture::PeerNaive => "peer-naive",
             Architecture::PeerEscrow => "peer-escrow",
         }
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Architecture, Error> {
+        Architecture::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Architecture::ALL.iter().map(|a| a.name()).collect();
+            Error::BadConfig(format!("no architecture {name:?}: one of {}", names.join(", ")))
+        })
     }
 }
 
