@@ -183,6 +183,10 @@ pub struct SeriesPoint {
     pub transfers_kib: f64,
 }
 
+/// Packets all the windows together may span: each transfer keeps per-packet state for
+/// its window, so this bounds a run's memory.
+pub const WINDOWS_PACKETS_MAX: usize = 1 << 24;
+
 /// The time series is capped (at this many intervals) so memory stays bounded.
 pub const SERIES_POINTS_MAX: usize = 100_000;
 
@@ -210,6 +214,11 @@ fn validate(net: &Network, c: &PacketConfig) -> Result<(), Error> {
         "a window is 1 to 65,536 packets",
     )?;
     check(c.queue_packets_max >= 1, "a queue holds at least one packet")?;
+    let slots = c.transfers.len().saturating_add(c.concurrent);
+    check(
+        slots.saturating_mul(c.window_packets_max as usize) <= WINDOWS_PACKETS_MAX,
+        "transfers x window is at most 2^24 packets",
+    )?;
     check(c.heartbeat > 0, "the heartbeat interval must be positive")?;
     check(
         c.dead_after > c.heartbeat,

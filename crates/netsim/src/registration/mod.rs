@@ -183,6 +183,9 @@ pub struct SectionCheck {
     pub view_max: u32,
 }
 
+/// The most (peer, section) pairs a run may hold state for: bounds its memory.
+pub const PEER_SECTIONS_MAX: usize = 1 << 24;
+
 /// Runs every architecture in `config` over the same students and the same kills.
 pub fn run(
     net: &Network,
@@ -199,6 +202,11 @@ pub fn run(
         "the server and the secondaries are cities of the network",
     )?;
     let (capacities, students) = workload::build(net, &config.workload, config.seed)?;
+    // Each peer keeps a count, a quota and a queue per section.
+    check(
+        capacities.len().saturating_mul(cities) <= PEER_SECTIONS_MAX,
+        "too many sections for this many cities (sections x cities is at most 2^24)",
+    )?;
     let kills = config.destruction.resolve(net, config.seed);
     let mut architectures = Vec::new();
     for (i, &arch) in config.architectures.iter().enumerate() {

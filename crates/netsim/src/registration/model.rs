@@ -127,15 +127,16 @@ impl<'a> Registrar<'a> {
         }
     }
 
-    /// Per student: its appointment, a timeout and an answer; per seat given, a notice
-    /// to every peer; per write, a copy to every secondary; per peer and section, one
-    /// quota ask, its answer and its timer.
+    /// Per student: its appointment or request, a timeout, an answer and a late
+    /// answer to a request it gave up on; per seat given, a notice to every peer; per
+    /// write, a copy to every secondary; per peer and section, an ask to every other peer
+    /// (when answers come slower than the ask timeout), the answers and one timer.
     pub fn events_in_flight_max(&self) -> usize {
         let (n, students) = (self.net.cities.len(), self.students.len());
         let seats: usize = self.capacities.iter().map(|&c| c as usize).sum();
-        students * 3
+        students * 4
             + (seats + students) * (n + self.config.secondaries.len())
-            + self.capacities.len() * n * 3
+            + self.capacities.len() * n * (2 * n + 1)
             + self.kills.len()
     }
 
