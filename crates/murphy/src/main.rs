@@ -14,6 +14,7 @@ macro_rules! say {
 
 mod demo;
 mod load;
+mod net;
 
 /// See the workspace Cargo.toml: measured cheaper than glibc's for murphy's threads.
 #[global_allocator]
@@ -65,6 +66,8 @@ enum Cmd {
     Bench(load::BenchArgs),
     /// Check a `murphy bench --history` file and the server's log against the guarantees.
     Check(load::CheckArgs),
+    /// Simulate the lecture's networks: circuit and packet switching, Baran, registration day.
+    Net(net::NetArgs),
     /// Replay the whole log offline and check it against the materialized tables.
     Verify {
         /// The data directory whose log and tables to check against each other.
@@ -157,6 +160,7 @@ fn run(args: Cli) -> anyhow::Result<Status> {
             Cmd::Demo { serve: args, students } => serve(args, Some(students)).await.map(done),
             Cmd::Hello { listen } => hello(listen).await.map(done),
             Cmd::Verify { data_dir } => verify(data_dir).map(done),
+            Cmd::Net(args) => net::run(args).map(done),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,
             Cmd::Client(command) => cli::run(command).await,
