@@ -32,6 +32,7 @@ enum NetCommand {
     Registration(RegistrationArgs),
     /// The network: its links, lengths, delays, trunks and bandwidths (checks a --network file).
     Map {
+        /// A network file (JSON, shaped as crates/netsim/data/us.json) instead of the US one.
         #[arg(long, env = "MURPHY_NETWORK")]
         network: Option<PathBuf>,
     },
@@ -63,6 +64,7 @@ struct Kills {
     /// Destroy each city with this probability, at --kill-p-at.
     #[arg(long)]
     kill_p: Option<f64>,
+    /// When the cities of --kill-p are destroyed.
     #[arg(long, default_value = "0s", value_parser = parse_time)]
     kill_p_at: Nanos,
     /// Cut every link across a meridian: -98@30s splits east from west (repeatable).
@@ -233,16 +235,19 @@ struct PacketArgs {
     /// ... of this many KiB (0: none), starting at --start.
     #[arg(long, default_value_t = 4096)]
     kib: u64,
+    /// When the watched transfer starts.
     #[arg(long, default_value = "0s", value_parser = parse_time)]
     start: Nanos,
     /// Background messages between cities drawn by population.
     #[arg(long, default_value_t = 200)]
     messages: u64,
+    /// The size of each background message, in KiB.
     #[arg(long, default_value_t = 64)]
     message_kib: u64,
     /// Background messages in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrent: usize,
+    /// The payload of a packet, in bytes (Baran's were about a kibibyte).
     #[arg(long, default_value_t = 1024)]
     packet_bytes: u32,
     /// Packets a sender may have unacknowledged.
@@ -251,6 +256,7 @@ struct PacketArgs {
     /// Packets a link direction queues before it drops.
     #[arg(long, default_value_t = 128)]
     queue_packets_max: u32,
+    /// How often a router tells its neighbours it is alive.
     #[arg(long, default_value = "50ms", value_parser = parse_time)]
     heartbeat: Nanos,
     /// A neighbour unheard this long is declared dead.
@@ -322,11 +328,13 @@ struct BaranArgs {
     /// The lattice is SIDE x SIDE nodes.
     #[arg(long, default_value_t = 18)]
     side: usize,
+    /// Redundancy levels to compare, comma-separated (1: a grid; 4: eight neighbours).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
     redundancy: Vec<u8>,
     /// Probabilities of destruction (the network file's cities are destroyed too).
     #[arg(long, value_delimiter = ',', default_value = "0,0.1,0.2,0.3,0.4,0.5,0.6")]
     p: Vec<f64>,
+    /// Random destructions drawn per probability and redundancy.
     #[arg(long, default_value_t = 200)]
     trials: u32,
 }
@@ -357,10 +365,13 @@ struct RegistrationArgs {
     /// The server's city (and the primary's).
     #[arg(long, default_value = "Los Angeles")]
     server: String,
+    /// The secondaries' cities, comma-separated (they serve reads; peers sit in them too).
     #[arg(long, value_delimiter = ',', default_value = "New York,Chicago,Houston,Denver")]
     secondaries: Vec<String>,
+    /// Students enrolling, spread over the cities by population.
     #[arg(long, default_value_t = 5000)]
     students: usize,
+    /// Sections in the catalog.
     #[arg(long, default_value_t = 100)]
     sections: usize,
     /// Seats per section.
@@ -369,6 +380,7 @@ struct RegistrationArgs {
     /// Sections ten times as wanted as the others.
     #[arg(long, default_value_t = 5)]
     hot: usize,
+    /// Sections on each student's preference list.
     #[arg(long, default_value_t = 4)]
     preferences: usize,
     /// Appointments spread over this long from the opening.

@@ -18,6 +18,7 @@ const ROUTER_PATHS: &[&str] = &[
     "/healthz",
     "/metrics",
     "/api/v1/openapi.json",
+    "/api/v1/me",
     "/api/v1/tokens",
     "/api/v1/sections",
     "/api/v1/sections/{id}",
