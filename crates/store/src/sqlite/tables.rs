@@ -66,7 +66,9 @@ struct Line<'t> {
 impl<'t> Line<'t> {
     fn prepare(tx: &'t Transaction<'_>, table: &str) -> Result<Line<'t>> {
         Ok(Line {
-            join: tx.prepare(&format!("INSERT INTO {table} (section, place, student) VALUES (?1, ?2, ?3)"))?,
+            join: tx.prepare(&format!(
+                "INSERT INTO {table} (section, place, student) VALUES (?1, ?2, ?3)"
+            ))?,
             leave: tx.prepare(&format!("DELETE FROM {table} WHERE section = ?1 AND student = ?2"))?,
         })
     }
