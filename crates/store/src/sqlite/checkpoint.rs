@@ -1,7 +1,9 @@
 //! Keeping the log's WAL small without the answer path paying for it: a thread copies
 //! committed pages from the WAL into the database file (a passive checkpoint, which
-//! never waits for the writer), and the writer truncates the WAL between appends once
-//! it passes a size (a busy writer never lets SQLite restart the WAL itself).
+//! never waits for the writer), and the writer restarts the WAL between appends once it
+//! passes a size (a busy writer never lets SQLite restart it by itself). A restart keeps
+//! the file: later appends overwrite it in place, so an append's sync flushes data, not
+//! a growing file's size.
 
 use std::path::Path;
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
@@ -58,15 +60,13 @@ impl Drop for Checkpointer {
     }
 }
 
-/// Truncates the WAL of `conn` (the writer's) once `wal` is over `wal_bytes_max`. The
-/// checkpointer has copied nearly everything already, so this costs the last frames. A
-/// reader in the way makes it give up after a moment, to try after the next append.
-pub(super) fn truncate_wal(conn: &Connection, wal: &Path, wal_bytes_max: u64) -> Result<bool> {
-    if std::fs::metadata(wal).map_or(0, |m| m.len()) <= wal_bytes_max {
-        return Ok(false);
-    }
+/// Restarts the WAL of `conn` (the writer's): the next append writes from the WAL's
+/// start again. The checkpointer has copied nearly everything already, so this costs the
+/// last frames. A reader in the way makes it give up after a moment, to try after the
+/// next append. Returns whether it restarted.
+pub(super) fn restart_wal(conn: &Connection) -> Result<bool> {
     conn.busy_timeout(Duration::from_millis(20))?;
-    let busy: rusqlite::Result<i64> = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    let busy: rusqlite::Result<i64> = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0));
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(busy? == 0)
 }

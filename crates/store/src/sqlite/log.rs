@@ -1,6 +1,9 @@
 //! The log file's rows: appending a group commit's records in one transaction (one
 //! fsync), and reading entries back by LSN.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use murphy_core::LogEntry;
 use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -14,12 +17,40 @@ const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outco
 pub(super) struct LogWriter {
     pub(super) conn: Connection,
     pub(super) last_lsn: u64,
+    /// Frames in the WAL after the last commit, as SQLite's WAL hook reports them.
+    wal_frames: Arc<AtomicU64>,
+    page_bytes: u64,
 }
 
+/// Each WAL frame is a page and a 24-byte header.
+const WAL_FRAME_HEADER_BYTES: u64 = 24;
+
 impl LogWriter {
-    pub(super) fn new(conn: Connection) -> Result<LogWriter> {
+    pub(super) fn new(mut conn: Connection) -> Result<LogWriter> {
         let last_lsn = conn.query_row("SELECT COALESCE(MAX(lsn), 0) FROM log", [], |r| r.get(0))?;
-        Ok(LogWriter { conn, last_lsn })
+        let page_bytes: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let wal_frames = Arc::new(AtomicU64::new(0));
+        let frames = wal_frames.clone();
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            frames.store(u64::try_from(pages).unwrap_or(0), Ordering::Relaxed);
+            Ok(())
+        }))?;
+        Ok(LogWriter {
+            conn,
+            last_lsn,
+            wal_frames,
+            page_bytes,
+        })
+    }
+
+    /// The bytes of the WAL's frames after the last append.
+    pub(super) fn wal_bytes(&self) -> u64 {
+        self.wal_frames.load(Ordering::Relaxed) * (self.page_bytes + WAL_FRAME_HEADER_BYTES)
+    }
+
+    /// After a restart the WAL starts over, and so does its count.
+    pub(super) fn restarted(&self) {
+        self.wal_frames.store(0, Ordering::Relaxed);
     }
 
     /// Appends in one transaction: its commit is the fsync that makes it durable.

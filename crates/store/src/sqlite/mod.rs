@@ -26,14 +26,15 @@ const READERS_KEPT_MAX: usize = 8;
 /// Tuning of the SQLite backend.
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {
-    /// Past this size the writer truncates the log's WAL after an append.
+    /// Past this size the writer restarts the log's WAL after an append: later appends
+    /// overwrite the file from its start, so it stays about this size.
     pub wal_bytes_max: u64,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
-            wal_bytes_max: 64 * 1024 * 1024,
+            wal_bytes_max: 8 * 1024 * 1024,
         }
     }
 }
@@ -102,8 +103,9 @@ impl Backend for Sqlite {
     fn append(&self, records: &Records) -> Result<()> {
         let mut writer = lock(&self.writer);
         writer.append(records)?;
-        let wal = self.dir.join(format!("{}-wal", File::Log.name()));
-        checkpoint::truncate_wal(&writer.conn, &wal, self.options.wal_bytes_max)?;
+        if writer.wal_bytes() > self.options.wal_bytes_max && checkpoint::restart_wal(&writer.conn)? {
+            writer.restarted();
+        }
         Ok(())
     }
 
