@@ -111,6 +111,19 @@ struct LimitArgs {
     /// Longest a request may take, in milliseconds.
     #[arg(long, env = "MURPHY_REQUEST_TIME_MAX_MS", default_value_t = Limits::default().request_time_max.as_millis() as u64)]
     request_time_max_ms: u64,
+    /// How long the materializer gathers changes before writing the tables, in
+    /// milliseconds: longer coalesces more writes to one row into one.
+    #[arg(long, env = "MURPHY_MATERIALIZER_INTERVAL_MS", default_value_t = Limits::default().materializer_interval.as_millis() as u64)]
+    materializer_interval_ms: u64,
+    /// Log entries the tables may trail by before writes wait for the materializer.
+    #[arg(long, env = "MURPHY_MATERIALIZER_LAG_COMMANDS_MAX", default_value_t = Limits::default().materializer_lag_commands_max)]
+    materializer_lag_commands_max: u64,
+    /// How long an entry may wait to reach the tables before writes wait, in milliseconds.
+    #[arg(long, env = "MURPHY_MATERIALIZER_LAG_TIME_MAX_MS", default_value_t = Limits::default().materializer_lag_time_max.as_millis() as u64)]
+    materializer_lag_time_max_ms: u64,
+    /// A session unused this long expires (its retries get 409 session_expired), in seconds.
+    #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
+    session_idle_time_max_s: u64,
 }
 
 impl ServeArgs {
@@ -126,6 +139,10 @@ impl ServeArgs {
                 batch_commands_max: l.batch_commands_max.max(1),
                 connections_max: l.connections_max.max(1),
                 request_time_max: Duration::from_millis(l.request_time_max_ms),
+                materializer_interval: Duration::from_millis(l.materializer_interval_ms),
+                materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),
+                materializer_lag_time_max: Duration::from_millis(l.materializer_lag_time_max_ms.max(1)),
+                session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
                 ..defaults
             },
         }

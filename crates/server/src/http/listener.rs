@@ -36,29 +36,40 @@ pub struct LimitedStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
     idle_time_max: Duration,
-    /// Fires when the connection has been idle for `idle_time_max`.
+    /// The last read or write that made progress.
+    active_at: Instant,
+    /// Fires no earlier than `idle_time_max` after `active_at`. Activity only records
+    /// the time; the timer is moved when it fires early, so a busy connection costs a
+    /// clock read per operation, not a timer update.
     idle: Pin<Box<Sleep>>,
 }
 
 impl LimitedStream {
-    fn touch(&mut self) {
-        let deadline = Instant::now() + self.idle_time_max;
-        self.idle.as_mut().reset(deadline);
-    }
-
     /// Counts progress as activity; while pending, checks the idle deadline.
     fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {
             Poll::Ready(result) => {
-                self.touch();
+                self.active_at = Instant::now();
                 Poll::Ready(result)
             }
-            Poll::Pending if self.idle.as_mut().poll(cx).is_ready() => Poll::Ready(Err(io::Error::new(
+            Poll::Pending if self.idle_for_too_long(cx) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "connection idle for too long",
             ))),
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    /// Whether the connection has been idle for `idle_time_max`; else (re)arms the timer.
+    fn idle_for_too_long(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.idle.as_mut().poll(cx).is_ready() {
+            let deadline = self.active_at + self.idle_time_max;
+            if deadline <= Instant::now() {
+                return true;
+            }
+            self.idle.as_mut().reset(deadline);
+        }
+        false
     }
 }
 
@@ -83,6 +94,7 @@ impl axum::serve::Listener for LimitedListener {
                         stream,
                         _permit: permit,
                         idle_time_max: self.idle_time_max,
+                        active_at: Instant::now(),
                         idle,
                     };
                     return (io, addr);
