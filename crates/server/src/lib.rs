@@ -135,9 +135,10 @@ impl Server {
             .await
         {
             Ok(Ok(())) => Ok(token),
-            Ok(Err(Unknown::Student(id) | Unknown::Section(id))) => {
+            Ok(Err(pipeline::TokenRefusal::Unknown(Unknown::Student(id) | Unknown::Section(id)))) => {
                 Err(ServerError::Refused(format!("no student {id}")))
             }
+            Ok(Err(pipeline::TokenRefusal::Refused(refusal))) => Err(ServerError::Refused(refusal.reason.to_string())),
             Err(e) => Err(ServerError::Refused(format!("{e:?}"))),
         }
     }

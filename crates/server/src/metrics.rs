@@ -102,8 +102,9 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text of every series; `lag` is the materializer's lag now.
-    pub fn render(&self, lag: &crate::pipeline::Lag) -> String {
+    /// The Prometheus text of every series; `lag` is the materializer's lag now, and
+    /// `health` whether the store takes writes.
+    pub fn render(&self, lag: &crate::pipeline::Lag, health: &crate::pipeline::Health) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# TYPE murphy_http_responses_total counter\n");
         for (i, count) in self.responses.iter().enumerate() {
@@ -143,6 +144,12 @@ impl Metrics {
         self.loop_lag_us
             .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
         self.render_materializer(&mut out, lag);
+        out.push_str("# HELP murphy_writes_accepted 1 while the store takes writes, 0 while it refuses them.\n");
+        let accepted = u8::from(health.refusal().is_none());
+        let _ = writeln!(
+            out,
+            "# TYPE murphy_writes_accepted gauge\nmurphy_writes_accepted {accepted}"
+        );
         out.push_str("# HELP murphy_sessions Exactly-once sessions held, by state.\n# TYPE murphy_sessions gauge\n");
         let _ = writeln!(
             out,

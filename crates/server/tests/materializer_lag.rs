@@ -5,54 +5,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ADMIN_TOKEN, create_section, create_student};
-use murphy_client::Client;
-use murphy_core::{Command, LogEntry};
-use murphy_server::{Config, Limits, Server};
-use murphy_store::{Backend, Materialization, Records, Result, Sqlite, Tables, TokenRow};
-
-/// SQLite, with `materialize` held until the gate opens.
-struct Gated {
-    inner: Sqlite,
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gated {
-    fn release(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
-
-impl Backend for Gated {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    fn append(&self, records: &Records) -> Result<()> {
-        self.inner.append(records)
-    }
-    fn materialize(&self, m: &Materialization<'_>) -> Result<()> {
-        let mut open = self.open.lock().unwrap();
-        while !*open {
-            open = self.opened.wait(open).unwrap();
-        }
-        self.inner.materialize(m)
-    }
-    fn tables(&self) -> Result<Tables> {
-        self.inner.tables()
-    }
-    fn tokens(&self) -> Result<Vec<TokenRow>> {
-        self.inner.tokens()
-    }
-    fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
-        self.inner.log(after, limit)
-    }
-}
+use common::faulty::Faulty;
+use common::{TestServer, create_section, create_student};
+use murphy_core::Command;
+use murphy_server::Limits;
 
 async fn lag_gauge(url: &str) -> u64 {
     let text = reqwest::get(format!("{url}/metrics"))
@@ -78,19 +37,21 @@ fn deposit() -> Vec<Command> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_lag_bound_the_answer_path_waits_for_the_materializer() {
     const LAG_MAX: u64 = 20;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Gated {
-        inner: Sqlite::open(dir.path()).unwrap(),
-        open: Mutex::new(false),
-        opened: Condvar::new(),
-    });
     let limits = Limits {
         materializer_lag_commands_max: LAG_MAX,
         materializer_interval: Duration::from_millis(10),
         ..Limits::default()
     };
-    let url = serve(dir.path(), limits, store.clone()).await;
-    let admin = Client::new(url.clone(), Some(ADMIN_TOKEN.into()));
+    let mut store = None;
+    let server = TestServer::start_in(tempfile::tempdir().unwrap(), limits, |dir| {
+        let faulty = Arc::new(Faulty::open(dir));
+        faulty.materializer_open(false);
+        store = Some(faulty.clone());
+        faulty
+    })
+    .await;
+    let store = store.unwrap();
+    let (url, admin) = (server.url(), server.admin.clone());
     admin
         .commands(vec![create_section("MATH-1-1", 5, 0), create_student("s1")])
         .await
@@ -123,7 +84,7 @@ async fn past_its_lag_bound_the_answer_path_waits_for_the_materializer() {
     assert_eq!(lag, LAG_MAX + 1, "the tables trail by the bound and one append");
     assert_eq!(answered, LAG_MAX - 1, "two setup commands, then one deposit per append");
 
-    store.release();
+    store.materializer_open(true);
     let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("the waiting write is answered once the materializer catches up")
@@ -138,18 +99,4 @@ async fn past_its_lag_bound_the_answer_path_waits_for_the_materializer() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-async fn serve(dir: &Path, limits: Limits, store: Arc<Gated>) -> String {
-    let config = Config {
-        data_dir: dir.to_owned(),
-        admin_token: Some(ADMIN_TOKEN.into()),
-        limits,
-    };
-    let server = Server::open_with(config, store).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    // Stops with the test's runtime; nothing is checked after.
-    tokio::spawn(server.serve(listener, std::future::pending()));
-    url
 }

@@ -23,13 +23,23 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether this is a fault of the medium (disk full, I/O error, database locked)
-    /// rather than of the data: the write did not happen and may be tried again.
+    /// Whether this is a passing fault of the medium (a full disk, a failed write, a
+    /// read-only remount, a lock held too long) that the store rolled back cleanly:
+    /// nothing of the failed call was written, and it may be tried again later. A failed
+    /// sync is not one: after it, what is on disk is in doubt.
     pub fn is_fault(&self) -> bool {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure};
+        use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure};
         match self {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                matches!(e.code, DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked)
+                let synced = !matches!(
+                    e.extended_code,
+                    rusqlite::ffi::SQLITE_IOERR_FSYNC | rusqlite::ffi::SQLITE_IOERR_DIR_FSYNC
+                );
+                synced
+                    && matches!(
+                        e.code,
+                        DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | ReadOnly | CannotOpen
+                    )
             }
             _ => false,
         }

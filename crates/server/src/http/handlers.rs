@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
-use crate::pipeline::{Answer, SubmitError};
+use crate::pipeline::{Answer, Refusal, SubmitError, TokenRefusal};
 use crate::problem::Problem;
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -41,10 +41,20 @@ pub async fn method_not_allowed() -> Problem {
     )
 }
 
+/// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
+/// the process serves; a monitor reads the body.
+pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let body = match app.engine.health().describe() {
+        None => "ok".to_owned(),
+        Some(what) => format!("degraded: {what}"),
+    };
+    ([(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.engine.lag()),
+        app.metrics.render(app.engine.lag(), app.engine.health()),
     )
         .into_response()
 }
@@ -132,7 +142,8 @@ pub async fn create_token(
             })),
         )
             .into_response()),
-        Err(unknown) => Err(no_such(unknown)),
+        Err(TokenRefusal::Unknown(unknown)) => Err(no_such(unknown)),
+        Err(TokenRefusal::Refused(refusal)) => Err(refused(&refusal)),
     }
 }
 
@@ -196,6 +207,7 @@ pub async fn commands(
                 "the server holds as many sessions as it may; retry shortly, or send the request without client and seq",
             ));
         }
+        Answer::Refused(refusal) => return Err(refused(&refusal)),
         Answer::ShuttingDown => return Err(submit_problem(SubmitError::Stopped)),
     };
     Ok(json_body(format!("{{\"results\":{results}}}")))
@@ -334,6 +346,34 @@ fn submit_problem(error: SubmitError) -> Problem {
             Problem::unavailable("overloaded", "the server is at capacity; retry after a second")
         }
         SubmitError::Stopped => Problem::unavailable("stopping", "the server is shutting down; retry shortly"),
+    }
+}
+
+/// The store refuses writes: `503` that says why, what was applied (nothing), and when
+/// to try again.
+fn refused(refusal: &Refusal) -> Problem {
+    match refusal.stopped {
+        false => Problem::unavailable(
+            "storage_unavailable",
+            format!(
+                "the server cannot store writes now ({}); nothing of this request was applied, and \
+                 reads still work. Writes resume by themselves once the store works again: retry \
+                 later (with the same client and seq, a retry applies once)",
+                refusal.reason
+            ),
+        ),
+        true => Problem {
+            retry_after_seconds: None,
+            ..Problem::unavailable(
+                "storage_failed",
+                format!(
+                    "the store failed in a way that leaves its last writes in doubt ({}); nothing of \
+                     this request was applied, and writes stay refused until the server is restarted, \
+                     which recovers from the log. Reads still work",
+                    refusal.reason
+                ),
+            )
+        },
     }
 }
 

@@ -43,7 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/app.js", get(web::app_js))
         .route("/style.css", get(web::style_css))
         .route("/favicon.ico", get(web::favicon))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .route("/api/v1/openapi.json", get(handlers::openapi))
         .route("/api/v1/me", get(handlers::me))

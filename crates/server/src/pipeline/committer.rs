@@ -9,7 +9,6 @@
 //! returned, so an answer or a read never shows a state that is not on disk.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use murphy_core::{Changes, State};
 use murphy_store::{Backend, StoreError};
 use tokio::sync::broadcast;
 
+use super::health::{Health, Refusal};
 use super::lag::Lag;
 use super::stages::{Durable, Sealed};
 use crate::config::Limits;
@@ -29,8 +29,8 @@ pub(super) struct Committer {
     pub(super) backend: Arc<dyn Backend>,
     pub(super) published: Arc<ArcSwap<Snapshot>>,
     pub(super) metrics: Arc<Metrics>,
-    /// Set when an append fails, so the loop stops taking requests.
-    pub(super) failed: Arc<AtomicBool>,
+    /// Whether appends work; shared with the loop and the HTTP side.
+    pub(super) health: Arc<Health>,
     /// Live seat counts for `GET /api/v1/events`: one message per append.
     pub(super) events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
     pub(super) materializer: SyncSender<Durable>,
@@ -39,51 +39,95 @@ pub(super) struct Committer {
 }
 
 impl Committer {
-    /// Appends sealed batches until the loop hangs up. On a failed append nobody of
-    /// that batch or any later one is told "done" (their reply channels are dropped,
-    /// which the HTTP side answers with 503) and the error is returned: crash-only.
+    /// Appends sealed batches until the loop hangs up. A passing fault of the store (a
+    /// full disk) answers the batch, and every batch applied after it, "not applied"
+    /// and tells the loop to rebuild its state from the store (`Health`); writes resume
+    /// when an append succeeds again. A store in doubt stops writes for good; reads go on.
     pub(super) fn run(mut self, inbox: Receiver<Sealed>) -> Result<(), StoreError> {
-        for first in inbox.iter() {
+        let mut result = Ok(());
+        while let Ok(first) = inbox.recv() {
             // Everything sealed while the last append was on the disk goes down
             // together: one fsync, however many batches the loop managed meanwhile.
-            let mut group = first;
+            let Some(mut group) = self.current(first) else { continue };
             while let Ok(next) = inbox.try_recv() {
-                group.absorb(next);
+                if let Some(next) = self.current(next) {
+                    group.absorb(next);
+                }
             }
             let waited = self.lag.wait_within(
                 self.limits.materializer_lag_commands_max,
                 self.limits.materializer_lag_time_max,
             );
             self.metrics.materializer_wait(waited);
-            if let Err(e) = self.commit(group) {
-                self.failed.store(true, Ordering::SeqCst);
-                tracing::error!("append to the log failed, no further writes are accepted: {e}");
-                return Err(e);
+            if let Err(e) = self.commit(group)
+                && !e.is_fault()
+            {
+                // Reported when the pipeline ends: the store was left in doubt.
+                result = Err(e);
             }
         }
-        Ok(())
+        result
+    }
+
+    /// The batch, if it was applied in the current generation; else it built on a
+    /// batch that never reached the log, and is answered "not applied".
+    fn current(&self, sealed: Sealed) -> Option<Sealed> {
+        if sealed.generation == self.health.generation() {
+            return Some(sealed);
+        }
+        let refusal = self.health.refusal().unwrap_or_else(|| Refusal {
+            reason: "an earlier write of the same moment could not be stored".into(),
+            stopped: false,
+        });
+        sealed.refuse(&refusal);
+        None
     }
 
     fn commit(&mut self, sealed: Sealed) -> Result<(), StoreError> {
+        if !sealed.records.is_empty() {
+            let started = Instant::now();
+            if let Err(e) = self.backend.append(&sealed.records) {
+                return Err(self.failed(e, sealed));
+            }
+            self.metrics
+                .batch(sealed.records.entries.len() as u64, started.elapsed(), sealed.lag);
+            self.health.append_succeeded();
+            self.lag.appended(sealed.state.lsn());
+            let previous = self.published.load_full();
+            self.published
+                .store(Arc::new(previous.next(sealed.state.clone(), sealed.tokens.clone())));
+            self.announce(&sealed.state, &sealed.changes);
+        }
+        self.finish(sealed);
+        Ok(())
+    }
+
+    /// A failed append: nobody of the batch is told "done".
+    fn failed(&self, e: StoreError, sealed: Sealed) -> StoreError {
+        let reason = format!("{} ({})", e, self.backend.describe());
+        if e.is_fault() {
+            tracing::warn!("append to the log failed; writes are refused until it works again: {reason}");
+            self.health.append_failed(&reason);
+        } else {
+            tracing::error!(
+                "append to the log failed and the store is in doubt; writes stop until a restart: {reason}"
+            );
+            self.health.stop(&reason);
+        }
+        sealed.refuse(&self.health.refusal().expect("refused just now"));
+        e
+    }
+
+    /// Hands what became durable to the materializer, then answers.
+    fn finish(&mut self, sealed: Sealed) {
         let Sealed {
-            records,
             state,
             changes,
             sessions,
-            tokens,
             answers,
             token_answers,
-            lag,
+            ..
         } = sealed;
-        if !records.is_empty() {
-            let started = Instant::now();
-            self.backend.append(&records)?;
-            self.metrics.batch(records.entries.len() as u64, started.elapsed(), lag);
-            self.lag.appended(state.lsn());
-            let previous = self.published.load_full();
-            self.published.store(Arc::new(previous.next(state.clone(), tokens)));
-            self.announce(&state, &changes);
-        }
         if !changes.sections.is_empty() || !changes.students.is_empty() || !sessions.is_empty() {
             // Blocks only if the materializer is far behind: backpressure, not loss.
             let durable = Durable {
@@ -101,7 +145,6 @@ impl Committer {
         for (reply, result) in token_answers {
             let _ = reply.send(result);
         }
-        Ok(())
     }
 
     /// Tells live watchers what the append changed, after it is durable and published.

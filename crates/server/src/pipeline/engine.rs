@@ -5,23 +5,32 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use murphy_core::wire::CommandResult;
 use murphy_core::{Decision, LogEntry, Sessions, State, Unknown};
-use murphy_store::{Records, TokenRow};
+use murphy_store::{Backend, Records, TokenRow};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use super::stages::{Answer, Message, Sealed, Submission, TokenResult};
+use super::health::{Health, Refusal};
+use super::stages::{Answer, Message, Sealed, Submission, TokenRefusal, TokenResult};
 use crate::auth::TokenHash;
 use crate::config::Limits;
 use crate::metrics::Metrics;
 
-/// How often an idle loop checks that the committer is still alive.
-const FAILURE_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+/// How often an idle loop looks at the store's health.
+const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// While writes are refused, the first wait before one batch tries the store again; it
+/// doubles after each failed try, up to `PROBE_INTERVAL_MAX`.
+const PROBE_INTERVAL_FIRST: Duration = Duration::from_millis(100);
+const PROBE_INTERVAL_MAX: Duration = Duration::from_secs(5);
+
+/// How long the loop waits to learn whether a trial batch reached the log.
+const PROBE_VERDICT_TIME_MAX: Duration = Duration::from_secs(30);
 
 pub(super) struct Engine {
     pub(super) state: State,
@@ -30,7 +39,14 @@ pub(super) struct Engine {
     pub(super) tokens: imbl::HashMap<TokenHash, String>,
     /// Sealed batches go here, in order; the bound is the pipeline's depth.
     pub(super) committer: SyncSender<Sealed>,
-    pub(super) committer_failed: Arc<AtomicBool>,
+    /// The store, to rebuild the state from after a failed append.
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) health: Arc<Health>,
+    /// The health generation the state was built in.
+    pub(super) generation: u64,
+    /// While writes are refused: when the next trial batch may go, and the wait after.
+    pub(super) probe_at: Instant,
+    pub(super) probe_interval: Duration,
     /// Session requests that arrived ahead of a missing seq, by client then seq.
     pub(super) held: HashMap<String, BTreeMap<u64, Held>>,
     pub(super) held_count: usize,
@@ -49,6 +65,8 @@ pub(super) struct Held {
 
 /// One batch in the making: what to append, and whom to answer once it is durable.
 struct Pending {
+    /// While writes are refused, whether this batch is the one that tries the store.
+    probe: bool,
     at: OffsetDateTime,
     records: Records,
     answers: Vec<(oneshot::Sender<Answer>, Answer)>,
@@ -57,13 +75,16 @@ struct Pending {
 }
 
 impl Engine {
-    /// Runs until every handle is gone or the committer failed.
+    /// Runs until every handle is gone.
     pub(super) fn run(mut self, inbox: Receiver<Message>) {
-        while !self.committer_failed.load(Ordering::SeqCst) {
-            // Wake at least every FAILURE_CHECK_INTERVAL to notice a failed committer.
+        loop {
+            if self.health.generation() != self.generation {
+                self.rewind();
+            }
+            // Wake at least every HEALTH_CHECK_INTERVAL to notice a failed append.
             let deadline = self
                 .next_deadline()
-                .unwrap_or_else(|| Instant::now() + FAILURE_CHECK_INTERVAL);
+                .unwrap_or_else(|| Instant::now() + HEALTH_CHECK_INTERVAL);
             let first = match inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(message) => Some(message),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -83,8 +104,12 @@ impl Engine {
                 }
             }
             self.expire_held(Instant::now(), &mut pending);
+            let probe = pending.probe && !pending.records.is_empty();
             if !self.seal(pending) {
                 break;
+            }
+            if probe {
+                self.await_probe();
             }
         }
         // Every handle is gone: the queue is drained. Answer what is still held.
@@ -101,6 +126,7 @@ impl Engine {
         // decided, at the batch's time: the same time the log records.
         self.sessions.expire(self.last_at);
         Pending {
+            probe: false,
             at: self.last_at,
             records: Records {
                 entries: Vec::with_capacity(self.entries_last.next_power_of_two()),
@@ -120,13 +146,15 @@ impl Engine {
                 self.submit(submission, pending);
             }
             Message::MintToken { student, hash, reply } => {
-                let result = if self.state.student(&student).is_some() {
+                let result = if let Err(refusal) = self.admit(pending) {
+                    Err(TokenRefusal::Refused(refusal))
+                } else if self.state.student(&student).is_some() {
                     self.tokens.insert(hash, student.clone());
                     let hash = hash.to_hex();
                     pending.records.tokens.push(TokenRow { hash, student });
                     Ok(())
                 } else {
-                    Err(Unknown::Student(student))
+                    Err(TokenRefusal::Unknown(Unknown::Student(student)))
                 };
                 pending.token_answers.push((reply, result));
             }
@@ -168,6 +196,10 @@ impl Engine {
 
     /// Applies a request's commands back to back; `false` if it was refused whole.
     fn apply(&mut self, submission: Submission, pending: &mut Pending) -> bool {
+        if let Err(refusal) = self.admit(pending) {
+            answer(pending, submission, Answer::Refused(refusal));
+            return false;
+        }
         if let Some(unknown) = self.state.find_unknown(&submission.commands) {
             answer(pending, submission, Answer::Unknown(unknown));
             return false;
@@ -254,6 +286,63 @@ impl Engine {
         self.held.retain(|_, line| !line.is_empty());
     }
 
+    /// Whether a write may be applied now. While the store refuses writes, one batch
+    /// every `probe_interval` tries it again; the rest are refused without being applied.
+    fn admit(&mut self, pending: &mut Pending) -> Result<(), Refusal> {
+        let Some(refusal) = self.health.refusal() else {
+            self.probe_interval = PROBE_INTERVAL_FIRST;
+            return Ok(());
+        };
+        if refusal.stopped {
+            return Err(refusal);
+        }
+        if pending.probe {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now < self.probe_at {
+            return Err(refusal);
+        }
+        pending.probe = true;
+        self.probe_at = now + self.probe_interval;
+        self.probe_interval = (self.probe_interval * 2).min(PROBE_INTERVAL_MAX);
+        Ok(())
+    }
+
+    /// After sealing a trial batch, waits to learn whether it reached the log: if not,
+    /// the next turn rebuilds the state without it.
+    fn await_probe(&self) {
+        if self.health.wait_for_verdict(self.generation, PROBE_VERDICT_TIME_MAX) {
+            tracing::info!("the store accepts appends again; writes resume");
+        }
+    }
+
+    /// An append failed: everything applied since the last one that worked never
+    /// reached the log. The state, sessions and tokens are rebuilt from the store.
+    fn rewind(&mut self) {
+        let generation = self.health.generation();
+        match murphy_store::recover(&*self.backend, self.limits.sessions()) {
+            Ok(mut recovered) => {
+                // What the replay marked changed is the materializer's already.
+                recovered.sessions.take_changes();
+                let tokens = super::token_map(recovered.tokens);
+                match tokens {
+                    Ok(tokens) => {
+                        self.state = recovered.state;
+                        self.sessions = recovered.sessions;
+                        self.tokens = tokens;
+                    }
+                    Err(e) => self.health.stop(&e.to_string()),
+                }
+            }
+            Err(e) => self
+                .health
+                .stop(&format!("rebuilding the state from the store failed: {e}")),
+        }
+        self.state.take_changes();
+        self.generation = self.health.generation().max(generation);
+    }
+
     /// Hands the applied batch to the committer; `false` if the committer is gone.
     fn seal(&mut self, pending: Pending) -> bool {
         let Pending {
@@ -266,6 +355,7 @@ impl Engine {
         self.entries_last = records.entries.len();
         self.metrics.sessions(self.sessions.counts());
         let sealed = Sealed {
+            generation: self.generation,
             records,
             changes: self.state.take_changes(),
             sessions: self.sessions.take_changes(),

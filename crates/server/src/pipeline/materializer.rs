@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use murphy_core::{Changes, SessionChange, State};
 use murphy_store::{Backend, Materialization};
 
+use super::health::Health;
 use super::lag::Lag;
 use super::stages::Durable;
 use crate::metrics::Metrics;
@@ -30,6 +31,7 @@ pub(super) struct Materializer {
     pub(super) pending: Pending,
     pub(super) lag: Arc<Lag>,
     pub(super) metrics: Arc<Metrics>,
+    pub(super) health: Arc<Health>,
     pub(super) interval: Duration,
     /// A step starts early once this many commands wait.
     pub(super) commands_soon: u64,
@@ -112,6 +114,7 @@ impl Materializer {
             Ok(()) => {
                 let rows = self.pending.changes.sections.len() + self.pending.changes.students.len() + sessions.len();
                 self.metrics.materialized(rows as u64, started.elapsed());
+                self.health.tables(None);
                 self.lag.materialized(latest.lsn());
                 self.materialized = latest;
                 self.pending = Pending::default();
@@ -119,6 +122,7 @@ impl Materializer {
             }
             Err(e) => {
                 tracing::warn!("materializing the tables failed (the log is intact; trying again): {e}");
+                self.health.tables(Some(&e.to_string()));
                 self.pending.latest = Some(latest);
                 for change in sessions {
                     self.pending.sessions.entry(change.client.clone()).or_insert(change);

@@ -13,13 +13,14 @@
 
 mod committer;
 mod engine;
+mod health;
 mod lag;
 mod materializer;
 mod stages;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -27,12 +28,13 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use murphy_core::Command;
 use murphy_core::wire::SectionEvent;
-use murphy_store::{Backend, Recovered, StoreError};
+use murphy_store::{Backend, Recovered, StoreError, TokenRow};
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, oneshot};
 
+pub use health::{Health, Refusal};
 pub use lag::Lag;
-pub use stages::{Answer, TokenResult};
+pub use stages::{Answer, TokenRefusal, TokenResult};
 
 use crate::auth::TokenHash;
 use crate::config::Limits;
@@ -66,9 +68,15 @@ pub struct Handle {
     snapshot: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     lag: Arc<Lag>,
+    health: Arc<Health>,
 }
 
 impl Handle {
+    /// Whether the store takes writes (`/healthz` reports it).
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Live seat counts: every append's changed sections, after they are durable.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
         self.events.subscribe()
@@ -133,12 +141,7 @@ pub fn start(
     limits: Limits,
     metrics: Arc<Metrics>,
 ) -> std::io::Result<(Handle, JoinHandle<Result<(), StoreError>>)> {
-    let mut tokens = imbl::HashMap::new();
-    for token in recovered.tokens.drain(..) {
-        let hash = TokenHash::from_hex(&token.hash)
-            .ok_or_else(|| std::io::Error::other(format!("a stored token hash is not hex: {:?}", token.hash)))?;
-        tokens.insert(hash, token.student);
-    }
+    let tokens = token_map(std::mem::take(&mut recovered.tokens))?;
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::first(
         recovered.state.clone(),
         tokens.clone(),
@@ -149,7 +152,7 @@ pub fn start(
     let (to_materializer, materializer_inbox) = sync_channel(MATERIALIZER_QUEUE_MAX);
     let (to_committer, committer_inbox) = sync_channel(limits.pipeline_batches_max);
     let (queue, inbox) = sync_channel(limits.queue_requests_max);
-    let failed = Arc::new(AtomicBool::new(false));
+    let health = Arc::new(Health::default());
 
     let mut pending = Pending::default();
     let replayed = Durable {
@@ -167,14 +170,15 @@ pub fn start(
         pending,
         lag: lag.clone(),
         metrics: metrics.clone(),
+        health: health.clone(),
         interval: limits.materializer_interval,
         commands_soon: limits.materializer_lag_commands_max / 2,
     };
     let committer = Committer {
-        backend,
+        backend: backend.clone(),
         published: snapshot.clone(),
         metrics: metrics.clone(),
-        failed: failed.clone(),
+        health: health.clone(),
         events: events.clone(),
         materializer: to_materializer,
         lag: lag.clone(),
@@ -185,7 +189,11 @@ pub fn start(
         sessions: recovered.sessions,
         tokens,
         committer: to_committer,
-        committer_failed: failed,
+        backend,
+        health: health.clone(),
+        generation: 0,
+        probe_at: Instant::now(),
+        probe_interval: std::time::Duration::ZERO,
         held: HashMap::new(),
         held_count: 0,
         metrics: metrics.clone(),
@@ -214,6 +222,18 @@ pub fn start(
         snapshot,
         metrics,
         lag,
+        health,
     };
     Ok((handle, thread))
+}
+
+/// Token hash -> student, from the store's rows.
+fn token_map(rows: Vec<TokenRow>) -> std::io::Result<imbl::HashMap<TokenHash, String>> {
+    let mut tokens = imbl::HashMap::new();
+    for token in rows {
+        let hash = TokenHash::from_hex(&token.hash)
+            .ok_or_else(|| std::io::Error::other(format!("a stored token hash is not hex: {:?}", token.hash)))?;
+        tokens.insert(hash, token.student);
+    }
+    Ok(tokens)
 }

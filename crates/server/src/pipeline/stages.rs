@@ -9,6 +9,7 @@ use murphy_core::{Changes, Command, SessionChange, State, Unknown};
 use murphy_store::Records;
 use tokio::sync::oneshot;
 
+use super::health::Refusal;
 use crate::auth::TokenHash;
 
 /// A write request for the loop: one request's commands, applied back to back.
@@ -49,11 +50,20 @@ pub enum Answer {
     },
     /// No room for another session.
     TooManySessions,
+    /// Writes are refused (a store fault): nothing of the request was applied.
+    Refused(Refusal),
     ShuttingDown,
 }
 
-/// Whether a token was recorded: `Err` names the unknown student.
-pub type TokenResult = Result<(), Unknown>;
+/// Whether a token was recorded.
+pub type TokenResult = Result<(), TokenRefusal>;
+
+/// Why a token was not recorded.
+#[derive(Debug)]
+pub enum TokenRefusal {
+    Unknown(Unknown),
+    Refused(Refusal),
+}
 
 /// What the HTTP side sends the loop.
 pub enum Message {
@@ -67,6 +77,8 @@ pub enum Message {
 
 /// A batch applied in memory by the loop, on its way to the log.
 pub struct Sealed {
+    /// The health generation the batch was applied in (see `Health`).
+    pub generation: u64,
     pub records: Records,
     /// The state after the batch, and the entities it changed.
     pub state: State,
@@ -82,6 +94,16 @@ pub struct Sealed {
 }
 
 impl Sealed {
+    /// Answers every request of the batch with `refusal`: nothing of it was applied.
+    pub fn refuse(self, refusal: &Refusal) {
+        for (reply, _) in self.answers {
+            let _ = reply.send(Answer::Refused(refusal.clone()));
+        }
+        for (reply, _) in self.token_answers {
+            let _ = reply.send(Err(TokenRefusal::Refused(refusal.clone())));
+        }
+    }
+
     /// Appends a later batch, so both go to the log in one append.
     pub fn absorb(&mut self, later: Sealed) {
         self.records.entries.extend(later.records.entries);

@@ -3,12 +3,16 @@
 
 #![allow(dead_code)]
 
+pub mod faulty;
+
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use murphy_client::Client;
 use murphy_core::Command;
 use murphy_server::{Config, Limits, Server};
+use murphy_store::{Backend, Sqlite};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -20,7 +24,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub admin: Client,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
 }
 
 impl TestServer {
@@ -30,7 +34,13 @@ impl TestServer {
 
     pub async fn start_with(limits: Limits) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let (addr, stop, task) = launch(dir.path(), limits).await;
+        Self::start_in(dir, limits, |dir| Arc::new(Sqlite::open(dir).unwrap())).await
+    }
+
+    /// A server over the backend `store` opens in `dir` (say, one with faults injected).
+    pub async fn start_in(dir: TempDir, limits: Limits, store: impl FnOnce(&Path) -> Arc<dyn Backend>) -> TestServer {
+        let backend = store(dir.path());
+        let (addr, stop, task) = launch_on(dir.path(), limits, backend).await;
         TestServer {
             dir,
             addr,
@@ -50,11 +60,17 @@ impl TestServer {
 
     /// Stops the server gracefully (drain, commit, close) and waits for it.
     pub async fn stop(&mut self) {
+        self.stop_result().await.expect("the server ran and stopped cleanly");
+    }
+
+    /// Stops the server and returns how its run ended.
+    pub async fn stop_result(&mut self) -> Result<(), String> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task");
+        match self.task.take() {
+            Some(task) => task.await.expect("server task"),
+            None => Ok(()),
         }
     }
 
@@ -98,13 +114,19 @@ impl Drop for TestServer {
     }
 }
 
-async fn launch(dir: &Path, limits: Limits) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+type Launched = (SocketAddr, oneshot::Sender<()>, JoinHandle<Result<(), String>>);
+
+async fn launch(dir: &Path, limits: Limits) -> Launched {
+    launch_on(dir, limits, Arc::new(Sqlite::open(dir).expect("the store opens"))).await
+}
+
+async fn launch_on(dir: &Path, limits: Limits, store: Arc<dyn Backend>) -> Launched {
     let config = Config {
         data_dir: dir.to_owned(),
         admin_token: Some(ADMIN_TOKEN.into()),
         limits,
     };
-    let server = Server::open(config).expect("server opens");
+    let server = Server::open_with(config, store).expect("server opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -114,7 +136,7 @@ async fn launch(dir: &Path, limits: Limits) -> (SocketAddr, oneshot::Sender<()>,
                 let _ = stopped.await;
             })
             .await
-            .expect("server ran and stopped cleanly");
+            .map_err(|e| e.to_string())
     });
     (addr, stop, task)
 }

@@ -1,0 +1,137 @@
+//! Whether the pipeline can write. A store fault is not a crash: when an append fails
+//! cleanly (the disk is full, an I/O error the store rolled back), nothing of the batch
+//! is in the log, so the batch and everything applied after it are discarded and
+//! answered "not applied"; the loop rebuilds its state from the store and refuses
+//! writes, trying one batch now and then, until an append succeeds again. Reads go on
+//! from the last durable snapshot throughout. A failure that leaves the store in doubt
+//! (a failed fsync) stops writes until a restart: never silently goes on.
+//!
+//! The `generation` counts clean failures: batches applied in an older generation built
+//! on a batch that never reached the log, and the committer discards them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Why writes are refused, as answered to the requests refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// What failed, with the store's words (the path, the cause).
+    pub reason: Arc<str>,
+    /// `true` once the store is in doubt: writes stay refused until a restart.
+    pub stopped: bool,
+}
+
+#[derive(Default)]
+pub struct Health {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+    /// Mirrors `inner.refused.is_some()`: read on every write without the lock.
+    refusing: AtomicBool,
+}
+
+#[derive(Default)]
+struct Inner {
+    generation: u64,
+    refused: Option<Refusal>,
+    /// When the writes were first refused, for the operator.
+    since: Option<Instant>,
+    /// Why the tables are not being written, when they are not.
+    tables: Option<Arc<str>>,
+}
+
+impl Health {
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// `None` while writes are accepted.
+    pub fn refusal(&self) -> Option<Refusal> {
+        if !self.refusing.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock().refused.clone()
+    }
+
+    /// An append failed cleanly: a new generation begins, and writes are refused.
+    pub fn append_failed(&self, reason: &str) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        if inner.refused.as_ref().is_none_or(|r| !r.stopped) {
+            inner.refused = Some(Refusal {
+                reason: reason.into(),
+                stopped: false,
+            });
+        }
+        inner.since.get_or_insert_with(Instant::now);
+        self.refusing.store(true, Ordering::Release);
+        self.changed.notify_all();
+    }
+
+    /// The store is in doubt: writes stop for good (until a restart).
+    pub fn stop(&self, reason: &str) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.refused = Some(Refusal {
+            reason: reason.into(),
+            stopped: true,
+        });
+        inner.since.get_or_insert_with(Instant::now);
+        self.refusing.store(true, Ordering::Release);
+        self.changed.notify_all();
+    }
+
+    /// An append succeeded: writes are accepted again (unless stopped).
+    pub fn append_succeeded(&self) {
+        if !self.refusing.load(Ordering::Acquire) {
+            return;
+        }
+        let mut inner = self.lock();
+        if inner.refused.as_ref().is_some_and(|r| !r.stopped) {
+            inner.refused = None;
+            inner.since = None;
+            self.refusing.store(false, Ordering::Release);
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits, at most `timeout`, until writes are accepted again or the generation moves
+    /// past `generation`; returns whether writes are accepted.
+    pub fn wait_for_verdict(&self, generation: u64, timeout: Duration) -> bool {
+        let inner = self.lock();
+        let (inner, _) = self
+            .changed
+            .wait_timeout_while(inner, timeout, |i| i.refused.is_some() && i.generation == generation)
+            .unwrap_or_else(|p| p.into_inner());
+        inner.refused.is_none()
+    }
+
+    /// The materializer's state: `Some` when its last step failed.
+    pub fn tables(&self, failure: Option<&str>) {
+        self.lock().tables = failure.map(Into::into);
+    }
+
+    /// `None` when all is well; else what `/healthz` reports.
+    pub fn describe(&self) -> Option<String> {
+        let inner = self.lock();
+        let writes = inner.refused.as_ref().map(|r| {
+            let how_long = inner.since.map_or(0, |s| s.elapsed().as_secs());
+            match r.stopped {
+                true => format!("writes stopped {how_long} s ago until a restart: {}", r.reason),
+                false => format!("writes refused for {how_long} s, retried by themselves: {}", r.reason),
+            }
+        });
+        let tables = inner
+            .tables
+            .as_ref()
+            .map(|t| format!("the tables are not being written (the log is): {t}"));
+        match (writes, tables) {
+            (None, None) => None,
+            (a, b) => Some(a.into_iter().chain(b).collect::<Vec<_>>().join("; ")),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
