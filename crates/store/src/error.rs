@@ -17,7 +17,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A statement PostgreSQL refused or could not finish, the connection lost included.
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", crate::postgres::describe(.0))]
     Postgres(#[from] ::postgres::Error),
     /// PostgreSQL could not be reached (or no connection was free): nothing was done.
     #[error("PostgreSQL at {location} is unavailable: {reason}")]

@@ -54,7 +54,7 @@ impl Target {
             .keepalives_idle(KEEPALIVE_IDLE_TIME)
             .keepalives_interval(KEEPALIVE_INTERVAL_TIME)
             .keepalives_retries(KEEPALIVE_PROBES_MAX);
-        let mut client = config.connect(NoTls).map_err(|e| self.unavailable(&e))?;
+        let mut client = config.connect(NoTls).map_err(|e| self.unavailable(&describe(&e)))?;
         let setup = format!(
             "SET search_path TO \"{}\"; {} SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
             self.schema,
@@ -228,6 +228,22 @@ impl Pool {
         assert!(state.open <= self.readers_max && state.idle.len() <= state.open);
         self.freed.notify_one();
     }
+}
+
+/// `e` in full: the server's message and code for a refusal, the cause of a failure to
+/// connect or communicate (the crate's own text alone says only "db error").
+pub(crate) fn describe(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+        return format!("{} {}: {}{detail}", db.severity(), db.code().code(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether `e` means the connection is gone: closed, an I/O error, or the server

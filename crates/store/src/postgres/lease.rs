@@ -150,7 +150,13 @@ impl Lease {
         let mut session = lock(&self.session);
         let reopened = session.as_ref().is_none_or(|c| c.client.is_closed());
         let conn = open(&mut session, &self.target)?;
-        let renewed = extend(&mut conn.client, held, lease_time, reopened);
+        let mut renewed = extend(&mut conn.client, held, lease_time, reopened);
+        if !reopened && renewed.as_ref().is_err_and(StoreError::is_connection_lost) {
+            // The session was lost since the last call: find out now, on a new one.
+            *session = None;
+            let conn = open(&mut session, &self.target)?;
+            renewed = extend(&mut conn.client, held, lease_time, true);
+        }
         match renewed {
             Ok(()) => Ok(sent + lease_time),
             Err(e) => {

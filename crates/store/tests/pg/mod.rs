@@ -89,3 +89,9 @@ impl Backend for Leased {
         self.0.log(after, limit)
     }
 }
+
+/// A plain connection to the throwaway server, for what a test checks behind the
+/// store's back.
+pub fn raw(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap()
+}
