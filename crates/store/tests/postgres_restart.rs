@@ -98,7 +98,8 @@ fn write_until(backend: &Leased, model: &Model, stop: Instant) -> Seen {
                     break;
                 }
                 Err(e) => {
-                    assert!(e.is_fault() || matches!(e, StoreError::InDoubt { .. }), "{e}");
+                    let down = e.is_fault() || matches!(e, StoreError::InDoubt { .. });
+                    assert!(down, "not a failure of PostgreSQL being down (lost appends?): {e}");
                     seen.errors.push(e.to_string());
                     std::thread::sleep(Duration::from_millis(20));
                     if backend.0.log_end().is_ok_and(|end| end >= last) {

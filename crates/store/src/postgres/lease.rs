@@ -98,8 +98,11 @@ impl Lease {
     /// for them, and the new holder must replay up to it before appending.
     pub fn try_acquire(&self, node: &str, lease_time: Duration) -> Result<Option<Epoch>> {
         if let Some(epoch) = self.held() {
-            self.renew(lease_time)?;
-            return Ok(Some(epoch));
+            match self.renew(lease_time) {
+                Ok(_) => return Ok(Some(epoch)),
+                Err(StoreError::Fenced { .. }) => {} // lost it: compete again
+                Err(e) => return Err(e),
+            }
         }
         let mut session = lock(&self.session);
         let conn = open(&mut session, &self.target)?;
@@ -119,9 +122,10 @@ impl Lease {
     }
 
     fn take(&self, client: &mut Client, node: &str, lease_time: Duration) -> Result<Option<u64>> {
-        if !lock_within(client, LOCK_WAIT_TIME_MAX)?
-            && !(depose_expired(client)? && lock_within(client, LOCK_WAIT_TIME_MAX)?)
-        {
+        // Free (or its holder's session just ended), or expired and its holder deposed.
+        let locked = lock_within(client, LOCK_WAIT_TIME_MAX)?
+            || (depose_expired(client)? && lock_within(client, LOCK_WAIT_TIME_MAX)?);
+        if !locked {
             return Ok(None);
         }
         let row = client.query_one(

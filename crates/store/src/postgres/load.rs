@@ -46,7 +46,7 @@ fn sections(tx: &mut Transaction<'_>) -> Result<Vec<Section>> {
                 version: unsigned(r.try_get(6)?)?,
                 enrolled: enrollments.remove(&id).unwrap_or_default(),
                 waitlist: waitlists.remove(&id).unwrap_or_default(),
-                id: id.into(),
+                id,
             })
         })
         .collect()
@@ -75,7 +75,7 @@ fn students(tx: &mut Transaction<'_>) -> Result<Vec<Student>> {
         .map(|r| {
             let id: String = r.try_get(0)?;
             Ok(Student {
-                id: id.into(),
+                id,
                 name: r.try_get(1)?,
                 max_units: small(r.try_get(2)?)?,
                 appointment: r.try_get::<_, Option<i64>>(3)?.map(instant).transpose()?,

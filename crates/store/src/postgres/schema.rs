@@ -168,7 +168,7 @@ pub(super) fn create(client: &mut Client, target: &Target) -> Result<()> {
         tx.batch_execute(&[META, LOG, LEASE, TABLES, APPEND].concat())?;
         let version = i64::try_from(SCHEMA_VERSION).expect("a small version");
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema_version', $1)",
+            "INSERT INTO meta (key, value) VALUES ('schema_version', $1), ('lsn', 0), ('catalog_version', 0)",
             &[&version],
         )?;
     }
@@ -190,4 +190,29 @@ pub(super) fn create(client: &mut Client, target: &Target) -> Result<()> {
 pub(super) fn meta(client: &mut impl ::postgres::GenericClient, key: &str) -> Result<Option<u64>> {
     let row = client.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?;
     row.map(|r| super::unsigned(r.get(0))).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    /// The schema name is spliced into SQL: only plain lower-case identifiers pass.
+    #[test]
+    fn only_plain_identifiers_name_a_schema() {
+        for good in ["murphy", "_m", "t123_456_7"] {
+            assert!(valid_name(good), "{good}");
+        }
+        let long = "a".repeat(49);
+        for bad in [
+            "",
+            "Murphy",
+            "1m",
+            "m-x",
+            "m\"; DROP TABLE log; --",
+            "m x",
+            long.as_str(),
+        ] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
 }

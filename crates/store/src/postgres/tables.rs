@@ -1,7 +1,7 @@
 //! The materialized tables, written: the materializer's steps, each in its own
-//! transaction (`load.rs` reads them back). A step gathers its rows into one array per column and
-//! writes each table with one statement (`unnest`), so it costs a fixed number of
-//! round trips however many rows changed.
+//! transaction (`load.rs` reads them back). A step gathers its rows into one array per
+//! column and writes each table with one statement (`unnest`), so it costs a fixed
+//! number of round trips however many rows changed.
 //!
 //! A step is fenced twice: by the lease epoch (a deposed primary's materializer writes
 //! nothing) and by the tables' position (`m.before` must be what the tables hold, or
@@ -138,10 +138,6 @@ fn fence(tx: &mut Transaction<'_>, held: u64, before: u64) -> Result<()> {
             current: Some(current),
         });
     }
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES ('lsn', 0), ('catalog_version', 0) ON CONFLICT DO NOTHING",
-        &[],
-    )?;
     let at = unsigned(
         tx.query_one("SELECT value FROM meta WHERE key = 'lsn' FOR UPDATE", &[])?
             .get(0),
