@@ -137,11 +137,14 @@ impl Lease {
     }
 
     /// Extends the lease held by `lease_time` from now. Returns the instant, by this
-    /// node's clock, until which it is surely still held: measured from before the
-    /// request was sent, so it ends before any taker can find it expired. If the lock
-    /// session was lost (PostgreSQL restarted) it is opened again and the lock taken
-    /// back, keeping the epoch if nobody took over meanwhile. `Err(Fenced)`: the lease
-    /// is lost; this node must step down (it holds no epoch any more).
+    /// node's clock, until which no taker can find it expired: measured from before the
+    /// request was sent, so it ends first. (A taker may still take over sooner if the
+    /// lock session ends: PostgreSQL restarted, the network failed; appends are fenced
+    /// either way, and the next renewal tells.) If the lock session was lost it is
+    /// opened again and the lock taken back, keeping the epoch if nobody took over
+    /// meanwhile. `Err(Fenced)`: the lease is lost, this node holds no epoch any more
+    /// and must step down. Other errors (PostgreSQL unreachable) leave the epoch held:
+    /// its appends fail or are fenced, never wrongly accepted.
     pub fn renew(&self, lease_time: Duration) -> Result<Instant> {
         let sent = Instant::now();
         let held = self.held_epoch();
