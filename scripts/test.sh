@@ -2,8 +2,10 @@
 # The whole test suite, from a fresh clone: formatting, lints, every test of every crate
 # (unit, property, the real-socket API tests, the kill -9 test of the binary), the
 # README's walk-through on a fresh demo, then the web page in a real browser. SQLite is
-# bundled; scripts/web-test.sh installs Chromium (Debian's package) and playwright-core
-# (npm) when they are missing.
+# bundled; the PostgreSQL tests run against a throwaway server started here
+# (scripts/pg.sh, which installs PostgreSQL from Debian's packages when missing);
+# scripts/web-test.sh installs Chromium (Debian's package) and playwright-core (npm)
+# when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,10 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+pgdir=$(mktemp -d)
+trap 'rm -f "$log"; bash scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+MURPHY_TEST_POSTGRES=$(bash scripts/pg.sh start "$pgdir")
+export MURPHY_TEST_POSTGRES
 status=0
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
 echo "== the README's walk-through on a fresh demo (scripts/readme-test.sh)"

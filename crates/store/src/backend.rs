@@ -54,8 +54,10 @@ pub trait Backend: Send + Sync {
     fn describe(&self) -> String;
 
     /// Appends `records` after everything appended before. Durable when it returns
-    /// `Ok`; on `Err` nothing of `records` is in the log. The only call on the path of
-    /// an answer; called by one thread at a time.
+    /// `Ok`; on `Err` nothing of `records` is in the log, except `StoreError::InDoubt`
+    /// (a server backend lost its connection at commit and could not look): then
+    /// recover from the log before appending again. The only call on the path of an
+    /// answer; called by one thread at a time.
     fn append(&self, records: &Records) -> Result<()>;
 
     /// Writes the tables from `m.before` to `m.after` in one transaction, and records

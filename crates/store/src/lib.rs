@@ -5,13 +5,16 @@
 //! history. The log alone rebuilds everything; the tables are a cache of it at a
 //! position, written off the answer path (`recover` replays the tail past them).
 //!
-//! Only this crate touches SQL. `Sqlite` is the embedded default.
+//! Only this crate touches SQL. `Sqlite` is the embedded default; `Postgres` is shared
+//! by the nodes of a cluster, one primary (the `Lease` holder) and its followers.
 
 mod backend;
 mod error;
+mod postgres;
 mod recover;
 mod sqlite;
 
+pub use self::postgres::{Epoch, Follower, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus, Postgres, PostgresOptions};
 pub use backend::{Backend, Materialization, Records, Tables, TokenRow};
 pub use error::{Result, StoreError};
 pub use recover::{Recovered, Verified, recover, verify};

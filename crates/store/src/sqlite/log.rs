@@ -136,11 +136,11 @@ pub(super) fn tokens(conn: &Connection) -> Result<Vec<TokenRow>> {
 }
 
 /// An instant as stored: nanoseconds since 1970-01-01 UTC (fits in i64 until 2262).
-pub(super) fn nanos(at: OffsetDateTime) -> i64 {
+pub(crate) fn nanos(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos()).expect("murphy's instants lie between 1677 and 2262")
 }
 
-pub(super) fn instant(nanos: i64) -> Result<OffsetDateTime> {
+pub(crate) fn instant(nanos: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
         .map_err(|e| StoreError::Corrupt(format!("instant {nanos}: {e}")))
 }

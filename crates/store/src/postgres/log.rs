@@ -1,0 +1,201 @@
+//! The log's rows: appending a group commit's records (one statement, one round trip,
+//! one commit that waits for the disk), settling an append whose connection was lost
+//! at commit, and reading entries back by LSN.
+
+use ::postgres::types::Type;
+use ::postgres::{Client, Row};
+use murphy_core::LogEntry;
+
+use super::conn::{Conn, Slot, Target};
+use super::{signed, unsigned};
+use crate::sqlite::{instant, nanos};
+use crate::{Records, Result, StoreError, TokenRow};
+
+const APPEND: &str = "SELECT append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
+     WHERE lsn > $1 ORDER BY lsn LIMIT $2";
+const LOG_END: &str = "SELECT COALESCE(max(lsn), 0) FROM log";
+/// How long settling a lost append waits for the old session to end.
+const TERMINATE_WAIT_MS: i64 = 5_000;
+
+/// The columns of one append, as arrays for `unnest`.
+#[derive(Default)]
+struct Columns {
+    lsn: Vec<i64>,
+    at: Vec<i64>,
+    client: Vec<Option<String>>,
+    seq: Vec<Option<i64>>,
+    owner: Vec<Option<String>>,
+    command: Vec<String>,
+    outcome: Vec<String>,
+    effects: Vec<Option<String>>,
+    hash: Vec<String>,
+    student: Vec<String>,
+}
+
+impl Columns {
+    fn of(records: &Records) -> Result<Columns> {
+        let mut c = Columns::default();
+        let first = records.entries.first().map_or(0, |e| e.lsn);
+        for (i, e) in records.entries.iter().enumerate() {
+            if e.lsn != first + i as u64 {
+                return Err(StoreError::Corrupt(format!(
+                    "append of lsn {} at place {i} of a batch from lsn {first}: LSNs must be consecutive",
+                    e.lsn
+                )));
+            }
+            c.lsn.push(signed(e.lsn)?);
+            c.at.push(nanos(e.at));
+            c.client.push(e.client.clone());
+            c.seq.push(e.seq.map(signed).transpose()?);
+            c.owner.push(e.owner.clone());
+            c.command.push(serde_json::to_string(&e.command)?);
+            c.outcome.push(serde_json::to_string(&e.outcome)?);
+            let effects = (!e.effects.is_empty()).then(|| serde_json::to_string(&e.effects));
+            c.effects.push(effects.transpose()?);
+        }
+        for t in &records.tokens {
+            c.hash.push(t.hash.clone());
+            c.student.push(t.student.clone());
+        }
+        Ok(c)
+    }
+}
+
+/// Appends `records` under epoch `held`: durable when it returns `Ok`. On a lost
+/// connection the append is settled on a new one (see `settle`).
+pub(super) fn append(slot: &Slot, target: &Target, held: u64, records: &Records) -> Result<()> {
+    let columns = Columns::of(records)?;
+    let channel = super::schema::channel(&target.schema);
+    let mut lost = None;
+    let result = slot.with(target, |conn| {
+        let sent = run(&mut conn.client, held, &columns, &channel);
+        if sent.as_ref().is_err_and(StoreError::is_connection_lost) {
+            lost = Some((conn.pid, conn.started.clone()));
+        }
+        sent
+    });
+    match (result, lost) {
+        (Err(e), Some(old)) if !records.entries.is_empty() => settle(slot, target, held, records, &columns, old, e),
+        (result, _) => result,
+    }
+}
+
+fn run(client: &mut Client, held: u64, c: &Columns, channel: &str) -> Result<()> {
+    let held = signed(held)?;
+    let sent = client.execute_typed(
+        APPEND,
+        &[
+            (&held, Type::INT8),
+            (&c.lsn, Type::INT8_ARRAY),
+            (&c.at, Type::INT8_ARRAY),
+            (&c.client, Type::TEXT_ARRAY),
+            (&c.seq, Type::INT8_ARRAY),
+            (&c.owner, Type::TEXT_ARRAY),
+            (&c.command, Type::TEXT_ARRAY),
+            (&c.outcome, Type::TEXT_ARRAY),
+            (&c.effects, Type::TEXT_ARRAY),
+            (&c.hash, Type::TEXT_ARRAY),
+            (&c.student, Type::TEXT_ARRAY),
+            (&channel, Type::TEXT),
+        ],
+    );
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) => Err(refusal(held, e)),
+    }
+}
+
+/// The append's own refusals as their errors; anything else as it came.
+fn refusal(held: i64, e: ::postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) if db.code().code() == "MF001" => StoreError::Fenced {
+            held: u64::try_from(held).ok().filter(|h| *h > 0),
+            current: db.detail().and_then(|d| d.parse().ok()),
+        },
+        Some(db) if db.code().code() == "MG001" => StoreError::Corrupt(db.message().to_owned()),
+        _ => StoreError::Postgres(e),
+    }
+}
+
+/// The connection was lost while the append ran: it committed or it did not. On a new
+/// connection, the old session is ended if it still runs (so it cannot commit later),
+/// then the log says which: in the log, the append is done (`Ok`); not in it, it is
+/// sent once more. If no new connection can be had, the append is in doubt.
+fn settle(
+    slot: &Slot,
+    target: &Target,
+    held: u64,
+    records: &Records,
+    columns: &Columns,
+    (pid, started): (i32, String),
+    lost: StoreError,
+) -> Result<()> {
+    let first = records.entries.first().expect("settled appends have entries").lsn;
+    let last = records.entries.last().expect("settled appends have entries").lsn;
+    let channel = super::schema::channel(&target.schema);
+    let settled = slot.with(target, |conn: &mut Conn| {
+        conn.client.execute(
+            "SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2",
+            &[&pid, &started, &TERMINATE_WAIT_MS],
+        )?;
+        let landed = conn
+            .client
+            .query_opt("SELECT 1 FROM log WHERE lsn = $1", &[&signed(last)?])?
+            .is_some();
+        match landed {
+            true => Ok(()),
+            false => run(&mut conn.client, held, columns, &channel),
+        }
+    });
+    match settled {
+        Err(e) if e.is_connection_lost() => Err(StoreError::InDoubt {
+            first,
+            last,
+            reason: format!("{lost}; then {e}"),
+        }),
+        other => other,
+    }
+}
+
+/// Up to `limit` entries with LSN greater than `after`, in LSN order.
+pub(super) fn read(client: &mut Client, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = client.query_typed(SELECT_ENTRIES, &[(&after, Type::INT8), (&limit, Type::INT8)])?;
+    rows.iter().map(entry).collect()
+}
+
+fn entry(r: &Row) -> Result<LogEntry> {
+    let effects: Option<String> = r.try_get(7)?;
+    Ok(LogEntry {
+        lsn: unsigned(r.try_get(0)?)?,
+        at: instant(r.try_get(1)?)?,
+        client: r.try_get(2)?,
+        seq: r.try_get::<_, Option<i64>>(3)?.map(unsigned).transpose()?,
+        owner: r.try_get(4)?,
+        command: serde_json::from_str(r.try_get(5)?)?,
+        outcome: serde_json::from_str(r.try_get(6)?)?,
+        effects: effects
+            .map(|e| serde_json::from_str(&e))
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// The LSN of the last entry, 0 for an empty log.
+pub(super) fn end(client: &mut Client) -> Result<u64> {
+    unsigned(client.query_typed(LOG_END, &[])?[0].try_get(0)?)
+}
+
+pub(super) fn tokens(client: &mut Client) -> Result<Vec<TokenRow>> {
+    let rows = client.query_typed("SELECT hash, student FROM tokens", &[])?;
+    rows.iter()
+        .map(|r| {
+            Ok(TokenRow {
+                hash: r.try_get(0)?,
+                student: r.try_get(1)?,
+            })
+        })
+        .collect()
+}

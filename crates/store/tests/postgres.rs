@@ -1,0 +1,108 @@
+//! The PostgreSQL backend: the conformance suite, each test in a schema of its own on
+//! the throwaway server, and what only PostgreSQL has (the log in plain SQL, the schema
+//! version, followers woken by LISTEN/NOTIFY).
+
+mod conformance;
+mod pg;
+
+use std::time::{Duration, Instant};
+
+use conformance::{Harness, Model};
+use murphy_store::{Backend, Postgres};
+use pg::Leased;
+
+struct TempSchema {
+    url: String,
+    schema: String,
+}
+
+impl Harness for TempSchema {
+    type Backend = Leased;
+
+    fn open(&self) -> Leased {
+        Leased(pg::connect(&self.url, &self.schema))
+    }
+}
+
+fn temp() -> TempSchema {
+    TempSchema {
+        url: pg::url(),
+        schema: pg::fresh_schema(),
+    }
+}
+
+conformance_suite!(temp());
+
+/// The log is plain SQL: a plain connection reads every entry, and the JSON columns
+/// query as JSON.
+#[test]
+fn the_log_is_readable_as_plain_sql() {
+    let harness = temp();
+    let backend = harness.open();
+    let model = Model::set_up(&backend);
+    let mut raw = pg::raw(&harness.url);
+    let sql = format!(
+        "SELECT count(*), (SELECT command::jsonb ->> 'type' FROM {0}.log WHERE lsn = 1) FROM {0}.log",
+        harness.schema
+    );
+    let row = raw.query_one(&sql, &[]).unwrap();
+    let (count, first): (i64, String) = (row.get(0), row.get(1));
+    assert_eq!((count as u64, first.as_str()), (model.state.lsn(), "create_section"));
+}
+
+/// A schema written by another version of murphy is refused with a clear message, and
+/// left as it is.
+#[test]
+fn a_schema_of_another_version_is_refused() {
+    let harness = temp();
+    drop(harness.open());
+    let mut raw = pg::raw(&harness.url);
+    let sql = format!(
+        "UPDATE {}.meta SET value = 99 WHERE key = 'schema_version'",
+        harness.schema
+    );
+    assert_eq!(raw.execute(&sql, &[]).unwrap(), 1);
+    let refused = Postgres::connect(&harness.url, pg::options(&harness.schema))
+        .err()
+        .unwrap();
+    let message = refused.to_string();
+    assert!(
+        message.contains("schema version 99") && message.contains("reads version 1"),
+        "{message}"
+    );
+}
+
+/// A follower on another store sleeps until an append commits, and wakes within
+/// milliseconds of it, with the new end of the log; with nothing appended it wakes at
+/// its timeout with the end it knew.
+#[test]
+fn a_follower_wakes_within_milliseconds_of_an_append() {
+    const WAKE_TIME_MAX: Duration = Duration::from_millis(100);
+    let harness = temp();
+    let primary = harness.open();
+    let mut model = Model::set_up(&primary);
+    let end = model.state.lsn();
+    let secondary = harness.open();
+    let mut follower = secondary.0.follower().unwrap();
+
+    let started = Instant::now();
+    assert_eq!(follower.wait_for_log(end, Duration::from_millis(200)).unwrap(), end);
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "woke before its timeout"
+    );
+
+    let waiter = std::thread::spawn(move || {
+        let seen = follower.wait_for_log(end, Duration::from_secs(10)).unwrap();
+        (seen, Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(300)); // the follower is asleep by now
+    model.append(&primary, &[conformance::model::enroll("p0", "S0")]);
+    let appended = Instant::now();
+    let (seen, woke) = waiter.join().unwrap();
+    assert_eq!(seen, end + 1);
+    let late = woke.saturating_duration_since(appended);
+    assert!(late < WAKE_TIME_MAX, "the follower woke {late:?} after the append");
+    let entries = secondary.log(end, 10).unwrap();
+    assert_eq!(entries.len(), 1, "what the follower was told of is readable");
+}
