@@ -12,6 +12,11 @@ pub struct Limits {
     pub request_commands_max: usize,
     /// Requests waiting for the event loop; when full, new writes get `503`.
     pub queue_requests_max: usize,
+    /// How long a write may wait for the event loop. While the last write it took had
+    /// waited longer, new writes are shed with `503` at once instead of joining a queue
+    /// they would wait in for longer still: overload is decided by time, not only by
+    /// count.
+    pub queue_wait_time_max: Duration,
     /// Commands applied and committed together under one fsync.
     pub batch_commands_max: usize,
     /// Batches applied but not yet durable: how far the loop may run ahead of the disk.
@@ -54,6 +59,7 @@ impl Default for Limits {
             request_body_bytes_max: 64 * 1024,
             request_commands_max: 100,
             queue_requests_max: 4096,
+            queue_wait_time_max: Duration::from_millis(20),
             batch_commands_max: 1024,
             pipeline_batches_max: 64,
             connections_max: 4096,

@@ -158,8 +158,12 @@ impl Server {
         } = self;
         let limits = &app.limits;
         let header_read_time_max = limits.header_read_time_max;
-        let listener =
-            http::listener::LimitedListener::new(listener, limits.connections_max, limits.connection_idle_time_max);
+        let listener = http::listener::LimitedListener::new(
+            listener,
+            limits.connections_max,
+            limits.connection_idle_time_max,
+            app.metrics.connections_turned_away.clone(),
+        );
         let router = http::router(app.clone());
         drop(app);
         let (loop_done_tx, loop_done) = tokio::sync::oneshot::channel::<()>();

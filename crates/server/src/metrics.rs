@@ -3,6 +3,7 @@
 //! not justify a metrics framework, so the text format is written here directly.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -60,6 +61,10 @@ pub struct Metrics {
     /// Write requests sent to the loop minus those it has taken: the queue depth.
     pub queue_enqueued: AtomicU64,
     pub queue_dequeued: AtomicU64,
+    /// How long the last write the loop took had waited in its queue, in microseconds.
+    pub queue_wait_us: AtomicU64,
+    /// Connections answered `503` for being past `connections_max`.
+    pub connections_turned_away: Arc<AtomicU64>,
     batch_commands: Histogram<12>,
     commit_us: Histogram<12>,
     loop_lag_us: Histogram<12>,
@@ -118,6 +123,7 @@ impl Metrics {
         let counters = [
             ("murphy_commands_applied_total", &self.commands_applied),
             ("murphy_requests_shed_total", &self.requests_shed),
+            ("murphy_connections_turned_away_total", &*self.connections_turned_away),
         ];
         for (name, value) in counters {
             let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Relaxed));

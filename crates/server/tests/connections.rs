@@ -1,5 +1,6 @@
-//! Connection limits: a silent client is disconnected after the idle limit, and at the
-//! connection limit new clients wait (in the kernel's backlog) instead of costing memory.
+//! Connection limits: a silent client is disconnected after the idle limit; past the
+//! connection limit a new client is answered `503` at once, never left hanging; a client
+//! trickling its headers is cut off.
 
 mod common;
 
@@ -33,23 +34,55 @@ async fn a_silent_connection_is_closed_after_the_idle_limit() {
     );
 }
 
+/// One request on a fresh connection, raw: the status line and the whole answer.
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nhost: murphy\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_the_connection_limit_new_clients_wait_for_a_free_slot() {
+async fn past_the_connection_limit_every_client_is_answered_at_once() {
+    const CONNECTIONS_MAX: usize = 8;
+    const CLIENTS: usize = 60;
     let limits = Limits {
-        connections_max: 1,
-        connection_idle_time_max: IDLE,
+        connections_max: CONNECTIONS_MAX,
+        connection_idle_time_max: Duration::from_secs(30),
         ..Limits::default()
     };
     let server = TestServer::start_with(limits).await;
-    let _hog = TcpStream::connect(server.addr).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await; // let the server accept it
+    let mut hogs = Vec::new();
+    for _ in 0..CONNECTIONS_MAX {
+        hogs.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await; // let the server accept them
+
     let started = Instant::now();
-    assert_eq!(server.admin.healthz().await.unwrap(), "ok");
-    let waited = started.elapsed();
-    assert!(
-        waited >= IDLE - Duration::from_millis(100),
-        "served only once the hog was dropped: {waited:?}"
-    );
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(tokio::time::timeout(
+                Duration::from_secs(1),
+                raw_get(server.addr, "/healthz"),
+            ))
+        })
+        .collect();
+    for client in clients {
+        let answer = client.await.unwrap().expect("answered within a second").unwrap();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("retry-after: 1"), "{answer}");
+        assert!(answer.contains("\"code\":\"too_many_connections\""), "{answer}");
+    }
+    println!("{CLIENTS} clients past the limit answered in {:?}", started.elapsed());
+
+    // Room again: served as usual.
+    drop(hogs);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let answer = raw_get(server.addr, "/healthz").await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -147,8 +147,28 @@ pub async fn create_token(
     }
 }
 
+/// A write the loop has room for: its extraction sheds the write with `503` at once,
+/// before its body is read or its token checked, while writes wait in the queue longer
+/// than `queue_wait_time_max`.
+pub struct Admitted;
+
+impl axum::extract::FromRequestParts<Arc<App>> for Admitted {
+    type Rejection = Problem;
+
+    async fn from_request_parts(_: &mut axum::http::request::Parts, app: &Arc<App>) -> Result<Self, Problem> {
+        if app.engine.overloaded() {
+            app.metrics
+                .requests_shed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(submit_problem(SubmitError::Overloaded));
+        }
+        Ok(Admitted)
+    }
+}
+
 pub async fn commands(
     State(app): State<Arc<App>>,
+    _: Admitted,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -342,9 +362,11 @@ fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, example:
 
 fn submit_problem(error: SubmitError) -> Problem {
     match error {
-        SubmitError::Overloaded => {
-            Problem::unavailable("overloaded", "the server is at capacity; retry after a second")
-        }
+        SubmitError::Overloaded => Problem::unavailable(
+            "overloaded",
+            "the server has more writes than it can answer in time; nothing of this request was applied. \
+             Retry after a second (with the same client and seq, a retry applies once)",
+        ),
         SubmitError::Stopped => Problem::unavailable("stopping", "the server is shutting down; retry shortly"),
     }
 }

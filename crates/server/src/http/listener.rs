@@ -1,7 +1,8 @@
-//! A TCP listener with a bound on open connections and on their idle time. At the bound
-//! it stops accepting, so further clients wait in the kernel's backlog instead of costing
-//! memory here; a connection that neither sends nor receives for the idle limit is
-//! closed, so silent or vanished clients cannot hold permits forever.
+//! A TCP listener with a bound on open connections and on their idle time. Past the
+//! bound a new connection is still accepted, answered `503` with `Retry-After` and
+//! closed, at once: a client is never left waiting in the kernel's backlog without an
+//! answer. A connection that neither sends nor receives for the idle limit is closed, so
+//! silent or vanished clients cannot hold permits forever.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,7 +11,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
@@ -18,17 +21,73 @@ use tokio::time::{Instant, Sleep};
 pub struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    connections_max: usize,
     idle_time_max: Duration,
+    /// Connections being turned away at once; past it, they are closed unanswered.
+    turning_away: Arc<Semaphore>,
+    turned_away: Arc<AtomicU64>,
 }
 
+/// Connections answered `503` and closed at the same time, at most.
+const TURNING_AWAY_CONNECTIONS_MAX: usize = 1024;
+
+/// How long turning a connection away may take: writing the answer and waiting for the
+/// client to close (so the kernel does not reset the answer away).
+const TURN_AWAY_TIME_MAX: Duration = Duration::from_millis(500);
+
 impl LimitedListener {
-    pub fn new(inner: TcpListener, connections_max: usize, idle_time_max: Duration) -> LimitedListener {
+    /// `turned_away` counts the connections answered `503` for being past the bound.
+    pub fn new(
+        inner: TcpListener,
+        connections_max: usize,
+        idle_time_max: Duration,
+        turned_away: Arc<AtomicU64>,
+    ) -> LimitedListener {
         LimitedListener {
             inner,
             permits: Arc::new(Semaphore::new(connections_max)),
+            connections_max,
             idle_time_max,
+            turning_away: Arc::new(Semaphore::new(TURNING_AWAY_CONNECTIONS_MAX)),
+            turned_away,
         }
     }
+
+    /// Answers a connection past the bound `503` and closes it, on a task of its own.
+    fn turn_away(&self, mut stream: TcpStream) {
+        let Ok(slot) = self.turning_away.clone().try_acquire_owned() else {
+            return; // dropped: closed unanswered, at worst, under a flood of connects
+        };
+        self.turned_away.fetch_add(1, Ordering::Relaxed);
+        let answer = busy_answer(self.connections_max);
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ = tokio::time::timeout(TURN_AWAY_TIME_MAX, async {
+                stream.write_all(answer.as_bytes()).await?;
+                stream.shutdown().await?;
+                // Read what the client sent until it closes: closing with unread bytes
+                // would make the kernel reset the connection, and lose the answer.
+                let mut sink = [0u8; 1024];
+                while stream.read(&mut sink).await? > 0 {}
+                Ok::<_, io::Error>(())
+            })
+            .await;
+        });
+    }
+}
+
+/// The `503` a connection past the bound gets: a problem, like every error of the API.
+fn busy_answer(connections_max: usize) -> String {
+    let body = format!(
+        "{{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\
+         \"code\":\"too_many_connections\",\"detail\":\"the server has as many connections open as it \
+         may ({connections_max}); nothing was read or applied. Retry after a second\"}}"
+    );
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 /// A connection holding one permit until it closes.
@@ -78,15 +137,13 @@ impl axum::serve::Listener for LimitedListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
         loop {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
+                    let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                        self.turn_away(stream);
+                        continue;
+                    };
                     // Answers are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
                     let idle = Box::pin(tokio::time::sleep(self.idle_time_max));

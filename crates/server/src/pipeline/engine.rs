@@ -142,6 +142,8 @@ impl Engine {
         self.metrics.queue_dequeued.fetch_add(1, Ordering::Relaxed);
         match message {
             Message::Submit(submission, enqueued) => {
+                let waited = enqueued.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+                self.metrics.queue_wait_us.store(waited, Ordering::Relaxed);
                 pending.oldest = Some(pending.oldest.map_or(enqueued, |o| o.min(enqueued)));
                 self.submit(submission, pending);
             }

@@ -69,9 +69,19 @@ pub struct Handle {
     metrics: Arc<Metrics>,
     lag: Arc<Lag>,
     health: Arc<Health>,
+    /// `Limits::queue_wait_time_max`, in microseconds.
+    queue_wait_us_max: u64,
 }
 
 impl Handle {
+    /// Whether a new write would wait longer than `queue_wait_time_max`: writes are
+    /// waiting, and the last one the loop took had waited longer than that. Such a
+    /// write is better shed at once (and cheaply, before its body is read).
+    pub fn overloaded(&self) -> bool {
+        let waiting = self.metrics.queue_enqueued.load(Relaxed) > self.metrics.queue_dequeued.load(Relaxed);
+        waiting && self.metrics.queue_wait_us.load(Relaxed) > self.queue_wait_us_max
+    }
+
     /// Whether the store takes writes (`/healthz` reports it).
     pub fn health(&self) -> &Health {
         &self.health
@@ -152,6 +162,7 @@ pub fn start(
     let (to_materializer, materializer_inbox) = sync_channel(MATERIALIZER_QUEUE_MAX);
     let (to_committer, committer_inbox) = sync_channel(limits.pipeline_batches_max);
     let (queue, inbox) = sync_channel(limits.queue_requests_max);
+    let limits_for_handle = limits.clone();
     let health = Arc::new(Health::default());
 
     let mut pending = Pending::default();
@@ -223,8 +234,13 @@ pub fn start(
         metrics,
         lag,
         health,
+        queue_wait_us_max: queue_wait_us_max(&limits_for_handle),
     };
     Ok((handle, thread))
+}
+
+fn queue_wait_us_max(limits: &Limits) -> u64 {
+    limits.queue_wait_time_max.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 /// Token hash -> student, from the store's rows.
