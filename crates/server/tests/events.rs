@@ -152,3 +152,33 @@ async fn browsers_may_pass_the_token_in_the_query_and_strangers_are_refused() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+/// A resume from a version the server never reached (its data was reset or restored
+/// since) starts over with every current count, then stays live: never silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_from_a_future_id_starts_over_with_every_count() {
+    let server = TestServer::start().await;
+    server
+        .setup(vec![
+            create_section("COMSCI-35L-1", 2, 0),
+            create_section("MATH-61-1", 2, 0),
+        ])
+        .await;
+    let joe = server.student("s1").await;
+    for (last_event_id, query) in [(Some(999_999_999), ""), (None, "?after=18446744073709551615")] {
+        let mut watch = Events::open(&server, query, joe.token(), last_event_id).await;
+        assert_eq!(watch.next().await.event, "ready");
+        let mut sections = vec![watch.next_section().await.id, watch.next_section().await.id];
+        sections.sort();
+        assert_eq!(sections, ["COMSCI-35L-1", "MATH-61-1"], "every count, from the start");
+        let lsn = joe.commands(vec![enroll("s1", "MATH-61-1")]).await.unwrap().results[0].lsn;
+        let live = watch.next_section().await;
+        assert_eq!((live.id.as_str(), live.version), ("MATH-61-1", lsn), "then live");
+        joe.commands(vec![murphy_core::Command::Drop {
+            student: "s1".into(),
+            section: "MATH-61-1".into(),
+        }])
+        .await
+        .unwrap();
+    }
+}

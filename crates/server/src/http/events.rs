@@ -4,7 +4,8 @@
 //! A client that reconnects with `Last-Event-ID: N` first gets the current counts of
 //! every section changed after N (from the snapshot, which holds every section's
 //! version), then the live stream: it misses nothing, and never sees a count that is
-//! not durable. A client that cannot keep up is dropped (it can reconnect and catch
+//! not durable. An N past the server's position (its data was reset or restored since
+//! the client last heard from it) starts over: every current count. A client that cannot keep up is dropped (it can reconnect and catch
 //! up); the committer never waits for anyone.
 
 use std::collections::VecDeque;
@@ -66,6 +67,11 @@ pub async fn events(
     {
         return Problem::not_found("no_such_section", format!("there is no section {id} to watch")).into_response();
     }
+    // An id past the server's position was never sent by this server (its data was
+    // reset or restored since): the client's view is unknown, so it starts over with
+    // every current count, as if it had seen nothing.
+    let position = snapshot.state.catalog_version();
+    let after = after.map(|a| if a > position { 0 } else { a });
     let mut backlog: Vec<SectionEvent> = match after {
         Some(after) => snapshot
             .state
@@ -88,7 +94,7 @@ pub async fn events(
         live,
         section: query.section,
         last: after.unwrap_or(0),
-        position: Some(snapshot.state.catalog_version()),
+        position: Some(position),
     };
     Sse::new(feed(start))
         .keep_alive(KeepAlive::new().interval(HEARTBEAT_INTERVAL))
