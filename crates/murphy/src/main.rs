@@ -188,7 +188,8 @@ fn run(args: Cli) -> anyhow::Result<Status> {
 async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()> {
     let config = args.config();
     let data_dir = config.data_dir.clone();
-    let server = Server::open(config).with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    // The errors of opening name the path, the cause and the fix themselves.
+    let server = Server::open(config)?;
     if let Some(students) = demo_students {
         demo::seed(&server, &data_dir, students).await?;
     }

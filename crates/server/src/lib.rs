@@ -28,10 +28,17 @@ pub use config::{Config, Limits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    /// Said once: the cause is part of the message, not a second line.
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
+    #[error("cannot create the data directory {}: {cause}; {fix}", path.display())]
+    DataDir {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+        fix: &'static str,
+    },
     #[error("the event loop stopped: {0}")]
     Loop(String),
     #[error("{0}")]
@@ -40,13 +47,29 @@ pub enum ServerError {
 
 fn create_data_dir(config: &Config) -> Result<(), ServerError> {
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).map_err(io_error(format!("creating data directory {}", dir.display())))
+    std::fs::create_dir_all(dir).map_err(|cause| {
+        let fix = match cause.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                "create it with write permission for the user murphy runs as, or choose another (--data-dir)"
+            }
+            std::io::ErrorKind::ReadOnlyFilesystem => {
+                "remount its file system read-write, or choose another (--data-dir)"
+            }
+            std::io::ErrorKind::StorageFull => "free some space on its disk, or choose another (--data-dir)",
+            _ => "check the path, or choose another (--data-dir)",
+        };
+        ServerError::DataDir {
+            path: dir.clone(),
+            cause,
+            fix,
+        }
+    })
 }
 
 fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
-    move |source| ServerError::Io {
+    move |cause| ServerError::Io {
         context: context.into(),
-        source,
+        cause,
     }
 }
 

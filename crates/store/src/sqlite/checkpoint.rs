@@ -17,6 +17,9 @@ use crate::Result;
 /// How often committed pages are moved from the log's WAL into its file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How often a checkpoint that keeps failing is reported.
+const WARN_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The checkpointing thread; it stops when this is dropped.
 pub(super) struct Checkpointer {
     stop: Option<SyncSender<()>>,
@@ -31,11 +34,23 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("murphy-checkpoint".into())
             .spawn(move || {
+                let mut failing_since: Option<std::time::Instant> = None;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
                     let result: rusqlite::Result<i64> =
                         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1));
-                    if let Err(e) = result {
-                        tracing::warn!("checkpoint of the log failed (its WAL grows until one succeeds): {e}");
+                    match (result, failing_since) {
+                        (Ok(_), Some(_)) => {
+                            tracing::info!("checkpoints of the log work again");
+                            failing_since = None;
+                        }
+                        (Ok(_), None) => {}
+                        // Said once when it starts failing, then once a minute: not ten
+                        // times a second.
+                        (Err(e), since) if since.is_none_or(|s| s.elapsed() >= WARN_INTERVAL) => {
+                            tracing::warn!("checkpoint of the log failed (its WAL grows until one succeeds): {e}");
+                            failing_since = Some(std::time::Instant::now());
+                        }
+                        (Err(_), _) => {}
                     }
                 }
             })

@@ -119,9 +119,19 @@ pub(super) fn open(dir: &Path, file: File) -> Result<Connection> {
     let fail = |e: rusqlite::Error| StoreError::Open {
         what: file.what(),
         path: path.clone(),
-        reason: e.to_string(),
+        reason: why_unopenable(dir, &path).unwrap_or_else(|| without_path(&e, &path)),
     };
     let conn = Connection::open(&path).map_err(fail)?;
+    // SQLite opens a file it may not write read-only, without a word: every write would
+    // fail later. Refuse it now, saying why.
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(fail)? {
+        return Err(StoreError::Open {
+            what: file.what(),
+            path: path.clone(),
+            reason: why_unopenable(dir, &path)
+                .unwrap_or_else(|| "it opens only for reading; make it writable for the user murphy runs as".into()),
+        });
+    }
     let synchronous = match file {
         File::Log => "FULL",
         File::Tables => "NORMAL",
@@ -138,6 +148,48 @@ pub(super) fn open(dir: &Path, file: File) -> Result<Connection> {
         other => other,
     })?;
     Ok(conn)
+}
+
+/// Why SQLite could not open or set up `path` in `dir`, found by trying to write there,
+/// with what to do about it; `None` if nothing is wrong with the place.
+fn why_unopenable(dir: &Path, path: &Path) -> Option<String> {
+    let probe = dir.join(".murphy-write-test");
+    let tried = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"murphy"));
+    let _ = std::fs::remove_file(&probe);
+    let file_read_only = std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly());
+    let cause = match tried {
+        Err(e) => e,
+        Ok(()) if file_read_only => {
+            return Some("the file is read-only; make it writable for the user murphy runs as".into());
+        }
+        Ok(()) => return None,
+    };
+    let dir = dir.display();
+    Some(match cause.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!(
+                "the directory {dir} is not writable by this user; give the user murphy runs as write permission on it, or choose another data directory"
+            )
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            format!("{dir} is on a read-only file system; remount it read-write, or choose another data directory")
+        }
+        std::io::ErrorKind::StorageFull => format!("the disk holding {dir} is full; free some space on it"),
+        std::io::ErrorKind::NotFound => format!("the directory {dir} does not exist; create it"),
+        _ => format!("writing in {dir} fails: {cause}"),
+    })
+}
+
+/// SQLite's message without the path, which the error names already.
+fn without_path(e: &rusqlite::Error, path: &Path) -> String {
+    let text = e.to_string();
+    let path = path.display().to_string();
+    text.replace(&format!(": {path}"), "").replace(&path, "the file")
 }
 
 fn create(conn: &Connection, file: File) -> Result<()> {
