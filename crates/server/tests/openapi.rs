@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{ADMIN_TOKEN, TestServer};
-use murphy_core::{Command, Meeting, Outcome};
+use murphy_core::{Command, LinkProblem, Meeting, Outcome, Population, Reservation};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -108,6 +108,14 @@ fn every_command() -> Vec<Command> {
             capacity: 160,
             waitlist_capacity: 20,
             meetings: vec![meeting],
+            course: Some("COMSCI-35L".into()),
+            prerequisites: vec!["COMSCI-31".into()],
+            linked: vec!["COMSCI-35L-1A".into()],
+            reserved: vec![Reservation {
+                population: Population::Major("COMSCI".into()),
+                seats: 20,
+                until: time::OffsetDateTime::UNIX_EPOCH,
+            }],
         },
         Command::SetCapacity {
             section: sec(),
@@ -117,15 +125,28 @@ fn every_command() -> Vec<Command> {
             student: s(),
             name: "Joe Bruin".into(),
             max_units: 20,
+            major: Some("COMSCI".into()),
+            standing: Some("senior".into()),
+            completed: vec!["COMSCI-31".into()],
         },
         Command::SetAppointment {
             student: s(),
             at: Some(time::OffsetDateTime::UNIX_EPOCH),
         },
+        Command::RecordCompletion {
+            student: s(),
+            course: "COMSCI-31".into(),
+        },
+        Command::IssuePermission {
+            student: s(),
+            section: sec(),
+        },
         Command::Enroll {
             student: s(),
             section: sec(),
             waitlist: true,
+            with: Some("COMSCI-35L-1A".into()),
+            permission: Some("7K3M-Q2XD".into()),
         },
         Command::Drop {
             student: s(),
@@ -135,6 +156,7 @@ fn every_command() -> Vec<Command> {
             student: s(),
             from: sec(),
             to: "COMSCI-35L-2".into(),
+            with: Some("COMSCI-35L-2A".into()),
         },
         Command::Deposit {
             student: s(),
@@ -164,9 +186,11 @@ fn command_kind(command: &Command) -> usize {
         Command::Deposit { .. } => 7,
         Command::Withdraw { .. } => 8,
         Command::Transfer { .. } => 9,
+        Command::RecordCompletion { .. } => 10,
+        Command::IssuePermission { .. } => 11,
     }
 }
-const COMMAND_KINDS: usize = 10;
+const COMMAND_KINDS: usize = 12;
 
 /// One outcome of every kind; `outcome_kind` keeps it complete.
 fn every_outcome() -> Vec<Outcome> {
@@ -181,8 +205,31 @@ fn every_outcome() -> Vec<Outcome> {
         Outcome::Waitlisted { position: 1 },
         Outcome::Dropped {
             promoted: promoted.clone(),
+            linked: Some("COMSCI-32-1A".into()),
         },
-        Outcome::Swapped { promoted },
+        Outcome::Swapped {
+            promoted,
+            linked: Some("COMSCI-32-1A".into()),
+        },
+        Outcome::CompletionRecorded,
+        Outcome::Permission {
+            code: "7K3M-Q2XD".into(),
+        },
+        Outcome::NeedsLinked {
+            choices: vec!["COMSCI-32-1A".into(), "COMSCI-32-1B".into()],
+        },
+        Outcome::BadPermission,
+        Outcome::MissingPrerequisite {
+            course: "COMSCI-31".into(),
+        },
+        Outcome::Reserved {
+            until: time::OffsetDateTime::UNIX_EPOCH,
+        },
+        Outcome::BelowReserved { enrolled: 3, held: 2 },
+        Outcome::CannotLink {
+            section: "COMSCI-32-1A".into(),
+            reason: LinkProblem::NotEmpty,
+        },
         Outcome::Balance {
             cents: -3001,
             fee_cents: 3000,
@@ -233,9 +280,17 @@ fn outcome_kind(outcome: &Outcome) -> usize {
         Outcome::BelowEnrolled { .. } => 19,
         Outcome::InsufficientFunds { .. } => 20,
         Outcome::BalanceLimit => 21,
+        Outcome::CompletionRecorded => 22,
+        Outcome::Permission { .. } => 23,
+        Outcome::NeedsLinked { .. } => 24,
+        Outcome::BadPermission => 25,
+        Outcome::MissingPrerequisite { .. } => 26,
+        Outcome::Reserved { .. } => 27,
+        Outcome::BelowReserved { .. } => 28,
+        Outcome::CannotLink { .. } => 29,
     }
 }
-const OUTCOME_KINDS: usize = 22;
+const OUTCOME_KINDS: usize = 30;
 
 /// Each serialized value's tag has a variant schema whose properties are exactly the
 /// fields serde wrote, all its required ones among them; and the document lists no tag
@@ -309,7 +364,7 @@ async fn command_and_outcome_schemas_match_serde() {
     check_union(&doc, "Outcome", &serialized);
 
     // The documented examples are what serde reads, and `required` and `default` say
-    // what serde does with a missing field.
+    // what serde does with a missing field: a default sent is the field left out.
     for (tag, schema) in variants(&doc, "Command") {
         let example = &schema["examples"][0];
         let command: Command = serde_json::from_value(example.clone()).unwrap_or_else(|e| panic!("{tag}: {e}"));
@@ -336,7 +391,15 @@ async fn command_and_outcome_schemas_match_serde() {
                     "{tag}: {field} is documented as required but serde does not need it"
                 );
             } else {
-                assert_eq!(filled[field], property["default"], "{tag}: default of {field}");
+                let mut given = minimal.clone();
+                given.insert(field.clone(), property["default"].clone());
+                let given = serde_json::from_value::<Command>(Value::Object(given))
+                    .unwrap_or_else(|e| panic!("{tag}: {field} at its documented default: {e}"));
+                assert_eq!(
+                    serde_json::to_value(given).unwrap(),
+                    filled,
+                    "{tag}: default of {field}"
+                );
             }
         }
         let mut extra = example.clone();
@@ -424,4 +487,76 @@ async fn every_documented_operation_is_served_as_documented() {
         }
     }
     assert_eq!(operations, ROUTER_PATHS.len());
+}
+
+/// The read views, the live event and the effects carry exactly the fields the document
+/// lists (the registrar's included), all its required ones among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_events_and_effects_match_serde() {
+    use murphy_core::wire::{SectionEvent, SectionView, StudentView};
+    use murphy_core::{Effects, Promotion, Release, Skip, State};
+
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let mut state = State::default();
+    let at = time::OffsetDateTime::UNIX_EPOCH;
+    let mut commands = every_command();
+    commands.retain(|c| matches!(c, Command::CreateSection { .. } | Command::CreateStudent { .. }));
+    let part = Command::create_section("COMSCI-35L-1A", "Discussion", 0, 20, 0, vec![]);
+    for command in std::iter::once(&part).chain(&commands) {
+        let mut command = command.clone();
+        if let Command::CreateSection { reserved, .. } = &mut command {
+            reserved.iter_mut().for_each(|r| r.until = at + time::Duration::days(1));
+        }
+        assert_eq!(state.apply(at, &command).outcome, Outcome::Created, "{command:?}");
+    }
+    state.apply(
+        at,
+        &Command::IssuePermission {
+            student: "s1".into(),
+            section: "COMSCI-35L-1".into(),
+        },
+    );
+    let section = state.section("COMSCI-35L-1").unwrap();
+    let student = state.student("s1").unwrap();
+    let release = Release {
+        section: "COMSCI-35L-1".into(),
+        population: Population::Major("COMSCI".into()),
+        seats: 20,
+        held: 3,
+        until: at,
+    };
+    let effects = Effects {
+        released: vec![release.clone()],
+        promoted: vec![Promotion {
+            section: "S".into(),
+            student: "s2".into(),
+        }],
+        skipped: vec![Skip {
+            section: "S".into(),
+            student: "s3".into(),
+            reason: Outcome::Full,
+        }],
+    };
+    let reserved = serde_json::to_value(SectionView::from(section)).unwrap()["reserved"][0].clone();
+    let permission = serde_json::to_value(StudentView::from(student)).unwrap()["permissions"][0].clone();
+    let values = [
+        ("SectionView", serde_json::to_value(SectionView::from(section)).unwrap()),
+        ("ReservedView", reserved),
+        ("StudentView", serde_json::to_value(StudentView::from(student)).unwrap()),
+        ("Permission", permission),
+        (
+            "SectionEvent",
+            serde_json::to_value(SectionEvent::from(section)).unwrap(),
+        ),
+        ("Effects", serde_json::to_value(&effects).unwrap()),
+        ("Release", serde_json::to_value(&release).unwrap()),
+    ];
+    for (name, value) in values {
+        let schema = &doc["components"]["schemas"][name];
+        assert_eq!(keys(&schema["properties"]), keys(&value), "{name}: fields");
+        if schema.get("required").is_some() {
+            assert!(required(schema).is_subset(&keys(&value)), "{name}: required");
+        }
+    }
 }

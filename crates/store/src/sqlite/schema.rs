@@ -12,7 +12,7 @@ use crate::{Result, StoreError};
 /// The log: the serial order and the tokens. Bumped on any incompatible change.
 pub(super) const LOG_SCHEMA_VERSION: u64 = 2;
 /// The materialized tables. Bumped on any incompatible change.
-pub(super) const TABLES_SCHEMA_VERSION: u64 = 2;
+pub(super) const TABLES_SCHEMA_VERSION: u64 = 3;
 
 const META: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -37,7 +37,13 @@ CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, student TEXT NOT NULL)
 /// Tables keyed by text are `WITHOUT ROWID`: one b-tree each instead of a table and its
 /// key index. `place` orders a line (enrollment order, waitlist order); it increases
 /// along the line but is not dense, so a join or a leave writes one row. Instants are
-/// nanoseconds since 1970-01-01 UTC.
+/// nanoseconds since 1970-01-01 UTC. The JSON columns hold short lists written whole:
+/// a section's `prerequisites` (course ids) and `linked` (section ids) never change;
+/// its `reserved` (`[{"for","seats","until","holders"}]`, reservations in force and who
+/// sits in their seats) changes as those seats are taken and released. A student's
+/// `completed` (course ids) and `waiting_with` (lecture -> linked section chosen, for
+/// each lecture waited for) change with the student. Permission numbers have a table
+/// of their own, rewritten with their student.
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS sections (
     id                TEXT PRIMARY KEY,
@@ -46,6 +52,10 @@ CREATE TABLE IF NOT EXISTS sections (
     capacity          INTEGER NOT NULL,
     waitlist_capacity INTEGER NOT NULL,
     meetings          TEXT NOT NULL,
+    course            TEXT NOT NULL,
+    prerequisites     TEXT NOT NULL,
+    linked            TEXT NOT NULL,
+    reserved          TEXT NOT NULL,
     version           INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS enrollments (
@@ -68,7 +78,19 @@ CREATE TABLE IF NOT EXISTS students (
     max_units     INTEGER NOT NULL,
     appointment   INTEGER,
     balance_cents INTEGER NOT NULL,
+    major         TEXT,
+    standing      TEXT,
+    completed     TEXT NOT NULL,
+    waiting_with  TEXT NOT NULL,
     version       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS permissions (
+    student TEXT NOT NULL,
+    code    TEXT NOT NULL,
+    section TEXT NOT NULL,
+    issued  INTEGER NOT NULL,
+    used    INTEGER,
+    PRIMARY KEY (student, code)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (
     client     TEXT PRIMARY KEY,
