@@ -164,7 +164,7 @@ fn registrar_catalog(sections: &mut Vec<Command>) {
 fn registrar_student(i: usize) -> Command {
     let mut command = student(&stu(i));
     if let Command::CreateStudent { major, completed, .. } = &mut command {
-        *major = Some(if i % 4 == 0 { "M" } else { "N" }.into());
+        *major = Some(if i.is_multiple_of(4) { "M" } else { "N" }.into());
         if i % 3 != 2 {
             completed.push("C1".into());
         }
