@@ -102,6 +102,17 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 ";
 
+/// Every table the tables file ever had, and its position: what an upgrade drops.
+const OLD_TABLES_DROPPED: &str = "
+DROP TABLE IF EXISTS sections;
+DROP TABLE IF EXISTS enrollments;
+DROP TABLE IF EXISTS waitlists;
+DROP TABLE IF EXISTS students;
+DROP TABLE IF EXISTS permissions;
+DROP TABLE IF EXISTS sessions;
+DELETE FROM meta;
+";
+
 /// Which file, for schemas and messages.
 #[derive(Clone, Copy)]
 pub(super) enum File {
@@ -165,6 +176,13 @@ pub(super) fn open(dir: &Path, file: File) -> Result<Connection> {
 fn create(conn: &Connection, file: File) -> Result<()> {
     let (schema, version) = file.schema();
     conn.execute_batch(META)?;
+    if let File::Tables = file
+        && meta(conn, "schema_version")?.is_some_and(|found| found < version)
+    {
+        // The tables only save time; the log is the truth. Tables of an older version
+        // are dropped, and start-up rebuilds them by replaying the log from its start.
+        conn.execute_batch(OLD_TABLES_DROPPED)?;
+    }
     conn.execute_batch(schema)?;
     match meta(conn, "schema_version")? {
         None => set_meta(conn, "schema_version", version),
@@ -188,4 +206,40 @@ pub(super) fn set_meta(conn: &Connection, key: &str, value: u64) -> Result<()> {
         params![key, value],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tables of an older schema are rebuilt from the log, not refused: they are dropped,
+    /// and their position with them, so recovery replays the whole log. A newer schema
+    /// (a downgrade) is refused.
+    #[test]
+    fn older_tables_are_dropped_for_a_replay_and_newer_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Connection::open(dir.path().join(File::Tables.name())).unwrap();
+        old.execute_batch(META).unwrap();
+        old.execute_batch("CREATE TABLE sections (id TEXT PRIMARY KEY, title TEXT NOT NULL);")
+            .unwrap();
+        old.execute("INSERT INTO sections (id, title) VALUES ('A-1', 'Old')", [])
+            .unwrap();
+        set_meta(&old, "schema_version", TABLES_SCHEMA_VERSION - 1).unwrap();
+        set_meta(&old, "lsn", 42).unwrap();
+        drop(old);
+
+        let conn = open(dir.path(), File::Tables).unwrap();
+        assert_eq!(meta(&conn, "schema_version").unwrap(), Some(TABLES_SCHEMA_VERSION));
+        assert_eq!(meta(&conn, "lsn").unwrap(), None, "the whole log is replayed");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM sections", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        conn.execute_batch("SELECT reserved, linked FROM sections").unwrap();
+
+        set_meta(&conn, "schema_version", TABLES_SCHEMA_VERSION + 1).unwrap();
+        drop(conn);
+        let refused = open(dir.path(), File::Tables).unwrap_err().to_string();
+        assert!(refused.contains("this murphy reads version"), "{refused}");
+    }
 }
