@@ -21,6 +21,7 @@ const state = {
   events: null,
   lastLsn: 0,
   notes: new Map(), // section id -> {text, kind}: the last answer, shown on its row
+  choosing: null, // {section, waitlist}: the lecture whose linked sections are offered
 };
 
 // ---------- messages ----------
@@ -83,16 +84,46 @@ function meetingsText(meetings) {
   return (meetings || []).map((m) => `${m.days} ${m.start}–${m.end}`).join(", ") || "TBA";
 }
 
+// "COMSCI-32-1 with COMSCI-32-1A" for a pair, the section alone otherwise.
+function pairText(sec, withSec) {
+  return withSec ? `${sec} with ${withSec}` : sec;
+}
+
+function list(ids) {
+  return ids.length <= 1 ? (ids[0] || "") : `${ids.slice(0, -1).join(", ")} or ${ids[ids.length - 1]}`;
+}
+
+const LINK_PROBLEMS = {
+  has_links: "it has linked sections of its own",
+  linked_elsewhere: "it is already linked to another section",
+  not_empty: "students are enrolled or waiting in it",
+  meets_at_the_same_time: "it meets at the same time",
+};
+
 // A sentence a student understands, for every outcome a command can have.
 export function describe(command, outcome) {
   const sec = command.section || command.to;
+  const both = pairText(sec, command.with);
   switch (outcome.type) {
-    case "enrolled": return `You are enrolled in ${sec}.`;
-    case "waitlisted": return `${sec} is full; you are ${ordinal(outcome.position)} on its waitlist.`;
+    case "enrolled":
+      return `You are enrolled in ${both}.` + (command.permission ? ` Your permission number ${command.permission} is used.` : "");
+    case "waitlisted":
+      return command.with
+        ? `No seats in ${both} for you now; you are ${ordinal(outcome.position)} on ${sec}'s waitlist, for both.`
+        : `${sec} is full; you are ${ordinal(outcome.position)} on its waitlist.`;
     case "full":
+      if (command.permission) return `${both} is full. A permission number never adds a seat.`;
       return command.waitlist
-        ? `${sec} is full, and so is its waitlist. Nothing was changed.`
-        : `${sec} is full. You can join its waitlist instead.`;
+        ? `${both} is full, and so is its waitlist. Nothing was changed.`
+        : `${both} is full. You can join its waitlist instead.`;
+    case "reserved": return `The seats left in ${sec} are reserved until ${when(outcome.until)}; they open to everyone then. You can join its waitlist.`;
+    case "needs_linked": return needsLinkedText(command, outcome.choices);
+    case "missing_prerequisite": return `${sec} requires ${outcome.course}, which is not on your record as completed. The registrar can give you a permission number.`;
+    case "bad_permission": return `That permission number does not open ${sec} for you: it is someone else's, for another section, or already used.`;
+    case "completion_recorded": return `${command.course} is now on ${command.student}'s record as completed.`;
+    case "permission": return `Permission number ${outcome.code}: it lets ${command.student} enroll in ${command.section} once.`;
+    case "below_reserved": return `${sec} has ${outcome.enrolled} enrolled and ${seatCount(outcome.held)} still held for reservations; its capacity cannot be set below ${outcome.enrolled + outcome.held}.`;
+    case "cannot_link": return `${outcome.section} cannot be linked to ${sec}: ${LINK_PROBLEMS[outcome.reason] || outcome.reason}.`;
     case "already_enrolled": return `You are already enrolled in ${sec}.`;
     case "already_waitlisted": return `You are already on ${sec}'s waitlist, ${ordinal(outcome.position)} in line.`;
     case "time_conflict": return `${sec} meets at the same time as ${outcome.with}, which you are enrolled in.`;
@@ -104,10 +135,14 @@ export function describe(command, outcome) {
         ? `You are not enrolled in ${command.from}, so it cannot be swapped.`
         : `You are not enrolled in ${sec}, nor on its waitlist.`;
     case "dropped": {
-      const left = command.leaving === "waitlist" ? `You left ${sec}'s waitlist.` : `You dropped ${sec}.`;
+      const left = command.leaving === "waitlist" ? `You left ${sec}'s waitlist.`
+        : outcome.linked ? `You dropped ${sec}, and ${outcome.linked} with it.` : `You dropped ${sec}.`;
       return left + promotedText(outcome.promoted);
     }
-    case "swapped": return `You swapped ${command.from} for ${command.to}.` + promotedText(outcome.promoted, command.from);
+    case "swapped": {
+      const from = outcome.linked ? `${command.from} and ${outcome.linked}` : command.from;
+      return `You swapped ${from} for ${pairText(command.to, command.with)}.` + promotedText(outcome.promoted, command.from);
+    }
     case "capacity_set": return `${sec} now has ${command.capacity} seats.` + promotedText(outcome.promoted);
     case "below_enrolled": return `${sec} has ${outcome.enrolled} enrolled ${outcome.enrolled === 1 ? "student" : "students"}; its capacity cannot be set below that.`;
     case "balance":
@@ -124,13 +159,26 @@ export function describe(command, outcome) {
   }
 }
 
+// What to do about a move that needs a linked section.
+function needsLinkedText(command, choices) {
+  const sec = command.section || command.to;
+  if (command.type === "drop") return `${sec} goes with ${list(choices)}: drop that to leave both, or swap ${sec} for another of its sections.`;
+  if (command.type === "swap") {
+    return choices.length ? `That swap would split a lecture from its linked section; it can be made with ${list(choices)}.` : `${command.to} takes no linked section.`;
+  }
+  if (command.with && choices.length === 0) return `${sec} has no linked sections, so ${command.with} cannot go with it.`;
+  if (command.with) return `${command.with} is not one of ${sec}'s linked sections: choose ${list(choices)}.`;
+  return `${sec} is taken together with ${list(choices)}: choose one.`;
+}
+
 function promotedText(promoted, section) {
   if (!promoted || promoted.length === 0) return "";
   const who = promoted.join(", ");
   return ` ${section ? section + "'s" : "The"} freed seat${promoted.length > 1 ? "s went" : " went"} to ${who} from the waitlist.`;
 }
 
-const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set"]);
+const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
+  "completion_recorded", "permission"]);
 
 // ---------- HTTP ----------
 
@@ -405,7 +453,7 @@ function applySectionEvent(ev) {
     return;
   }
   if (ev.version < s.version) return;
-  Object.assign(s, { capacity: ev.capacity, enrolled: ev.enrolled, waitlisted: ev.waitlisted, version: ev.version });
+  Object.assign(s, { capacity: ev.capacity, enrolled: ev.enrolled, waitlisted: ev.waitlisted, held: ev.held, version: ev.version });
   updateRow(s);
   const me = state.me;
   if (me && (me.enrolled.includes(ev.id) || me.waitlisted.includes(ev.id))) {
@@ -418,6 +466,14 @@ function applySectionEvent(ev) {
 // ---------- sections list ----------
 
 function seatsFree(s) { return Math.max(0, s.capacity - s.enrolled); }
+
+// Seats still held by reservations: from the live event when one came, else the read.
+function heldOf(s) {
+  return s.held ?? (s.reserved || []).reduce((n, r) => n + r.held, 0);
+}
+
+// Seats anyone may take: the free ones not held for a population.
+function openToAll(s) { return Math.max(0, seatsFree(s) - heldOf(s)); }
 
 function matches(s, q) {
   if (!q) return true;
@@ -453,6 +509,13 @@ function sectionRow(s) {
   th.innerHTML = `<span class="sid"></span><span class="title"></span>`;
   th.querySelector(".sid").textContent = s.id;
   th.querySelector(".title").textContent = s.title;
+  const rules = rulesText(s);
+  if (rules) {
+    const p = document.createElement("span");
+    p.className = "rules";
+    p.textContent = rules;
+    th.append(p);
+  }
   const meets = cell("Meets", meetingsText(s.meetings));
   const units = cell("Units", String(s.units));
   const seats = cell("Seats", "");
@@ -467,6 +530,18 @@ function sectionRow(s) {
   return tr;
 }
 
+// What the registrar's rules say about a section, in one line (empty for most).
+function rulesText(s) {
+  const parts = [];
+  if ((s.linked || []).length) parts.push(`With a discussion or lab: ${s.linked.join(", ")}`);
+  if (s.linked_to) parts.push(`Taken with ${s.linked_to}`);
+  if ((s.prerequisites || []).length) parts.push(`Requires ${s.prerequisites.join(", ")}`);
+  for (const r of s.reserved || []) {
+    parts.push(`${seatCount(r.seats)} for ${r.for.replace(":", " ")} until ${when(r.until)} (${r.held} still held)`);
+  }
+  return parts.join(" · ");
+}
+
 function cell(label, text) {
   const td = document.createElement("td");
   td.dataset.label = label;
@@ -476,9 +551,11 @@ function cell(label, text) {
 
 function fillCounts(tr, s) {
   const free = seatsFree(s);
+  const held = heldOf(s);
   const seats = tr.querySelector(".seats");
-  seats.textContent = `${s.enrolled} / ${s.capacity}`;
-  seats.setAttribute("aria-label", `${s.enrolled} of ${s.capacity} seats taken, ${free} free`);
+  seats.textContent = `${s.enrolled} / ${s.capacity}` + (held ? ` (${held} held)` : "");
+  seats.setAttribute("aria-label", `${s.enrolled} of ${s.capacity} seats taken, ${free} free` +
+    (held ? `, ${held} of them held for reservations` : ""));
   seats.classList.toggle("is-full", free === 0);
   const wait = tr.querySelector(".wait");
   wait.textContent = `${s.waitlisted} / ${s.waitlist_capacity}`;
@@ -513,6 +590,13 @@ function fillActions(cell, s) {
   if (said) for (const b of td.querySelectorAll("button")) b.setAttribute("aria-describedby", `note-${s.id}`);
 }
 
+function tag(text, kind) {
+  const t = document.createElement("span");
+  t.className = `tag ${kind}`;
+  t.textContent = text;
+  return t;
+}
+
 function fillButtons(td, s) {
   if (!state.student) {
     if (state.admin) td.append(button("Edit seats", "edit-capacity", s.id));
@@ -520,19 +604,45 @@ function fillButtons(td, s) {
   }
   const me = state.me;
   if (me && me.enrolled.includes(s.id)) {
-    const tag = document.createElement("span");
-    tag.className = "tag ok";
-    tag.textContent = "Enrolled";
-    td.append(tag, button("Drop", "drop", s.id, "danger"));
+    // A linked section is dropped with its lecture, from the lecture's row.
+    if (s.linked_to) td.append(tag(`Enrolled, with ${s.linked_to}`, "ok"));
+    else td.append(tag("Enrolled", "ok"), button("Drop", "drop", s.id, "danger"));
   } else if (me && me.waitlisted.includes(s.id)) {
-    const tag = document.createElement("span");
-    tag.className = "tag wait";
-    tag.textContent = "On waitlist";
-    td.append(tag, button("Leave waitlist", "leave", s.id, "danger"));
+    const withSec = (me.waitlisted_with || {})[s.id];
+    td.append(tag(withSec ? `On waitlist, with ${withSec}` : "On waitlist", "wait"), button("Leave waitlist", "leave", s.id, "danger"));
+  } else if (s.linked_to) {
+    const b = button(`Enroll with ${s.linked_to}`, "enroll-part", s.id, "primary");
+    b.setAttribute("aria-label", `Enroll in ${s.linked_to} with ${s.id}`);
+    td.append(b);
+  } else if (state.choosing && state.choosing.section === s.id) {
+    td.append(chooser(s, state.choosing.waitlist));
   } else {
-    td.append(button("Enroll", "enroll", s.id, "primary"));
-    if (seatsFree(s) === 0 && s.waitlist_capacity > 0) td.append(button("Join waitlist", "waitlist", s.id));
+    const linked = (s.linked || []).length > 0;
+    td.append(button("Enroll", linked ? "choose" : "enroll", s.id, "primary"));
+    if (openToAll(s) === 0 && s.waitlist_capacity > 0) td.append(button("Join waitlist", linked ? "choose-wait" : "waitlist", s.id));
   }
+}
+
+// A lecture's linked sections, offered as one button each (with their hours and free
+// seats): the pair is taken, or waited for, in one command.
+function chooser(s, waitlist) {
+  const group = document.createElement("div");
+  group.className = "chooser";
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", `Choose a discussion or lab to take with ${s.id}`);
+  const hint = document.createElement("span");
+  hint.className = "hint";
+  hint.textContent = waitlist ? "Wait for it with:" : "Take it with:";
+  group.append(hint);
+  for (const id of s.linked) {
+    const part = state.byId.get(id);
+    const b = button(part ? `${id} · ${meetingsText(part.meetings)} · ${seatsFree(part)} free` : id, waitlist ? "pair-wait" : "pair", s.id);
+    b.dataset.with = id;
+    b.setAttribute("aria-label", `${waitlist ? "Wait for" : "Enroll in"} ${s.id} with ${id}`);
+    group.append(b);
+  }
+  group.append(button("Cancel", "cancel-choice", s.id));
+  return group;
 }
 
 function updateRow(s) {
@@ -551,6 +661,16 @@ function updateRowActions() {
   for (const s of state.byId.values()) updateRow(s);
 }
 
+// Offers a lecture's linked sections on its row (or takes the offer back), keeping the
+// keyboard on the row.
+function choose(section, waitlist) {
+  state.choosing = section ? { section, waitlist } : null;
+  const s = state.byId.get(section || "");
+  if (s) updateRow(s);
+  const tr = section && $("sections-body").querySelector(`tr[data-id="${CSS.escape(section)}"]`);
+  if (tr) tr.querySelector(".chooser button")?.focus();
+}
+
 $("sections-body").addEventListener("click", (ev) => {
   const b = ev.target.closest("button[data-action]");
   if (!b) return;
@@ -559,6 +679,25 @@ $("sections-body").addEventListener("click", (ev) => {
   switch (b.dataset.action) {
     case "enroll": act({ type: "enroll", student, section, waitlist: false }, b); break;
     case "waitlist": act({ type: "enroll", student, section, waitlist: true }, b); break;
+    case "choose": choose(section, false); break;
+    case "choose-wait": choose(section, true); break;
+    case "cancel-choice": {
+      const lecture = state.choosing && state.choosing.section;
+      choose(null);
+      const s = state.byId.get(lecture || "");
+      if (s) updateRow(s);
+      break;
+    }
+    case "pair": case "pair-wait": {
+      state.choosing = null;
+      act({ type: "enroll", student, section, with: b.dataset.with, waitlist: b.dataset.action === "pair-wait" }, b);
+      break;
+    }
+    case "enroll-part": {
+      const part = state.byId.get(section);
+      act({ type: "enroll", student, section: part.linked_to, with: section, waitlist: false }, b);
+      break;
+    }
     case "drop": act({ type: "drop", student, section }, b); break;
     case "leave": act({ type: "drop", student, section, leaving: "waitlist" }, b); break;
     case "edit-capacity": {
@@ -591,12 +730,23 @@ function renderStudent() {
     : "";
   $("st-appointment-row").hidden = !me.appointment;
   $("st-appointment").textContent = me.appointment ? when(me.appointment) : "";
+  $("st-major-row").hidden = !me.major && !me.standing;
+  $("st-major").textContent = [me.major, me.standing].filter(Boolean).join(", ");
+  $("st-completed").textContent = (me.completed || []).join(", ") || "None on record.";
+  const permissions = me.permissions || [];
+  $("st-permissions-row").hidden = permissions.length === 0;
+  $("st-permissions").textContent = permissions
+    .map((p) => `${p.code} for ${p.section} (${p.used ? "used" : "not used yet"})`)
+    .join("; ");
 
   const el = $("enrolled-list");
-  el.replaceChildren(...me.enrolled.map((id) => listItem(id, "drop", "Drop")));
+  // A linked section is listed, and dropped, with its lecture.
+  const mine = me.enrolled.filter((id) => !state.byId.get(id)?.linked_to);
+  const partOf = (id) => me.enrolled.find((p) => state.byId.get(p)?.linked_to === id);
+  el.replaceChildren(...mine.map((id) => listItem(id, "drop", "Drop", partOf(id))));
   if (me.enrolled.length === 0) el.append(emptyItem("None yet."));
   const wl = $("waitlisted-list");
-  wl.replaceChildren(...me.waitlisted.map((id) => listItem(id, "leave", "Leave waitlist")));
+  wl.replaceChildren(...me.waitlisted.map((id) => listItem(id, "leave", "Leave waitlist", (me.waitlisted_with || {})[id])));
   if (me.waitlisted.length === 0) wl.append(emptyItem("None."));
 
   const from = $("swap-from");
@@ -614,12 +764,12 @@ function emptyItem(text) {
   return li;
 }
 
-function listItem(id, action, label) {
+function listItem(id, action, label, withSec) {
   const li = document.createElement("li");
   const s = state.byId.get(id);
   const text = document.createElement("span");
   text.innerHTML = `<strong></strong> <span class="title"></span> <span class="meets"></span>`;
-  text.querySelector("strong").textContent = id;
+  text.querySelector("strong").textContent = withSec ? `${id} with ${withSec}` : id;
   text.querySelector(".title").textContent = s ? s.title : "";
   text.querySelector(".meets").textContent = s ? meetingsText(s.meetings) : "";
   li.append(text, button(label, action, id, "danger"));
@@ -709,7 +859,20 @@ $("swap-form").addEventListener("submit", (ev) => {
   const to = $("swap-to").value.trim();
   if (!from || !to) { say("Choose a section to leave and one to join.", "error"); return; }
   if (from === to) { say("Choose two different sections to swap.", "error"); return; }
-  act({ type: "swap", student: state.student, from, to }, ev.submitter);
+  const withSec = $("swap-with").value.trim();
+  act({ type: "swap", student: state.student, from, to, ...(withSec ? { with: withSec } : {}) }, ev.submitter);
+});
+
+$("permission-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const section = $("perm-section").value.trim();
+  const code = $("perm-code").value.trim();
+  const withSec = $("perm-with").value.trim();
+  if (!section || !code) { say("Enter the section and the permission number.", "error"); return; }
+  const command = { type: "enroll", student: state.student, section, waitlist: false, permission: code, ...(withSec ? { with: withSec } : {}) };
+  act(command, ev.submitter).then((o) => {
+    if (o && o.type === "enrolled") $("perm-code").value = "";
+  });
 });
 
 $("deposit-form").addEventListener("submit", (ev) => {
@@ -730,6 +893,26 @@ $("capacity-form").addEventListener("submit", (ev) => {
   if (!section) { say("Enter a section id.", "error"); return; }
   if (!Number.isInteger(capacity) || capacity < 0) { say("Enter a whole number of seats.", "error"); return; }
   act({ type: "set_capacity", section, capacity }, ev.submitter);
+});
+
+$("issue-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const student = $("issue-student").value.trim();
+  const section = $("issue-section").value.trim();
+  if (!student || !section) { say("Enter a student and a section.", "error"); return; }
+  act({ type: "issue_permission", student, section }, ev.submitter).then((o) => {
+    const shown = $("issue-code");
+    shown.hidden = !(o && o.type === "permission");
+    if (!shown.hidden) shown.textContent = `Permission number for ${student} in ${section}: ${o.code}`;
+  });
+});
+
+$("completion-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const student = $("done-student").value.trim();
+  const course = $("done-course").value.trim();
+  if (!student || !course) { say("Enter a student and a course.", "error"); return; }
+  act({ type: "record_completion", student, course }, ev.submitter);
 });
 
 $("log-refresh").addEventListener("click", () => loadLog().catch(handleError));
@@ -778,7 +961,10 @@ function renderLog(lines) {
 export function logSentence(entry) {
   const c = entry.command || {};
   const o = entry.outcome || {};
-  return done(c, o) ?? `${actor(c)} could not ${intent(c)}: ${reason(c, o)}.`;
+  const released = ((entry.effects || {}).released || [])
+    .map((r) => `${r.section}'s ${seatCount(r.seats)} held for ${r.for} opened to all (their time had come). `)
+    .join("");
+  return released + (done(c, o) ?? `${actor(c)} could not ${intent(c)}: ${reason(c, o)}.`);
 }
 
 // Who a command is by: the student it acts for, or the registrar for the catalog's.
@@ -808,10 +994,12 @@ function done(c, o) {
     case "capacity_set": return `The registrar set ${c.section}'s capacity to ${seatCount(c.capacity)}.${movedUp(o.promoted)}`;
     case "appointment_set":
       return c.at ? `The registrar set ${c.student}'s registration to open ${when(c.at)}.` : `The registrar cleared ${c.student}'s registration appointment.`;
-    case "enrolled": return `${who} enrolled in ${c.section}.`;
-    case "waitlisted": return `${who} joined ${c.section}'s waitlist, ${ordinal(o.position)} in line.`;
-    case "dropped": return `${who} dropped ${c.section}.${movedUp(o.promoted)}`;
-    case "swapped": return `${who} swapped ${c.from} for ${c.to}.${movedUp(o.promoted)}`;
+    case "enrolled": return `${who} enrolled in ${pairText(c.section, c.with)}${c.permission ? " with a permission number" : ""}.`;
+    case "waitlisted": return `${who} joined ${c.section}'s waitlist${c.with ? ` (with ${c.with})` : ""}, ${ordinal(o.position)} in line.`;
+    case "dropped": return `${who} dropped ${c.section}${o.linked ? ` and ${o.linked}` : ""}.${movedUp(o.promoted)}`;
+    case "swapped": return `${who} swapped ${c.from} for ${pairText(c.to, c.with)}.${movedUp(o.promoted)}`;
+    case "completion_recorded": return `The registrar recorded ${c.course} as completed by ${c.student}.`;
+    case "permission": return `The registrar issued permission number ${o.code} to ${c.student} for ${c.section}.`;
     case "balance": {
       const fee = o.fee_cents ? `, after an overdraft fee of ${money(o.fee_cents)}` : "";
       const what = c.type === "deposit" ? `deposited ${money(c.amount_cents)}`
@@ -830,7 +1018,9 @@ function intent(c) {
     case "set_capacity": return `set ${c.section}'s capacity to ${seatCount(c.capacity)}`;
     case "create_student": return `create student ${c.student}`;
     case "set_appointment": return `set ${c.student}'s registration appointment`;
-    case "enroll": return `enroll in ${c.section}` + (c.waitlist ? " or its waitlist" : "");
+    case "enroll": return `enroll in ${pairText(c.section, c.with)}` + (c.waitlist ? " or its waitlist" : "");
+    case "record_completion": return `record ${c.course} as completed by ${c.student}`;
+    case "issue_permission": return `issue a permission number to ${c.student} for ${c.section}`;
     case "drop": return `drop ${c.section}`;
     case "swap": return `swap ${c.from} for ${c.to}`;
     case "deposit": return `deposit ${money(c.amount_cents)}`;
@@ -852,6 +1042,12 @@ function reason(c, o) {
     case "not_open": return `registration opens ${when(o.opens_at)}`;
     case "not_enrolled": return `not enrolled in ${c.type === "swap" ? c.from : c.section}`;
     case "below_enrolled": return `${o.enrolled} ${o.enrolled === 1 ? "student is" : "students are"} enrolled`;
+    case "below_reserved": return `${o.enrolled} enrolled and ${seatCount(o.held)} held for reservations`;
+    case "reserved": return `the seats left are reserved until ${when(o.until)}`;
+    case "needs_linked": return `it goes together with ${list(o.choices)}`;
+    case "missing_prerequisite": return `${o.course} is not completed`;
+    case "bad_permission": return "the permission number is not valid for it";
+    case "cannot_link": return `${o.section} cannot be linked (${LINK_PROBLEMS[o.reason] || o.reason})`;
     case "insufficient_funds": return `the balance is only ${money(o.balance_cents)}`;
     case "balance_limit": return "the balance would pass the most murphy holds";
     case "no_such_section": return `there is no section ${o.section}`;

@@ -131,6 +131,9 @@ pub fn students(shape: &Shape) -> Vec<Command> {
             student: student_id(i),
             name: format!("Bench student {i}"),
             max_units: 20,
+            major: None,
+            standing: None,
+            completed: vec![],
         })
         .collect()
 }
@@ -153,6 +156,10 @@ fn section(id: String, capacity: u32, waitlist_capacity: u32) -> Command {
         capacity,
         waitlist_capacity,
         meetings: vec![],
+        course: None,
+        prerequisites: vec![],
+        linked: vec![],
+        reserved: vec![],
     }
 }
 
@@ -249,6 +256,8 @@ impl Crowd {
             student: student.id.clone(),
             section: self.last_seat.clone(),
             waitlist: false,
+            with: None,
+            permission: None,
         };
         Ask::Commands {
             client: student.client.clone(),
@@ -283,6 +292,7 @@ impl Crowd {
                         student: student.id.clone(),
                         from: section_id(from),
                         to: section_id(to),
+                        with: None,
                     }
                 }
                 Some(_) => {
@@ -306,6 +316,8 @@ impl Crowd {
                 student: student.id.clone(),
                 section,
                 waitlist: rng.chance(0.3),
+                with: None,
+                permission: None,
             }
         };
         Ask::Commands {

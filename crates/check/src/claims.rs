@@ -2,7 +2,9 @@
 //! who holds a seat in which section and how many seats it has. The invariants check
 //! uses it to name an overbooking the way the log states it (independently of the
 //! replay, which cannot overbook), and the first-come-first-served check uses it to
-//! know when a seat was freed. Sections the log never created are not tracked.
+//! know when a seat was freed. Sections the log never created are not tracked. A
+//! lecture and its linked section are claimed together: an `enrolled` with `with`
+//! takes both, a `dropped` or `swapped` naming a `linked` section gives both back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,7 +35,7 @@ pub(crate) enum Taken {
 #[derive(Debug, Default)]
 pub(crate) struct SeatChanges<'a> {
     /// Sections where a seat became free: a seated student dropped or swapped out,
-    /// or the capacity went up.
+    /// the capacity went up, or reserved seats were released to all.
     pub freed: Vec<&'a str>,
     /// Seats taken: section, student, how.
     pub taken: Vec<(&'a str, &'a str, Taken)>,
@@ -68,27 +70,43 @@ impl<'a> Claims<'a> {
                     touched.push(section);
                 }
             }
-            (Command::Enroll { student, section, .. }, Outcome::Enrolled) => {
-                self.seat(section, student, Taken::Granted, &mut changes, &mut touched);
+            (
+                Command::Enroll {
+                    student, section, with, ..
+                },
+                Outcome::Enrolled,
+            ) => {
+                for id in std::iter::once(section).chain(with) {
+                    self.seat(id, student, Taken::Granted, &mut changes, &mut touched);
+                }
             }
-            (Command::Drop { student, section }, Outcome::Dropped { .. }) => {
+            (Command::Drop { student, section }, Outcome::Dropped { linked, .. }) => {
                 // A drop from the waitlist frees no seat: only a seated student counts.
-                if let Some(claimed) = self.sections.get_mut(section.as_str())
-                    && claimed.enrolled.remove(student.as_str())
-                {
-                    changes.freed.push(section);
+                for id in std::iter::once(section).chain(linked) {
+                    self.unseat(id, student, &mut changes);
                 }
             }
-            (Command::Swap { student, from, to }, Outcome::Swapped { .. }) => {
-                if let Some(claimed) = self.sections.get_mut(from.as_str())
-                    && claimed.enrolled.remove(student.as_str())
-                {
-                    changes.freed.push(from);
+            (
+                Command::Swap {
+                    student,
+                    from,
+                    to,
+                    with,
+                },
+                Outcome::Swapped { linked, .. },
+            ) => {
+                for id in std::iter::once(from).chain(linked) {
+                    self.unseat(id, student, &mut changes);
                 }
-                self.seat(to, student, Taken::Granted, &mut changes, &mut touched);
+                for id in std::iter::once(to).chain(with) {
+                    self.seat(id, student, Taken::Granted, &mut changes, &mut touched);
+                }
             }
             _ => {}
         }
+        changes
+            .freed
+            .extend(entry.effects.released.iter().map(|r| r.section.as_str()));
         for promotion in &entry.effects.promoted {
             self.seat(
                 &promotion.section,
@@ -109,6 +127,14 @@ impl<'a> Claims<'a> {
             }
         }
         changes
+    }
+
+    fn unseat(&mut self, section: &'a str, student: &str, changes: &mut SeatChanges<'a>) {
+        if let Some(claimed) = self.sections.get_mut(section)
+            && claimed.enrolled.remove(student)
+        {
+            changes.freed.push(section);
+        }
     }
 
     fn seat(

@@ -11,16 +11,33 @@ pub(crate) fn command(command: &Command) -> String {
         Command::SetCapacity { section, capacity } => format!("set_capacity of {section} to {capacity}"),
         Command::CreateStudent { student, .. } => format!("create_student {student}"),
         Command::SetAppointment { student, .. } => format!("set_appointment of {student}"),
+        Command::RecordCompletion { student, course } => format!("record_completion of {course} for {student}"),
+        Command::IssuePermission { student, section } => format!("issue_permission for {student} in {section}"),
         Command::Enroll {
             student,
             section,
             waitlist,
+            with,
+            permission,
         } => {
+            let with = with.as_ref().map(|w| format!(" with {w}")).unwrap_or_default();
+            let code = permission
+                .as_ref()
+                .map(|p| format!(" by permission {p}"))
+                .unwrap_or_default();
             let line = if *waitlist { " (or its waitlist)" } else { "" };
-            format!("enroll {student} in {section}{line}")
+            format!("enroll {student} in {section}{with}{code}{line}")
         }
         Command::Drop { student, section } => format!("drop {student} from {section}"),
-        Command::Swap { student, from, to } => format!("swap {student} from {from} to {to}"),
+        Command::Swap {
+            student,
+            from,
+            to,
+            with,
+        } => {
+            let with = with.as_ref().map(|w| format!(" with {w}")).unwrap_or_default();
+            format!("swap {student} from {from} to {to}{with}")
+        }
         Command::Deposit { student, amount_cents } => format!("deposit {amount_cents} cents for {student}"),
         Command::Withdraw { student, amount_cents } => format!("withdraw {amount_cents} cents from {student}"),
         Command::Transfer { from, to, amount_cents } => format!("transfer {amount_cents} cents from {from} to {to}"),

@@ -6,8 +6,11 @@
 //! student scans the section's list (about the sum of the squares of the section
 //! sizes). After every one of a million entries that is quadratic. So after each entry
 //! only the sections and students it touched are checked, with the public accessors:
-//! capacity, waitlist bound, units (summed again from the sections), time conflicts,
-//! nobody both seated and waiting, balance range, versions. The rules that need a whole
+//! capacity (reserved seats still held included), waitlist bound, units (summed again
+//! from the sections), time conflicts, nobody both seated and waiting, a lecture held
+//! with exactly one of its linked sections and a linked section only with its lecture,
+//! no prerequisite missing without a used permission number, balance range, versions.
+//! The rules that need a whole
 //! line (nobody eligible waits while a seat is free, every link mirrored) are left to
 //! the full sweep, which runs whenever at least as many entries have passed as the
 //! last sweep cost, and once at the end: its total cost stays within a constant factor
@@ -16,7 +19,7 @@
 use murphy_core::command::Ref;
 use murphy_core::meeting::schedules_overlap;
 use murphy_core::state::{BALANCE_CENTS_MAX, OVERDRAFT_CENTS_MAX};
-use murphy_core::{LogEntry, State};
+use murphy_core::{LogEntry, Outcome, Section, State, Student};
 
 /// The fewest entries between two full sweeps, so a small state is not swept after
 /// every entry.
@@ -39,6 +42,12 @@ impl<'a> Touched<'a> {
                 Ref::Section(id) => touched.section(id),
                 Ref::Student(id) => touched.student(id),
             }
+        }
+        if let Outcome::Dropped { linked: Some(id), .. } | Outcome::Swapped { linked: Some(id), .. } = &entry.outcome {
+            touched.section(id);
+        }
+        for release in &entry.effects.released {
+            touched.section(&release.section);
         }
         for promotion in &entry.effects.promoted {
             touched.section(&promotion.section);
@@ -67,6 +76,14 @@ impl<'a> Touched<'a> {
                 return Err(format!(
                     "{id} holds {} students for {} seats",
                     section.enrolled.len(),
+                    section.capacity
+                ));
+            }
+            if section.enrolled.len() + section.held() as usize > section.capacity as usize {
+                return Err(format!(
+                    "{id} holds {} students and keeps {} seats for reservations, in {} seats",
+                    section.enrolled.len(),
+                    section.held(),
                     section.capacity
                 ));
             }
@@ -104,6 +121,7 @@ impl<'a> Touched<'a> {
                         other.id
                     ));
                 }
+                check_registrar_rules(state, student, section)?;
                 seated.push(section);
             }
             let units: u64 = seated.iter().map(|s| u64::from(s.units)).sum();
@@ -138,6 +156,42 @@ impl<'a> Touched<'a> {
         }
         Ok(())
     }
+}
+
+/// A lecture is held with exactly one of its linked sections, a linked section only
+/// with its lecture, and a section missing a prerequisite only by a used permission
+/// number (for it or its lecture).
+fn check_registrar_rules(state: &State, student: &Student, section: &Section) -> Result<(), String> {
+    let (id, sec) = (&student.id, &section.id);
+    let parts = section.linked.iter().filter(|p| student.enrolled.contains(*p)).count();
+    if !section.linked.is_empty() && parts != 1 {
+        return Err(format!("{id} holds {sec} with {parts} of its linked sections, not 1"));
+    }
+    if let Some(lecture) = &section.linked_to
+        && !student.enrolled.contains(&**lecture)
+    {
+        return Err(format!(
+            "{id} holds {sec} without {lecture}, the lecture it is linked to"
+        ));
+    }
+    let missing = section
+        .prerequisites
+        .iter()
+        .find(|c| !student.completed.contains(c.as_str()));
+    let permitted = || {
+        student.permissions.iter().any(|p| {
+            p.used.is_some_and(|lsn| lsn <= state.lsn())
+                && (p.section == *sec || section.linked_to.as_deref() == Some(p.section.as_str()))
+        })
+    };
+    if let Some(course) = missing
+        && !permitted()
+    {
+        return Err(format!(
+            "{id} is enrolled in {sec} without its prerequisite {course} and without a permission number"
+        ));
+    }
+    Ok(())
 }
 
 /// When to run the next full sweep: after as many entries as the last one cost.

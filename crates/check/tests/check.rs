@@ -34,13 +34,18 @@ fn a_correct_run_is_clean() {
     assert_eq!(
         only(&dropped),
         &Outcome::Dropped {
-            promoted: vec!["s4".into()]
+            promoted: vec!["s4".into()],
+            linked: None,
         }
     );
     assert_eq!(only(&run.send("c5", &[enroll("s5", "A")]).1), &Outcome::Full);
     // A swap out of A frees a seat, which s3 (refused before) may then take.
     let swapped = run.send("c2", &[swap("s2", "A", "B")]).1;
-    assert_eq!(only(&swapped), &Outcome::Swapped { promoted: vec![] });
+    let swapped_alone = Outcome::Swapped {
+        promoted: vec![],
+        linked: None,
+    };
+    assert_eq!(only(&swapped), &swapped_alone);
     assert_eq!(only(&run.send("c3", &[enroll("s3", "A")]).1), &Outcome::Enrolled);
     // Time conflicts and holds.
     assert_eq!(only(&run.send("c1", &[enroll("s1", "C")]).1), &Outcome::Enrolled);

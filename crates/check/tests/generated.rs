@@ -1,12 +1,15 @@
 //! A generated registration run (a few crowded sections, waitlists, swaps, drops,
 //! holds, capacity changes, multi-command requests, lost answers and their retries,
-//! requests overlapping in time) must check clean; and editing any one refusal or
-//! grant in its log must be caught.
+//! requests overlapping in time, and the registrar's rules: a lecture taken with one of
+//! two discussions, a prerequisite, permission numbers, seats held for majors until an
+//! instant the run passes) must check clean; and editing any one refusal or grant in
+//! its log must be caught.
 
 mod common;
 
 use common::*;
-use murphy_core::{Command, Outcome};
+use murphy_core::{Command, Outcome, Population, Reservation};
+use time::OffsetDateTime;
 
 const SECTIONS: usize = 5;
 const STUDENTS: usize = 16;
@@ -36,8 +39,39 @@ fn stu(i: usize) -> String {
     format!("s{i}")
 }
 
+fn pair(student: &str, rng: &mut Rng) -> Command {
+    Command::Enroll {
+        student: student.into(),
+        section: "LEC".into(),
+        waitlist: rng.one_in(2),
+        with: Some(["LEC-A", "LEC-B"][rng.below(2)].into()),
+        permission: rng.one_in(4).then(|| "ASKED".into()),
+    }
+}
+
+/// The registrar's moves: pairs (some with a permission number), swaps between the
+/// discussions, drops of the lecture, permission numbers issued.
+fn registrar_command(student: String, rng: &mut Rng) -> Command {
+    match rng.below(4) {
+        0 if rng.one_in(5) => enroll(&student, "LEC"),
+        0 => pair(&student, rng),
+        1 => {
+            let from = rng.below(2);
+            swap(&student, ["LEC-A", "LEC-B"][from], ["LEC-A", "LEC-B"][1 - from])
+        }
+        2 => drop(&student, "LEC"),
+        _ => Command::IssuePermission {
+            student,
+            section: "LEC".into(),
+        },
+    }
+}
+
 fn command(rng: &mut Rng) -> Command {
     let (student, section) = (stu(rng.below(STUDENTS)), sec(rng.below(SECTIONS)));
+    if rng.one_in(4) {
+        return registrar_command(student, rng);
+    }
     match rng.below(12) {
         0..=4 => {
             if rng.one_in(2) {
@@ -69,18 +103,21 @@ fn generated_run(seed: u64) -> Run {
         vec![],
         vec![meeting("F", "12:00", "13:00")],
     ];
-    let sections: Vec<Command> = (0..SECTIONS)
+    let mut sections: Vec<Command> = (0..SECTIONS)
         .map(|i| section(&sec(i), 1 + (i as u32 % 3), i as u32 % 3, meetings[i].clone()))
         .collect();
+    registrar_catalog(&mut sections);
     run.admin(&sections);
-    run.admin(&(0..STUDENTS).map(|i| student(&stu(i))).collect::<Vec<_>>());
+    run.admin(&(0..STUDENTS).map(registrar_student).collect::<Vec<_>>());
     let slot_ns = 1_000;
     let mut pending_retries = Vec::new();
     for k in 0..REQUESTS {
         let slot = run.clock_ns + slot_ns * (k as u64 + 1);
         let sent = slot - rng.below(900) as u64;
         let answered = slot + rng.below(900) as u64;
-        let commands: Vec<Command> = (0..1 + rng.below(2)).map(|_| command(&mut rng)).collect();
+        let commands: Vec<Command> = (0..1 + rng.below(2))
+            .map(|_| with_code(&run, command(&mut rng)))
+            .collect();
         let client = format!("c{}", rng.below(8));
         let seq = run.next_seq(&client);
         let results = run.apply(Some(&client), Some(seq), &commands);
@@ -96,6 +133,58 @@ fn generated_run(seed: u64) -> Run {
         run.record(&client, Some(seq), &commands, sent, Some(sent + 500), Some(results));
     }
     run
+}
+
+/// SEC-2 holds its two seats for majors of M for the first half of the run; LEC (two
+/// seats, requiring C1) is taken with LEC-A or LEC-B (one seat each), created first.
+fn registrar_catalog(sections: &mut Vec<Command>) {
+    let half_way = OffsetDateTime::from_unix_timestamp(1_767_225_600 + REQUESTS as i64 / 2).unwrap();
+    if let Command::CreateSection { capacity, reserved, .. } = &mut sections[2] {
+        *capacity = 3;
+        reserved.push(Reservation {
+            population: Population::Major("M".into()),
+            seats: 2,
+            until: half_way,
+        });
+    }
+    let mut lecture = section("LEC", 2, 3, vec![meeting("F", "08:00", "09:00")]);
+    if let Command::CreateSection {
+        linked, prerequisites, ..
+    } = &mut lecture
+    {
+        *linked = vec!["LEC-A".into(), "LEC-B".into()];
+        prerequisites.push("C1".into());
+    }
+    sections.push(section("LEC-A", 1, 0, vec![meeting("F", "14:00", "15:00")]));
+    sections.push(section("LEC-B", 1, 0, vec![meeting("F", "15:00", "16:00")]));
+    sections.push(lecture);
+}
+
+/// A quarter of the students are majors of M; two thirds have completed C1.
+fn registrar_student(i: usize) -> Command {
+    let mut command = student(&stu(i));
+    if let Command::CreateStudent { major, completed, .. } = &mut command {
+        *major = Some(if i.is_multiple_of(4) { "M" } else { "N" }.into());
+        if i % 3 != 2 {
+            completed.push("C1".into());
+        }
+    }
+    command
+}
+
+/// A pair asked with a permission number uses the student's latest code, or one that
+/// was never issued when they have none.
+fn with_code(run: &Run, mut command: Command) -> Command {
+    if let Command::Enroll {
+        student,
+        permission: permission @ Some(_),
+        ..
+    } = &mut command
+    {
+        let latest = run.state.student(student).and_then(|s| s.permissions.last());
+        *permission = Some(latest.map_or_else(|| "NEVER-ISSUED".into(), |p| p.code.clone()));
+    }
+    command
 }
 
 #[test]
@@ -118,6 +207,26 @@ fn a_generated_run_is_clean() {
         ] {
             assert!(outcomes(kind) > 5, "seed {seed}: only {} {kind}", outcomes(kind));
         }
+        for kind in [
+            "reserved",
+            "missing_prerequisite",
+            "permission",
+            "bad_permission",
+            "needs_linked",
+        ] {
+            assert!(outcomes(kind) > 0, "seed {seed}: no {kind}");
+        }
+        let pairs = run.log.iter().filter(|e| {
+            matches!(
+                (&e.command, &e.outcome),
+                (Command::Enroll { with: Some(_), .. }, Outcome::Enrolled)
+            )
+        });
+        assert!(pairs.count() > 2, "seed {seed}: few pairs enrolled");
+        assert!(
+            run.log.iter().any(|e| !e.effects.released.is_empty()),
+            "seed {seed}: no release"
+        );
         assert!(
             run.log.iter().any(|e| !e.effects.promoted.is_empty()),
             "seed {seed}: no promotion"
@@ -139,7 +248,7 @@ fn every_edited_outcome_in_a_generated_run_is_caught() {
             Outcome::Enrolled => Some((e.lsn, Outcome::Full)),
             _ => None,
         })
-        .step_by(25)
+        .step_by(15)
         .collect();
     assert!(edits.len() > 10, "{} edits", edits.len());
     for (lsn, outcome) in edits {

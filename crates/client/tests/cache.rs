@@ -24,14 +24,7 @@ async fn reads_revalidate_and_stale_ok_reads_do_not_ask() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
     let admin = Client::new(url.clone(), Some(ADMIN_TOKEN.into()));
-    let create = Command::CreateSection {
-        section: "MATH-31A-1".into(),
-        title: "Differential Calculus".into(),
-        units: 4,
-        capacity: 10,
-        waitlist_capacity: 0,
-        meetings: vec![],
-    };
+    let create = Command::create_section("MATH-31A-1", "Differential Calculus", 4, 10, 0, vec![]);
     assert_eq!(
         admin.commands(vec![create]).await.unwrap().results[0].outcome,
         Outcome::Created

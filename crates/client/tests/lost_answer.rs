@@ -33,11 +33,7 @@ async fn a_lost_answer_is_retried_with_the_same_seq_and_applied_once() {
     let server = start_server(dir.path()).await;
     let admin = Client::new(format!("http://{server}"), Some(ADMIN_TOKEN.into()));
     let setup = admin
-        .commands(vec![Command::CreateStudent {
-            student: "s1".into(),
-            name: "Joe Bruin".into(),
-            max_units: 20,
-        }])
+        .commands(vec![Command::create_student("s1", "Joe Bruin", 20)])
         .await
         .unwrap();
     assert_eq!(setup.results[0].outcome, Outcome::Created);

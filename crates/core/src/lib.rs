@@ -7,12 +7,16 @@
 pub mod command;
 pub mod meeting;
 pub mod outcome;
+pub mod permission;
+pub mod reservation;
 pub mod session;
 pub mod state;
 pub mod wire;
 
-pub use command::{Command, SectionId, StudentId};
+pub use command::{Command, CourseId, SectionId, StudentId};
 pub use meeting::{Days, Meeting, TimeOfDay};
-pub use outcome::{Applied, Effects, LogEntry, Outcome, Promotion, Skip};
+pub use outcome::{Applied, Effects, LinkProblem, LogEntry, Outcome, Promotion, Release, Skip};
+pub use permission::Permission;
+pub use reservation::{Population, Reservation, ReservedSeats};
 pub use session::{Decision, RequestLsns, SessionChange, SessionLimits, SessionRow, Sessions};
 pub use state::{Changes, Section, State, Student, Unknown};

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::command::{Command, SectionId, StudentId};
+use crate::command::{Command, CourseId, SectionId, StudentId};
+use crate::reservation::Population;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -21,17 +22,29 @@ pub enum Outcome {
         position: u32,
     },
     /// `promoted` took the freed seat from the waitlist (empty when nobody was promoted).
+    /// `linked`: the linked section (discussion, lab) dropped with a lecture.
     Dropped {
         promoted: Vec<StudentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        linked: Option<SectionId>,
     },
     /// The student moved from `from` to `to`; `promoted` took the freed seat in `from`.
+    /// `linked`: the linked section left with `from`, when `from` is a lecture.
     Swapped {
         promoted: Vec<StudentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        linked: Option<SectionId>,
     },
     /// The balance after the command and the fee it charged (0 when none).
     Balance {
         cents: i64,
         fee_cents: i64,
+    },
+    /// `record_completion` added the course to the student's record.
+    CompletionRecorded,
+    /// `issue_permission`: the single-use code for the student and section.
+    Permission {
+        code: String,
     },
 
     // Refusals, in the order the rules are checked.
@@ -42,6 +55,14 @@ pub enum Outcome {
         student: StudentId,
     },
     AlreadyExists,
+    /// The section is taken together with one of `choices` (name it in `with`), or the
+    /// section named in `with` is not one of them, or the move would leave a lecture
+    /// without its linked section.
+    NeedsLinked {
+        choices: Vec<SectionId>,
+    },
+    /// The permission number is unknown, not this student's or section's, or used.
+    BadPermission,
     NotOpen {
         #[serde(with = "time::serde::rfc3339")]
         opens_at: OffsetDateTime,
@@ -54,6 +75,10 @@ pub enum Outcome {
     AlreadyWaitlisted {
         position: u32,
     },
+    /// A course the section requires that the student has not completed.
+    MissingPrerequisite {
+        course: CourseId,
+    },
     TimeConflict {
         with: SectionId,
     },
@@ -62,10 +87,27 @@ pub enum Outcome {
         max_units: u32,
     },
     Full,
+    /// Only seats reserved for a population the student is not in are left; they open
+    /// to all at `until`.
+    Reserved {
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+    },
     NotEnrolled,
     /// A capacity below the number already enrolled would overbook.
     BelowEnrolled {
         enrolled: u32,
+    },
+    /// A capacity below the enrolled plus the seats still held by reservations would
+    /// take reserved seats away.
+    BelowReserved {
+        enrolled: u32,
+        held: u32,
+    },
+    /// `section` cannot be linked to the new section.
+    CannotLink {
+        section: SectionId,
+        reason: LinkProblem,
     },
     InsufficientFunds {
         balance_cents: i64,
@@ -87,6 +129,8 @@ impl Outcome {
                 | Outcome::Dropped { .. }
                 | Outcome::Swapped { .. }
                 | Outcome::Balance { .. }
+                | Outcome::CompletionRecorded
+                | Outcome::Permission { .. }
         )
     }
 
@@ -101,22 +145,59 @@ impl Outcome {
             Outcome::Dropped { .. } => "dropped",
             Outcome::Swapped { .. } => "swapped",
             Outcome::Balance { .. } => "balance",
+            Outcome::CompletionRecorded => "completion_recorded",
+            Outcome::Permission { .. } => "permission",
             Outcome::NoSuchSection { .. } => "no_such_section",
             Outcome::NoSuchStudent { .. } => "no_such_student",
             Outcome::AlreadyExists => "already_exists",
+            Outcome::NeedsLinked { .. } => "needs_linked",
+            Outcome::BadPermission => "bad_permission",
             Outcome::NotOpen { .. } => "not_open",
             Outcome::Hold { .. } => "hold",
             Outcome::AlreadyEnrolled => "already_enrolled",
             Outcome::AlreadyWaitlisted { .. } => "already_waitlisted",
+            Outcome::MissingPrerequisite { .. } => "missing_prerequisite",
             Outcome::TimeConflict { .. } => "time_conflict",
             Outcome::UnitLimit { .. } => "unit_limit",
             Outcome::Full => "full",
+            Outcome::Reserved { .. } => "reserved",
             Outcome::NotEnrolled => "not_enrolled",
             Outcome::BelowEnrolled { .. } => "below_enrolled",
+            Outcome::BelowReserved { .. } => "below_reserved",
+            Outcome::CannotLink { .. } => "cannot_link",
             Outcome::InsufficientFunds { .. } => "insufficient_funds",
             Outcome::BalanceLimit => "balance_limit",
         }
     }
+}
+
+/// Why a section cannot be linked to a new one: a linked section belongs to one
+/// lecture, is not a lecture itself, starts empty, and can be taken with its lecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkProblem {
+    /// It has linked sections of its own.
+    HasLinks,
+    /// It is already linked to another section.
+    LinkedElsewhere,
+    /// Students are enrolled or waiting in it.
+    NotEmpty,
+    /// It meets at the same time as the new section.
+    MeetsAtTheSameTime,
+}
+
+/// Reserved seats opened to all because their instant came: done by the first command
+/// applied at or after it, before the command itself (see `State::apply`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub section: SectionId,
+    #[serde(rename = "for")]
+    pub population: Population,
+    pub seats: u32,
+    /// How many of them were still held (not taken by the population) and so opened.
+    pub held: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
 }
 
 /// A seat taken from a waitlist as a side effect of a command.
@@ -134,10 +215,13 @@ pub struct Skip {
     pub reason: Outcome,
 }
 
-/// What a command did besides its own outcome: promotions from waitlists, in the
-/// order they happened, and the students skipped on the way.
+/// What a command did besides its own outcome: reserved seats released (first, as
+/// their instant had come), promotions from waitlists, in the order they happened, and
+/// the students skipped on the way.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effects {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<Release>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promoted: Vec<Promotion>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -146,7 +230,7 @@ pub struct Effects {
 
 impl Effects {
     pub fn is_empty(&self) -> bool {
-        self.promoted.is_empty() && self.skipped.is_empty()
+        self.released.is_empty() && self.promoted.is_empty() && self.skipped.is_empty()
     }
 }
 

@@ -2,10 +2,12 @@
 //! requests, answers and the read views. Kept apart from the domain types so the
 //! contract can stay fixed while the domain grows; server and clients share them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Command, Meeting, Outcome, Section, Student};
+use crate::{Command, Meeting, Outcome, Permission, Population, Section, Student};
 
 /// `POST /api/v1/commands`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +45,28 @@ pub struct SectionView {
     pub enrolled: u32,
     pub waitlisted: u32,
     pub meetings: Vec<Meeting>,
+    /// The course it is a section of.
+    pub course: String,
+    /// Courses to have completed first.
+    pub prerequisites: Vec<String>,
+    /// Sections of which one is taken with this one (enroll with `with`).
+    pub linked: Vec<String>,
+    /// The section this one is taken with (its lecture), if it is a linked section.
+    pub linked_to: Option<String>,
+    /// Reservations in force, with the seats each still holds.
+    pub reserved: Vec<ReservedView>,
     pub version: u64,
+}
+
+/// Seats reserved for a population until an instant, and how many are still held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedView {
+    #[serde(rename = "for")]
+    pub population: Population,
+    pub seats: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+    pub held: u32,
 }
 
 impl From<&Section> for SectionView {
@@ -57,6 +80,20 @@ impl From<&Section> for SectionView {
             enrolled: s.enrolled.len() as u32,
             waitlisted: s.waitlist.len() as u32,
             meetings: s.meetings.clone(),
+            course: s.course.to_string(),
+            prerequisites: s.prerequisites.to_vec(),
+            linked: s.linked.to_vec(),
+            linked_to: s.linked_to.as_deref().map(str::to_owned),
+            reserved: s
+                .reserved
+                .iter()
+                .map(|r| ReservedView {
+                    population: r.rule.population.clone(),
+                    seats: r.rule.seats,
+                    until: r.rule.until,
+                    held: r.held(),
+                })
+                .collect(),
             version: s.version,
         }
     }
@@ -69,6 +106,8 @@ pub struct SectionEvent {
     pub capacity: u32,
     pub enrolled: u32,
     pub waitlisted: u32,
+    /// Seats still held by reservations (open to their populations only).
+    pub held: u32,
     pub version: u64,
 }
 
@@ -79,6 +118,7 @@ impl From<&Section> for SectionEvent {
             capacity: s.capacity,
             enrolled: s.enrolled.len() as u32,
             waitlisted: s.waitlist.len() as u32,
+            held: s.held(),
             version: s.version,
         }
     }
@@ -103,6 +143,14 @@ pub struct StudentView {
     pub balance_cents: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub appointment: Option<OffsetDateTime>,
+    pub major: Option<String>,
+    pub standing: Option<String>,
+    /// Courses completed, in order.
+    pub completed: Vec<String>,
+    /// For each lecture waited for, the linked section chosen with it.
+    pub waitlisted_with: BTreeMap<String, String>,
+    /// Permission numbers issued to the student, used or not.
+    pub permissions: Vec<Permission>,
     pub version: u64,
 }
 
@@ -117,6 +165,11 @@ impl From<&Student> for StudentView {
             max_units: s.max_units,
             balance_cents: s.balance_cents,
             appointment: s.appointment,
+            major: s.major.as_deref().map(str::to_owned),
+            standing: s.standing.as_deref().map(str::to_owned),
+            completed: s.completed.iter().map(|c| c.to_string()).collect(),
+            waitlisted_with: s.waiting_with.clone(),
+            permissions: s.permissions.clone(),
             version: s.version,
         }
     }

@@ -66,7 +66,8 @@ pub enum Command {
         /// The section's id, e.g. COMSCI-35L-1.
         id: String,
     },
-    /// Enroll in a section (or join its waitlist with --waitlist when it is full).
+    /// Enroll in a section (or join its waitlist with --waitlist when it is full). A
+    /// lecture with discussions or labs is taken with one of them: name it with --with.
     Enroll {
         #[command(flatten)]
         common: Common,
@@ -75,6 +76,13 @@ pub enum Command {
         /// If the section is full, join its waitlist instead of being refused.
         #[arg(long)]
         waitlist: bool,
+        /// The linked section (discussion, lab) to take with it: both seats or neither.
+        #[arg(long, value_name = "SECTION")]
+        with: Option<String>,
+        /// A permission number the registrar issued you for this section: it waives the
+        /// prerequisites, the appointment and reserved seats (not the capacity).
+        #[arg(long, value_name = "CODE")]
+        permission: Option<String>,
     },
     /// Drop a section (or leave its waitlist).
     Drop {
@@ -91,6 +99,9 @@ pub enum Command {
         from: String,
         /// The section to join.
         to: String,
+        /// When TO has linked sections, the one to take with it.
+        #[arg(long, value_name = "SECTION")]
+        with: Option<String>,
     },
     /// Your week as a grid of your enrolled sections' meetings.
     Schedule {
@@ -148,14 +159,36 @@ pub enum AdminCommand {
         #[arg(value_name = "STUDENT")]
         holder: String,
     },
-    /// Create sections from a CSV file (see examples/catalog.csv), all or none.
+    /// Create sections, or record completed courses, from a CSV file (see
+    /// examples/catalog.csv and examples/completions.csv), all or none.
     Import {
         #[command(flatten)]
         common: Common,
-        /// The CSV file. Its first line names the columns:
-        /// section,title,units,capacity,waitlist_capacity,days,start,end; one meeting
-        /// per row, and more rows of the same section add meetings.
+        /// The CSV file. Its first line names the columns. Sections:
+        /// section,title,units,capacity,waitlist_capacity,days,start,end and optionally
+        /// course,prerequisites,linked,reserved; one meeting per row, and more rows of
+        /// the same section add meetings. Completions: student,course.
         file: PathBuf,
+    },
+    /// Issue a single-use permission number for a student and a section.
+    Permission {
+        #[command(flatten)]
+        common: Common,
+        /// The student it is for.
+        #[arg(value_name = "STUDENT")]
+        holder: String,
+        /// The section it opens (for a lecture, with any of its linked sections).
+        section: String,
+    },
+    /// Record that a student completed a course (it counts for prerequisites).
+    Complete {
+        #[command(flatten)]
+        common: Common,
+        /// The student who completed it.
+        #[arg(value_name = "STUDENT")]
+        holder: String,
+        /// The course, e.g. COMSCI-31.
+        course: String,
     },
 }
 
@@ -169,6 +202,24 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
         Command::Watch { common, id } => reads::watch(&Ctx::new(common)?, &id).await,
         Command::Admin(AdminCommand::Token { common, holder }) => writes::token(&Ctx::new(common)?, &holder).await,
         Command::Admin(AdminCommand::Import { common, file }) => writes::import(&Ctx::new(common)?, &file).await,
+        Command::Admin(AdminCommand::Permission {
+            common,
+            holder,
+            section,
+        }) => {
+            let command = Cmd::IssuePermission {
+                student: holder,
+                section,
+            };
+            writes::apply(&Ctx::new(common)?, vec![command]).await
+        }
+        Command::Admin(AdminCommand::Complete { common, holder, course }) => {
+            let command = Cmd::RecordCompletion {
+                student: holder,
+                course,
+            };
+            writes::apply(&Ctx::new(common)?, vec![command]).await
+        }
         write => {
             let (common, make) = write_command(write);
             let ctx = Ctx::new(common)?;
@@ -181,16 +232,32 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
 /// The student commands that write: their options, and the command for a student.
 fn write_command(command: Command) -> (Common, Box<dyn FnOnce(String) -> Cmd>) {
     match command {
-        Command::Enroll { common, id, waitlist } => (
+        Command::Enroll {
+            common,
+            id,
+            waitlist,
+            with,
+            permission,
+        } => (
             common,
             Box::new(move |student| Cmd::Enroll {
                 student,
                 section: id,
                 waitlist,
+                with,
+                permission,
             }),
         ),
         Command::Drop { common, id } => (common, Box::new(move |student| Cmd::Drop { student, section: id })),
-        Command::Swap { common, from, to } => (common, Box::new(move |student| Cmd::Swap { student, from, to })),
+        Command::Swap { common, from, to, with } => (
+            common,
+            Box::new(move |student| Cmd::Swap {
+                student,
+                from,
+                to,
+                with,
+            }),
+        ),
         Command::Deposit { common, cents } => (
             common,
             Box::new(move |student| Cmd::Deposit {

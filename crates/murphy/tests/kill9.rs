@@ -50,19 +50,11 @@ fn random_command(rng: &mut Rng) -> Command {
     let index = rng.below(SECTIONS);
     let section = format!("SEC-{index}");
     match rng.below(6) {
-        0 | 1 => Command::Enroll {
-            student,
-            section,
-            waitlist: rng.below(2) == 0,
-        },
+        0 | 1 => Command::enroll(&student, &section, rng.below(2) == 0),
         2 => Command::Drop { student, section },
         3 => {
             let to = format!("SEC-{}", (index + 1 + rng.below(SECTIONS - 1)) % SECTIONS);
-            Command::Swap {
-                student,
-                from: section,
-                to,
-            }
+            Command::swap(&student, &section, &to)
         }
         4 => Command::Deposit {
             student,
@@ -77,20 +69,9 @@ fn random_command(rng: &mut Rng) -> Command {
 
 fn setup_commands() -> Vec<Command> {
     let mut commands: Vec<Command> = (0..SECTIONS)
-        .map(|i| Command::CreateSection {
-            section: format!("SEC-{i}"),
-            title: format!("Section {i}"),
-            units: 4,
-            capacity: 5,
-            waitlist_capacity: 5,
-            meetings: vec![],
-        })
+        .map(|i| Command::create_section(&format!("SEC-{i}"), &format!("Section {i}"), 4, 5, 5, vec![]))
         .collect();
-    commands.extend((0..STUDENTS).map(|i| Command::CreateStudent {
-        student: format!("s{i:03}"),
-        name: format!("Student {i}"),
-        max_units: 12,
-    }));
+    commands.extend((0..STUDENTS).map(|i| Command::create_student(&format!("s{i:03}"), &format!("Student {i}"), 12)));
     commands
 }
 

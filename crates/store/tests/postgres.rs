@@ -67,7 +67,7 @@ fn a_schema_of_another_version_is_refused() {
         .unwrap();
     let message = refused.to_string();
     assert!(
-        message.contains("schema version 99") && message.contains("reads version 1"),
+        message.contains("schema version 99") && message.contains("reads version 2"),
         "{message}"
     );
 }

@@ -154,38 +154,19 @@ pub fn meeting(days: &str, start: &str, end: &str) -> Meeting {
 }
 
 pub fn section(id: &str, capacity: u32, waitlist_capacity: u32, meetings: Vec<Meeting>) -> Command {
-    Command::CreateSection {
-        section: id.into(),
-        title: format!("Section {id}"),
-        units: 4,
-        capacity,
-        waitlist_capacity,
-        meetings,
-    }
+    Command::create_section(id, &format!("Section {id}"), 4, capacity, waitlist_capacity, meetings)
 }
 
 pub fn student(id: &str) -> Command {
-    Command::CreateStudent {
-        student: id.into(),
-        name: format!("Student {id}"),
-        max_units: 12,
-    }
+    Command::create_student(id, &format!("Student {id}"), 12)
 }
 
 pub fn enroll(student: &str, section: &str) -> Command {
-    Command::Enroll {
-        student: student.into(),
-        section: section.into(),
-        waitlist: false,
-    }
+    Command::enroll(student, section, false)
 }
 
 pub fn enroll_or_wait(student: &str, section: &str) -> Command {
-    Command::Enroll {
-        student: student.into(),
-        section: section.into(),
-        waitlist: true,
-    }
+    Command::enroll(student, section, true)
 }
 
 pub fn drop(student: &str, section: &str) -> Command {
@@ -196,11 +177,7 @@ pub fn drop(student: &str, section: &str) -> Command {
 }
 
 pub fn swap(student: &str, from: &str, to: &str) -> Command {
-    Command::Swap {
-        student: student.into(),
-        from: from.into(),
-        to: to.into(),
-    }
+    Command::swap(student, from, to)
 }
 
 pub fn deposit(student: &str, amount_cents: i64) -> Command {

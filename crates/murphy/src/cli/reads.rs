@@ -83,12 +83,64 @@ pub async fn section(ctx: &Ctx, id: &str) -> anyhow::Result<Status> {
     println!("{}  {}  ({} units)", s.id, s.title, s.units);
     let open = s.capacity.saturating_sub(s.enrolled);
     println!(
-        "seats: {} of {} taken, {open} open; waitlist: {} of {}",
-        s.enrolled, s.capacity, s.waitlisted, s.waitlist_capacity
+        "seats: {} of {} taken, {open} open{}; waitlist: {} of {}",
+        s.enrolled,
+        s.capacity,
+        held_clause(s.reserved.iter().map(|r| r.held).sum()),
+        s.waitlisted,
+        s.waitlist_capacity
     );
+    for line in registrar_lines(s) {
+        println!("{line}");
+    }
     println!("meets: {}", meetings_text(&s.meetings));
     println!("version {}; {}", s.version, cache_text(&got));
     Ok(Status::Done)
+}
+
+/// ", 10 of them held for reservations", or nothing when none are.
+fn held_clause(held: u32) -> String {
+    if held == 0 {
+        String::new()
+    } else {
+        format!(", {held} of them held for reservations")
+    }
+}
+
+/// What the registrar's rules say about a section, a line each, only those that apply:
+/// its reservations, prerequisites and linked sections.
+fn registrar_lines(s: &SectionView) -> Vec<String> {
+    let mut lines: Vec<String> = s
+        .reserved
+        .iter()
+        .map(|r| {
+            format!(
+                "reserved: {} seats for {} until {}, {} still held",
+                r.seats,
+                r.population,
+                r.until
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                r.held
+            )
+        })
+        .collect();
+    if !s.prerequisites.is_empty() {
+        lines.push(format!("requires: {}", s.prerequisites.join(", ")));
+    }
+    if !s.linked.is_empty() {
+        lines.push(format!(
+            "taken with one of: {} (enroll with --with)",
+            s.linked.join(", ")
+        ));
+    }
+    if let Some(lecture) = &s.linked_to {
+        lines.push(format!(
+            "taken with: {lecture} (murphy enroll {lecture} --with {})",
+            s.id
+        ));
+    }
+    lines
 }
 
 pub async fn schedule(ctx: &Ctx) -> anyhow::Result<Status> {
@@ -168,13 +220,14 @@ fn print_event(ctx: &Ctx, e: &SectionEvent) {
     let now = time::OffsetDateTime::now_utc();
     let open = e.capacity.saturating_sub(e.enrolled);
     println!(
-        "{:02}:{:02}:{:02}Z {}: {}/{} enrolled, {open} open, {} waitlisted",
+        "{:02}:{:02}:{:02}Z {}: {}/{} enrolled, {open} open{}, {} waitlisted",
         now.hour(),
         now.minute(),
         now.second(),
         e.id,
         e.enrolled,
         e.capacity,
+        held_clause(e.held),
         e.waitlisted
     );
 }

@@ -1,9 +1,10 @@
 //! The sentences a student reads: every outcome of every command, and money, in plain
 //! words ("COMSCI-35L-1 is full; you are 3rd on its waitlist"). One function,
 //! `sentence`, covers every `Outcome` variant, with the command that caused it for
-//! context (which section, which amount, whether the waitlist was asked for).
+//! context (which section, which amount, whether the waitlist was asked for, which
+//! linked section went with it).
 
-use murphy_core::{Command, Outcome};
+use murphy_core::{Command, LinkProblem, Outcome};
 
 /// What `command` got, as a sentence.
 pub fn sentence(command: &Command, outcome: &Outcome) -> String {
@@ -17,26 +18,47 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
             )
         }
         Outcome::AppointmentSet => format!("{}'s registration appointment is set", subject(command)),
-        Outcome::Enrolled => format!("you are enrolled in {section}"),
-        Outcome::Waitlisted { position } => {
-            format!("{section} is full; you are {} on its waitlist", ordinal(*position))
-        }
-        Outcome::Dropped { promoted } => {
-            format!("you dropped {section}{}", promoted_clause(promoted, "your seat"))
-        }
-        Outcome::Swapped { promoted } => match command {
-            Command::Swap { from, to, .. } => {
-                format!(
-                    "you swapped {from} for {to}{}",
-                    promoted_clause(promoted, "your old seat")
-                )
-            }
-            _ => format!("swapped{}", promoted_clause(promoted, "the freed seat")),
+        Outcome::Enrolled => enrolled_sentence(command, &section),
+        Outcome::Waitlisted { position } => match with_of(command) {
+            Some(with) => format!(
+                "{section} with {with} has no seats for you; you are {} on {section}'s waitlist, \
+                 for both",
+                ordinal(*position)
+            ),
+            None => format!("{section} is full; you are {} on its waitlist", ordinal(*position)),
         },
+        Outcome::Dropped { promoted, linked } => {
+            let linked = linked
+                .as_ref()
+                .map(|l| format!(" and its linked {l}"))
+                .unwrap_or_default();
+            format!(
+                "you dropped {section}{linked}{}",
+                promoted_clause(promoted, "your seat")
+            )
+        }
+        Outcome::Swapped { promoted, linked } => swapped_sentence(command, promoted, linked.as_deref()),
         Outcome::Balance { cents, fee_cents } => balance_sentence(command, *cents, *fee_cents),
+        Outcome::CompletionRecorded => match command {
+            Command::RecordCompletion { student, course } => {
+                format!("{course} is on {student}'s record as completed")
+            }
+            _ => "the completion is recorded".into(),
+        },
+        Outcome::Permission { code } => permission_sentence(command, code),
         Outcome::NoSuchSection { section } => format!("there is no section {section}"),
         Outcome::NoSuchStudent { student } => format!("there is no student {student}"),
-        Outcome::AlreadyExists => format!("{} already exists", subject(command)),
+        Outcome::AlreadyExists => match command {
+            Command::RecordCompletion { student, course } => {
+                format!("{course} is already on {student}'s record as completed")
+            }
+            _ => format!("{} already exists", subject(command)),
+        },
+        Outcome::NeedsLinked { choices } => needs_linked_sentence(command, choices),
+        Outcome::BadPermission => format!(
+            "that permission number does not open {section} for you: it is another student's or \
+             section's, or already used; ask the registrar for a new one"
+        ),
         Outcome::NotOpen { opens_at } => format!(
             "your registration appointment opens at {}; you cannot enroll before then",
             instant(*opens_at)
@@ -49,14 +71,31 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
         Outcome::AlreadyWaitlisted { position } => {
             format!("you are already {} on {section}'s waitlist", ordinal(*position))
         }
+        Outcome::MissingPrerequisite { course } => format!(
+            "{section} requires {course}, which is not on your record as completed; \
+             the registrar can give you a permission number"
+        ),
         Outcome::TimeConflict { with } => format!("{section} meets at the same time as {with}"),
         Outcome::UnitLimit { units, max_units } => {
             format!("{section} would bring you to {units} units, over your limit of {max_units}")
         }
         Outcome::Full => full_sentence(command, &section),
+        Outcome::Reserved { until } => format!(
+            "the seats left in {section} are reserved until {}; they open to all then \
+             (add --waitlist to wait for one)",
+            instant(*until)
+        ),
         Outcome::NotEnrolled => format!("you are not enrolled in {section}"),
         Outcome::BelowEnrolled { enrolled } => {
             format!("{section} already has {enrolled} students enrolled; its capacity cannot go below that")
+        }
+        Outcome::BelowReserved { enrolled, held } => format!(
+            "{section} has {enrolled} enrolled and {held} seats still reserved; its capacity cannot \
+             go below {}",
+            enrolled + held
+        ),
+        Outcome::CannotLink { section: part, reason } => {
+            format!("{part} cannot be linked to {section}: {}", link_problem(*reason))
         }
         Outcome::InsufficientFunds { balance_cents } => format!(
             "not enough money: the balance is {}, and a transfer never overdraws",
@@ -66,10 +105,102 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
     }
 }
 
+fn enrolled_sentence(command: &Command, section: &str) -> String {
+    let with = with_of(command).map(|w| format!(" and {w}")).unwrap_or_default();
+    let code = match command {
+        Command::Enroll {
+            permission: Some(code), ..
+        } => format!(" (permission number {code} used)"),
+        _ => String::new(),
+    };
+    format!("you are enrolled in {section}{with}{code}")
+}
+
+fn swapped_sentence(command: &Command, promoted: &[String], linked: Option<&str>) -> String {
+    let Command::Swap { from, to, with, .. } = command else {
+        return format!("swapped{}", promoted_clause(promoted, "the freed seat"));
+    };
+    let from = linked.map_or(from.clone(), |l| format!("{from} and {l}"));
+    let to = with.as_ref().map_or(to.clone(), |w| format!("{to} and {w}"));
+    format!(
+        "you swapped {from} for {to}{}",
+        promoted_clause(promoted, "your old seat")
+    )
+}
+
 fn full_sentence(command: &Command, section: &str) -> String {
     match command {
+        Command::Enroll {
+            with: Some(with),
+            waitlist,
+            ..
+        } => {
+            let line = if *waitlist {
+                ", and its waitlist too"
+            } else {
+                "; add --waitlist to wait for both"
+            };
+            format!("{section} or {with} is full{line}")
+        }
         Command::Enroll { waitlist: true, .. } => format!("{section} is full and its waitlist too"),
+        Command::Enroll {
+            permission: Some(_), ..
+        } => {
+            format!("{section} is full; a permission number never adds a seat")
+        }
         _ => format!("{section} is full; add --waitlist to join its waitlist"),
+    }
+}
+
+fn permission_sentence(command: &Command, code: &str) -> String {
+    match command {
+        Command::IssuePermission { student, section } => format!(
+            "permission number {code} lets {student} enroll in {section} once: \
+             murphy enroll {section} --permission {code}"
+        ),
+        _ => format!("permission number {code}"),
+    }
+}
+
+/// What the student can do about a move that needs a linked section.
+fn needs_linked_sentence(command: &Command, choices: &[String]) -> String {
+    let list = choices.join(", ");
+    match command {
+        Command::Enroll {
+            section, with: None, ..
+        } => format!(
+            "{section} is taken together with one of {list}: enroll in the lecture with \
+             --with and its discussion or lab"
+        ),
+        Command::Enroll {
+            section, with: Some(w), ..
+        } if choices.is_empty() => format!("{section} has no linked sections, so {w} cannot go with it"),
+        Command::Enroll {
+            section, with: Some(w), ..
+        } => format!("{w} is not linked with {section}: choose one of {list}"),
+        Command::Drop { section, .. } => format!(
+            "{section} is dropped only together with {list}: drop that to leave both, or swap \
+             {section} for another of its sections"
+        ),
+        _ if choices.is_empty() => "that swap names a linked section where none goes: leave out --with".into(),
+        _ => format!("that swap would split a lecture from its linked section; it can be made with {list}"),
+    }
+}
+
+fn link_problem(reason: LinkProblem) -> &'static str {
+    match reason {
+        LinkProblem::HasLinks => "it has linked sections of its own",
+        LinkProblem::LinkedElsewhere => "it is already linked to another section",
+        LinkProblem::NotEmpty => "students are enrolled or waiting in it",
+        LinkProblem::MeetsAtTheSameTime => "it meets at the same time",
+    }
+}
+
+/// The linked section a command asks to take with its section.
+fn with_of(command: &Command) -> Option<&str> {
+    match command {
+        Command::Enroll { with, .. } | Command::Swap { with, .. } => with.as_deref(),
+        _ => None,
     }
 }
 
@@ -108,6 +239,7 @@ fn subject_section(command: &Command) -> String {
     match command {
         Command::CreateSection { section, .. }
         | Command::SetCapacity { section, .. }
+        | Command::IssuePermission { section, .. }
         | Command::Enroll { section, .. }
         | Command::Drop { section, .. } => section.clone(),
         Command::Swap { to, .. } => to.clone(),
@@ -119,9 +251,9 @@ fn subject_section(command: &Command) -> String {
 fn subject(command: &Command) -> String {
     match command {
         Command::CreateSection { section, .. } | Command::SetCapacity { section, .. } => format!("section {section}"),
-        Command::CreateStudent { student, .. } | Command::SetAppointment { student, .. } => {
-            format!("student {student}")
-        }
+        Command::CreateStudent { student, .. }
+        | Command::SetAppointment { student, .. }
+        | Command::RecordCompletion { student, .. } => format!("student {student}"),
         _ => subject_section(command),
     }
 }
@@ -151,225 +283,4 @@ fn instant(at: time::OffsetDateTime) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn enroll(waitlist: bool) -> Command {
-        Command::Enroll {
-            student: "s1".into(),
-            section: "COMSCI-35L-1".into(),
-            waitlist,
-        }
-    }
-
-    /// One example of every outcome, with the command it answers. The match below has
-    /// no wildcard, so a new `Outcome` variant does not compile until it is added here.
-    fn every_outcome() -> Vec<(Command, Outcome, &'static str)> {
-        let swap = Command::Swap {
-            student: "s1".into(),
-            from: "COMSCI-31-1".into(),
-            to: "COMSCI-35L-1".into(),
-        };
-        let withdraw = Command::Withdraw {
-            student: "s1".into(),
-            amount_cents: 1,
-        };
-        let section = crate::cli::import::tests::create("COMSCI-35L-1");
-        let at = time::OffsetDateTime::parse("2026-11-30T08:00:00Z", &time::format_description::well_known::Rfc3339)
-            .unwrap();
-        let cases = vec![
-            (section.clone(), Outcome::Created, "created section COMSCI-35L-1"),
-            (
-                Command::SetCapacity {
-                    section: "COMSCI-35L-1".into(),
-                    capacity: 3,
-                },
-                Outcome::CapacitySet {
-                    promoted: vec!["s2".into()],
-                },
-                "COMSCI-35L-1's capacity is set; s2 got the new seats from the waitlist",
-            ),
-            (
-                Command::SetAppointment {
-                    student: "s1".into(),
-                    at: Some(at),
-                },
-                Outcome::AppointmentSet,
-                "student s1's registration appointment is set",
-            ),
-            (enroll(false), Outcome::Enrolled, "you are enrolled in COMSCI-35L-1"),
-            (
-                enroll(true),
-                Outcome::Waitlisted { position: 3 },
-                "COMSCI-35L-1 is full; you are 3rd on its waitlist",
-            ),
-            (
-                Command::Drop {
-                    student: "s1".into(),
-                    section: "COMSCI-35L-1".into(),
-                },
-                Outcome::Dropped {
-                    promoted: vec!["s2".into()],
-                },
-                "you dropped COMSCI-35L-1; s2 got your seat from the waitlist",
-            ),
-            (
-                swap.clone(),
-                Outcome::Swapped { promoted: vec![] },
-                "you swapped COMSCI-31-1 for COMSCI-35L-1",
-            ),
-            (
-                withdraw,
-                Outcome::Balance {
-                    cents: -3001,
-                    fee_cents: 3000,
-                },
-                "withdrew $0.01; your balance is -$30.01 (after an overdraft fee of $30.00); that is a hold: pay it to enroll",
-            ),
-            (
-                enroll(false),
-                Outcome::NoSuchSection {
-                    section: "COMSCI-35L-1".into(),
-                },
-                "there is no section COMSCI-35L-1",
-            ),
-            (
-                enroll(false),
-                Outcome::NoSuchStudent { student: "s1".into() },
-                "there is no student s1",
-            ),
-            (section, Outcome::AlreadyExists, "section COMSCI-35L-1 already exists"),
-            (
-                enroll(false),
-                Outcome::NotOpen { opens_at: at },
-                "your registration appointment opens at 2026-11-30T08:00:00Z; you cannot enroll before then",
-            ),
-            (
-                enroll(false),
-                Outcome::Hold { balance_cents: -3001 },
-                "you have a hold: your balance is -$30.01; pay it to enroll",
-            ),
-            (
-                enroll(false),
-                Outcome::AlreadyEnrolled,
-                "you are already enrolled in COMSCI-35L-1",
-            ),
-            (
-                enroll(true),
-                Outcome::AlreadyWaitlisted { position: 1 },
-                "you are already 1st on COMSCI-35L-1's waitlist",
-            ),
-            (
-                swap,
-                Outcome::TimeConflict {
-                    with: "COMSCI-31-1".into(),
-                },
-                "COMSCI-35L-1 meets at the same time as COMSCI-31-1",
-            ),
-            (
-                enroll(false),
-                Outcome::UnitLimit {
-                    units: 24,
-                    max_units: 20,
-                },
-                "COMSCI-35L-1 would bring you to 24 units, over your limit of 20",
-            ),
-            (enroll(true), Outcome::Full, "COMSCI-35L-1 is full and its waitlist too"),
-            (
-                Command::Drop {
-                    student: "s1".into(),
-                    section: "COMSCI-35L-1".into(),
-                },
-                Outcome::NotEnrolled,
-                "you are not enrolled in COMSCI-35L-1",
-            ),
-            (
-                Command::SetCapacity {
-                    section: "COMSCI-35L-1".into(),
-                    capacity: 3,
-                },
-                Outcome::BelowEnrolled { enrolled: 5 },
-                "COMSCI-35L-1 already has 5 students enrolled; its capacity cannot go below that",
-            ),
-            (
-                Command::Transfer {
-                    from: "s1".into(),
-                    to: "s2".into(),
-                    amount_cents: 100,
-                },
-                Outcome::InsufficientFunds { balance_cents: 99 },
-                "not enough money: the balance is $0.99, and a transfer never overdraws",
-            ),
-            (
-                Command::Deposit {
-                    student: "s1".into(),
-                    amount_cents: 1,
-                },
-                Outcome::BalanceLimit,
-                "that would take the balance past the most murphy can hold",
-            ),
-        ];
-        cases
-    }
-
-    /// Fails to compile when an `Outcome` variant is added: add it to `every_outcome`.
-    fn variant_index(outcome: &Outcome) -> usize {
-        match outcome {
-            Outcome::Created => 0,
-            Outcome::CapacitySet { .. } => 1,
-            Outcome::AppointmentSet => 2,
-            Outcome::Enrolled => 3,
-            Outcome::Waitlisted { .. } => 4,
-            Outcome::Dropped { .. } => 5,
-            Outcome::Swapped { .. } => 6,
-            Outcome::Balance { .. } => 7,
-            Outcome::NoSuchSection { .. } => 8,
-            Outcome::NoSuchStudent { .. } => 9,
-            Outcome::AlreadyExists => 10,
-            Outcome::NotOpen { .. } => 11,
-            Outcome::Hold { .. } => 12,
-            Outcome::AlreadyEnrolled => 13,
-            Outcome::AlreadyWaitlisted { .. } => 14,
-            Outcome::TimeConflict { .. } => 15,
-            Outcome::UnitLimit { .. } => 16,
-            Outcome::Full => 17,
-            Outcome::NotEnrolled => 18,
-            Outcome::BelowEnrolled { .. } => 19,
-            Outcome::InsufficientFunds { .. } => 20,
-            Outcome::BalanceLimit => 21,
-        }
-    }
-
-    #[test]
-    fn every_outcome_reads_as_a_sentence() {
-        let cases = every_outcome();
-        let mut covered = [false; 22];
-        for (command, outcome, expected) in &cases {
-            covered[variant_index(outcome)] = true;
-            assert_eq!(sentence(command, outcome), *expected, "{outcome:?}");
-        }
-        assert!(covered.iter().all(|&c| c), "every variant has a case: {covered:?}");
-    }
-
-    #[test]
-    fn full_without_the_waitlist_says_how_to_join_it() {
-        assert_eq!(
-            sentence(&enroll(false), &Outcome::Full),
-            "COMSCI-35L-1 is full; add --waitlist to join its waitlist"
-        );
-    }
-
-    #[test]
-    fn ordinals_and_dollars() {
-        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111].map(ordinal).into();
-        assert_eq!(
-            got,
-            [
-                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"
-            ]
-        );
-        assert_eq!(dollars(-3001), "-$30.01");
-        assert_eq!(dollars(5), "$0.05");
-        assert_eq!(dollars(0), "$0.00");
-    }
-}
+mod tests;

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use murphy_client::Session;
-use murphy_core::Command as Cmd;
+use murphy_core::{Command as Cmd, Outcome};
 use serde_json::json;
 
 use super::ctx::Ctx;
@@ -47,7 +47,8 @@ pub async fn token(ctx: &Ctx, student: &str) -> anyhow::Result<Status> {
     Ok(Status::Done)
 }
 
-/// Checks the whole file and the catalog first, then sends: nothing half-imported.
+/// Checks the whole file and the catalog (or the students) first, then sends: nothing
+/// half-imported.
 pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {}", file.display()))
@@ -65,6 +66,9 @@ pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
             )));
         }
     };
+    if commands.iter().all(|c| matches!(c, Cmd::RecordCompletion { .. })) {
+        return import_completions(ctx, &commands).await;
+    }
     let catalog = ctx.client().sections().await.map_err(|e| ctx.explain(e))?;
     let existing: Vec<&str> = commands
         .iter()
@@ -86,9 +90,48 @@ pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
     send_all(ctx, &commands).await
 }
 
+/// Completions of students who all exist (each is asked for once); a course already on
+/// a student's record is said, not an error.
+async fn import_completions(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
+    let mut students: Vec<&str> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::RecordCompletion { student, .. } => Some(student.as_str()),
+            _ => None,
+        })
+        .collect();
+    students.sort_unstable();
+    students.dedup();
+    let mut unknown = Vec::new();
+    for student in students {
+        match ctx.client().student(student).await {
+            Ok(_) => {}
+            Err(murphy_client::Error::Problem { status: 404, .. }) => unknown.push(student),
+            Err(e) => return Err(ctx.explain(e)),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(refused(format!(
+            "no such student(s): {}; nothing was imported",
+            unknown.join(", ")
+        )));
+    }
+    let results = send_chunks(ctx, commands, "completions").await?;
+    let again = results.iter().filter(|o| **o == Outcome::AlreadyExists).count();
+    let recorded = results.len() - again;
+    if ctx.json() {
+        println!("{}", json!({"recorded": recorded, "already_recorded": again}));
+    } else if again > 0 {
+        println!("recorded {recorded} completion(s); {again} were already on record");
+    } else {
+        println!("recorded {recorded} completion(s)");
+    }
+    Ok(Status::Done)
+}
+
 /// Sends in requests of `IMPORT_COMMANDS_MAX` commands, in one session, with a
-/// progress bar.
-async fn send_all(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
+/// progress bar; returns every outcome, in order.
+async fn send_chunks(ctx: &Ctx, commands: &[Cmd], what: &str) -> anyhow::Result<Vec<Outcome>> {
     /// The server's default `request_commands_max`.
     const IMPORT_COMMANDS_MAX: usize = 100;
     let bar = if ctx.json() {
@@ -96,19 +139,28 @@ async fn send_all(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
     } else {
         ProgressBar::new(commands.len() as u64)
     };
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} sections").expect("a valid template"));
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("a valid template"));
     let mut session = Session::new(ctx.client().clone());
-    let mut refusals = Vec::new();
+    let mut outcomes = Vec::with_capacity(commands.len());
     for chunk in commands.chunks(IMPORT_COMMANDS_MAX) {
         let answer = session.send(chunk.to_vec()).await.map_err(|e| ctx.explain(e))?;
-        for (command, result) in chunk.iter().zip(&answer.results) {
-            if result.outcome.is_refusal() {
-                refusals.push(sentence(command, &result.outcome));
-            }
-        }
+        outcomes.extend(answer.results.into_iter().map(|r| r.outcome));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    Ok(outcomes)
+}
+
+/// Sections, sent in chunks; any refusal is named.
+async fn send_all(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
+    let outcomes = send_chunks(ctx, commands, "sections").await?;
+    let refusals: Vec<String> = commands
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| outcome.is_refusal())
+        .map(|(command, outcome)| sentence(command, outcome))
+        .collect();
     if !refusals.is_empty() {
         return Err(refused(format!(
             "{} section(s) refused: {}",

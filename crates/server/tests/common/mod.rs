@@ -146,28 +146,13 @@ fn client(addr: SocketAddr, token: &str) -> Client {
 }
 
 pub fn create_section(id: &str, capacity: u32, waitlist_capacity: u32) -> Command {
-    Command::CreateSection {
-        section: id.into(),
-        title: format!("Section {id}"),
-        units: 4,
-        capacity,
-        waitlist_capacity,
-        meetings: vec![],
-    }
+    Command::create_section(id, &format!("Section {id}"), 4, capacity, waitlist_capacity, vec![])
 }
 
 pub fn create_student(id: &str) -> Command {
-    Command::CreateStudent {
-        student: id.into(),
-        name: format!("Student {id}"),
-        max_units: 20,
-    }
+    Command::create_student(id, &format!("Student {id}"), 20)
 }
 
 pub fn enroll(student: &str, section: &str) -> Command {
-    Command::Enroll {
-        student: student.into(),
-        section: section.into(),
-        waitlist: false,
-    }
+    Command::enroll(student, section, false)
 }

@@ -14,7 +14,7 @@ use super::conn::Target;
 use crate::{Result, StoreError};
 
 /// Bumped on any incompatible change of anything below.
-pub(super) const SCHEMA_VERSION: u64 = 1;
+pub(super) const SCHEMA_VERSION: u64 = 2;
 
 /// The first key of murphy's advisory locks (ASCII "murp"); the second names what is
 /// locked, so other applications' locks in the same database never collide with ours.
@@ -67,6 +67,10 @@ CREATE TABLE sections (
     capacity          bigint NOT NULL,
     waitlist_capacity bigint NOT NULL,
     meetings          text NOT NULL,
+    course            text NOT NULL,
+    prerequisites     text NOT NULL,
+    linked            text NOT NULL,
+    reserved          text NOT NULL,
     version           bigint NOT NULL
 );
 CREATE TABLE enrollments (
@@ -89,7 +93,19 @@ CREATE TABLE students (
     max_units     bigint NOT NULL,
     appointment   bigint,
     balance_cents bigint NOT NULL,
+    major         text,
+    standing      text,
+    completed     text NOT NULL,
+    waiting_with  text NOT NULL,
     version       bigint NOT NULL
+);
+CREATE TABLE permissions (
+    student text NOT NULL,
+    code    text NOT NULL,
+    section text NOT NULL,
+    issued  bigint NOT NULL,
+    used    bigint,
+    PRIMARY KEY (student, code)
 );
 CREATE TABLE sessions (
     client     text PRIMARY KEY,

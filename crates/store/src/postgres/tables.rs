@@ -32,14 +32,23 @@ struct SectionRows {
     capacity: Vec<i64>,
     waitlist_capacity: Vec<i64>,
     meetings: Vec<String>,
+    course: Vec<String>,
+    /// JSON: course ids, section ids, reservations in force with their holders.
+    prerequisites: Vec<String>,
+    linked: Vec<String>,
+    reserved: Vec<String>,
     version: Vec<i64>,
 }
 
 const UPSERT_SECTIONS: &str = "
-INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[])
+INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, course, prerequisites, linked,
+    reserved, version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::text[], $11::bigint[])
 ON CONFLICT (id) DO UPDATE SET title = excluded.title, units = excluded.units, capacity = excluded.capacity,
-    waitlist_capacity = excluded.waitlist_capacity, meetings = excluded.meetings, version = excluded.version";
+    waitlist_capacity = excluded.waitlist_capacity, meetings = excluded.meetings, course = excluded.course,
+    prerequisites = excluded.prerequisites, linked = excluded.linked, reserved = excluded.reserved,
+    version = excluded.version";
 
 /// The rows of `students`, as `SectionRows`.
 #[derive(Default)]
@@ -49,14 +58,39 @@ struct StudentRows {
     max_units: Vec<i64>,
     appointment: Vec<Option<i64>>,
     balance_cents: Vec<i64>,
+    major: Vec<Option<String>>,
+    standing: Vec<Option<String>>,
+    /// JSON: course ids; lecture -> linked section chosen.
+    completed: Vec<String>,
+    waiting_with: Vec<String>,
     version: Vec<i64>,
 }
 
 const UPSERT_STUDENTS: &str = "
-INSERT INTO students (id, name, max_units, appointment, balance_cents, version)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+INSERT INTO students (id, name, max_units, appointment, balance_cents, major, standing, completed, waiting_with,
+    version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::bigint[])
 ON CONFLICT (id) DO UPDATE SET name = excluded.name, max_units = excluded.max_units,
-    appointment = excluded.appointment, balance_cents = excluded.balance_cents, version = excluded.version";
+    appointment = excluded.appointment, balance_cents = excluded.balance_cents, major = excluded.major,
+    standing = excluded.standing, completed = excluded.completed, waiting_with = excluded.waiting_with,
+    version = excluded.version";
+
+/// A student's permission numbers, written with the student (few, never removed).
+#[derive(Default)]
+struct PermissionRows {
+    student: Vec<String>,
+    code: Vec<String>,
+    section: Vec<String>,
+    issued: Vec<i64>,
+    used: Vec<Option<i64>>,
+}
+
+const UPSERT_PERMISSIONS: &str = "
+INSERT INTO permissions (student, code, section, issued, used)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+ON CONFLICT (student, code) DO UPDATE SET section = excluded.section, issued = excluded.issued,
+    used = excluded.used";
 
 #[derive(Default)]
 struct SessionRows {
@@ -90,6 +124,7 @@ struct Rows {
     sections: SectionRows,
     lines: [LineRows; 2],
     students: StudentRows,
+    permissions: PermissionRows,
     sessions: SessionRows,
 }
 
@@ -203,6 +238,10 @@ impl Rows {
         rows.capacity.push(s.capacity.into());
         rows.waitlist_capacity.push(s.waitlist_capacity.into());
         rows.meetings.push(serde_json::to_string(&s.meetings)?);
+        rows.course.push(s.course.to_string());
+        rows.prerequisites.push(serde_json::to_string(&*s.prerequisites)?);
+        rows.linked.push(serde_json::to_string(&*s.linked)?);
+        rows.reserved.push(serde_json::to_string(&s.reserved)?);
         rows.version.push(signed(s.version)?);
         let (old_enrolled, old_waitlist) = before.map_or((&[][..], &[][..]), |b| (&b.enrolled[..], &b.waitlist[..]));
         let [enrollments, waitlists] = &mut self.lines;
@@ -218,7 +257,20 @@ impl Rows {
         rows.max_units.push(s.max_units.into());
         rows.appointment.push(s.appointment.map(nanos));
         rows.balance_cents.push(s.balance_cents);
+        rows.major.push(s.major.as_deref().map(str::to_owned));
+        rows.standing.push(s.standing.as_deref().map(str::to_owned));
+        let completed: Vec<&str> = s.completed.iter().map(|c| &**c).collect();
+        rows.completed.push(serde_json::to_string(&completed)?);
+        rows.waiting_with.push(serde_json::to_string(&s.waiting_with)?);
         rows.version.push(signed(s.version)?);
+        let permissions = &mut self.permissions;
+        for p in &s.permissions {
+            permissions.student.push(s.id.to_string());
+            permissions.code.push(p.code.clone());
+            permissions.section.push(p.section.clone());
+            permissions.issued.push(signed(p.issued)?);
+            permissions.used.push(p.used.map(signed).transpose()?);
+        }
         Ok(())
     }
 
@@ -250,6 +302,10 @@ impl Rows {
                 (&s.capacity, INTS),
                 (&s.waitlist_capacity, INTS),
                 (&s.meetings, TEXTS),
+                (&s.course, TEXTS),
+                (&s.prerequisites, TEXTS),
+                (&s.linked, TEXTS),
+                (&s.reserved, TEXTS),
                 (&s.version, INTS),
             ],
         )?;
@@ -267,7 +323,24 @@ impl Rows {
                 (&s.max_units, INTS),
                 (&s.appointment, INTS),
                 (&s.balance_cents, INTS),
+                (&s.major, TEXTS),
+                (&s.standing, TEXTS),
+                (&s.completed, TEXTS),
+                (&s.waiting_with, TEXTS),
                 (&s.version, INTS),
+            ],
+        )?;
+        let p = &self.permissions;
+        execute(
+            tx,
+            UPSERT_PERMISSIONS,
+            p.student.len(),
+            &[
+                (&p.student, TEXTS),
+                (&p.code, TEXTS),
+                (&p.section, TEXTS),
+                (&p.issued, INTS),
+                (&p.used, INTS),
             ],
         )?;
         let s = &self.sessions;

@@ -12,7 +12,7 @@ use crate::{Result, StoreError};
 /// The log: the serial order and the tokens. Bumped on any incompatible change.
 pub(super) const LOG_SCHEMA_VERSION: u64 = 2;
 /// The materialized tables. Bumped on any incompatible change.
-pub(super) const TABLES_SCHEMA_VERSION: u64 = 2;
+pub(super) const TABLES_SCHEMA_VERSION: u64 = 3;
 
 const META: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -37,7 +37,13 @@ CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, student TEXT NOT NULL)
 /// Tables keyed by text are `WITHOUT ROWID`: one b-tree each instead of a table and its
 /// key index. `place` orders a line (enrollment order, waitlist order); it increases
 /// along the line but is not dense, so a join or a leave writes one row. Instants are
-/// nanoseconds since 1970-01-01 UTC.
+/// nanoseconds since 1970-01-01 UTC. The JSON columns hold short lists written whole:
+/// a section's `prerequisites` (course ids) and `linked` (section ids) never change;
+/// its `reserved` (`[{"for","seats","until","holders"}]`, reservations in force and who
+/// sits in their seats) changes as those seats are taken and released. A student's
+/// `completed` (course ids) and `waiting_with` (lecture -> linked section chosen, for
+/// each lecture waited for) change with the student. Permission numbers have a table
+/// of their own, rewritten with their student.
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS sections (
     id                TEXT PRIMARY KEY,
@@ -46,6 +52,10 @@ CREATE TABLE IF NOT EXISTS sections (
     capacity          INTEGER NOT NULL,
     waitlist_capacity INTEGER NOT NULL,
     meetings          TEXT NOT NULL,
+    course            TEXT NOT NULL,
+    prerequisites     TEXT NOT NULL,
+    linked            TEXT NOT NULL,
+    reserved          TEXT NOT NULL,
     version           INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS enrollments (
@@ -68,7 +78,19 @@ CREATE TABLE IF NOT EXISTS students (
     max_units     INTEGER NOT NULL,
     appointment   INTEGER,
     balance_cents INTEGER NOT NULL,
+    major         TEXT,
+    standing      TEXT,
+    completed     TEXT NOT NULL,
+    waiting_with  TEXT NOT NULL,
     version       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS permissions (
+    student TEXT NOT NULL,
+    code    TEXT NOT NULL,
+    section TEXT NOT NULL,
+    issued  INTEGER NOT NULL,
+    used    INTEGER,
+    PRIMARY KEY (student, code)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (
     client     TEXT PRIMARY KEY,
@@ -78,6 +100,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     recent     TEXT NOT NULL,
     expired_at INTEGER
 ) WITHOUT ROWID;
+";
+
+/// Every table the tables file ever had, and its position: what an upgrade drops.
+const OLD_TABLES_DROPPED: &str = "
+DROP TABLE IF EXISTS sections;
+DROP TABLE IF EXISTS enrollments;
+DROP TABLE IF EXISTS waitlists;
+DROP TABLE IF EXISTS students;
+DROP TABLE IF EXISTS permissions;
+DROP TABLE IF EXISTS sessions;
+DELETE FROM meta;
 ";
 
 /// Which file, for schemas and messages.
@@ -195,6 +228,13 @@ fn without_path(e: &rusqlite::Error, path: &Path) -> String {
 fn create(conn: &Connection, file: File) -> Result<()> {
     let (schema, version) = file.schema();
     conn.execute_batch(META)?;
+    if let File::Tables = file
+        && meta(conn, "schema_version")?.is_some_and(|found| found < version)
+    {
+        // The tables only save time; the log is the truth. Tables of an older version
+        // are dropped, and start-up rebuilds them by replaying the log from its start.
+        conn.execute_batch(OLD_TABLES_DROPPED)?;
+    }
     conn.execute_batch(schema)?;
     match meta(conn, "schema_version")? {
         None => set_meta(conn, "schema_version", version),
@@ -218,4 +258,40 @@ pub(super) fn set_meta(conn: &Connection, key: &str, value: u64) -> Result<()> {
         params![key, value],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tables of an older schema are rebuilt from the log, not refused: they are dropped,
+    /// and their position with them, so recovery replays the whole log. A newer schema
+    /// (a downgrade) is refused.
+    #[test]
+    fn older_tables_are_dropped_for_a_replay_and_newer_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Connection::open(dir.path().join(File::Tables.name())).unwrap();
+        old.execute_batch(META).unwrap();
+        old.execute_batch("CREATE TABLE sections (id TEXT PRIMARY KEY, title TEXT NOT NULL);")
+            .unwrap();
+        old.execute("INSERT INTO sections (id, title) VALUES ('A-1', 'Old')", [])
+            .unwrap();
+        set_meta(&old, "schema_version", TABLES_SCHEMA_VERSION - 1).unwrap();
+        set_meta(&old, "lsn", 42).unwrap();
+        drop(old);
+
+        let conn = open(dir.path(), File::Tables).unwrap();
+        assert_eq!(meta(&conn, "schema_version").unwrap(), Some(TABLES_SCHEMA_VERSION));
+        assert_eq!(meta(&conn, "lsn").unwrap(), None, "the whole log is replayed");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM sections", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        conn.execute_batch("SELECT reserved, linked FROM sections").unwrap();
+
+        set_meta(&conn, "schema_version", TABLES_SCHEMA_VERSION + 1).unwrap();
+        drop(conn);
+        let refused = open(dir.path(), File::Tables).unwrap_err().to_string();
+        assert!(refused.contains("this murphy reads version"), "{refused}");
+    }
 }

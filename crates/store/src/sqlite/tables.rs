@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use murphy_core::{Section, SessionChange, SessionRow, State, Student};
+use murphy_core::{Permission, ReservedSeats, Section, SessionChange, SessionRow, State, Student};
 use rusqlite::{Connection, Statement, Transaction, TransactionBehavior, params};
 
 use super::log::{instant, nanos};
@@ -52,6 +52,7 @@ pub(super) fn materialize(conn: &mut Connection, m: &Materialization<'_>) -> Res
 struct Rows<'t> {
     section: Statement<'t>,
     student: Statement<'t>,
+    permission: Statement<'t>,
     session: Statement<'t>,
     session_gone: Statement<'t>,
     lines: [Line<'t>; 2],
@@ -102,15 +103,23 @@ impl<'t> Rows<'t> {
     fn prepare(tx: &'t Transaction<'_>) -> Result<Rows<'t>> {
         Ok(Rows {
             section: tx.prepare(
-                "INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, version = excluded.version",
+                "INSERT INTO sections (id, title, units, capacity, waitlist_capacity, meetings, course,
+                     prerequisites, linked, reserved, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity,
+                     reserved = excluded.reserved, version = excluded.version",
             )?,
             student: tx.prepare(
-                "INSERT INTO students (id, name, max_units, appointment, balance_cents, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO students (id, name, max_units, appointment, balance_cents, major, standing,
+                     completed, waiting_with, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET appointment = excluded.appointment,
-                     balance_cents = excluded.balance_cents, version = excluded.version",
+                     balance_cents = excluded.balance_cents, completed = excluded.completed,
+                     waiting_with = excluded.waiting_with, version = excluded.version",
+            )?,
+            permission: tx.prepare(
+                "INSERT OR REPLACE INTO permissions (student, code, section, issued, used)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?,
             session: tx.prepare(
                 "INSERT OR REPLACE INTO sessions (client, owner, seq, last_at, recent, expired_at)
@@ -129,6 +138,10 @@ impl<'t> Rows<'t> {
             s.capacity,
             s.waitlist_capacity,
             serde_json::to_string(&s.meetings)?,
+            &*s.course,
+            serde_json::to_string(&*s.prerequisites)?,
+            serde_json::to_string(&*s.linked)?,
+            serde_json::to_string(&s.reserved)?,
             s.version
         ])?;
         let (old_enrolled, old_waitlist) = before.map_or((&[][..], &[][..]), |b| (&b.enrolled[..], &b.waitlist[..]));
@@ -137,15 +150,25 @@ impl<'t> Rows<'t> {
         waitlists.write(&s.id, old_waitlist, &s.waitlist, place_base)
     }
 
+    /// The student's row and their permission numbers (few, and never removed).
     fn student(&mut self, s: &Student) -> Result<()> {
+        let completed: Vec<&str> = s.completed.iter().map(|c| &**c).collect();
         self.student.execute(params![
             s.id,
             s.name,
             s.max_units,
             s.appointment.map(nanos),
             s.balance_cents,
+            s.major.as_deref(),
+            s.standing.as_deref(),
+            serde_json::to_string(&completed)?,
+            serde_json::to_string(&s.waiting_with)?,
             s.version
         ])?;
+        for p in &s.permissions {
+            self.permission
+                .execute(params![s.id, p.code, p.section, p.issued, p.used])?;
+        }
         Ok(())
     }
 
@@ -179,19 +202,27 @@ pub(super) fn load(conn: &Connection) -> Result<Tables> {
 fn load_sections(conn: &Connection) -> Result<Vec<Section>> {
     let mut enrollments = load_lines(conn, "enrollments")?;
     let mut waitlists = load_lines(conn, "waitlists")?;
-    let mut stmt = conn
-        .prepare("SELECT id, title, units, capacity, waitlist_capacity, meetings, version FROM sections ORDER BY id")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, title, units, capacity, waitlist_capacity, meetings, course, prerequisites, linked,
+             reserved, version FROM sections ORDER BY id",
+    )?;
     let mut rows = stmt.query([])?;
     let mut sections = Vec::new();
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
+        let json = |i: usize| r.get::<_, String>(i);
         sections.push(Section {
             title: r.get(1)?,
             units: r.get(2)?,
             capacity: r.get(3)?,
             waitlist_capacity: r.get(4)?,
-            meetings: serde_json::from_str(&r.get::<_, String>(5)?)?,
-            version: r.get(6)?,
+            meetings: serde_json::from_str(&json(5)?)?,
+            course: r.get::<_, String>(6)?.into(),
+            prerequisites: serde_json::from_str::<Vec<String>>(&json(7)?)?.into(),
+            linked: serde_json::from_str::<Vec<String>>(&json(8)?)?.into(),
+            linked_to: None,
+            reserved: serde_json::from_str::<Vec<ReservedSeats>>(&json(9)?)?,
+            version: r.get(10)?,
             enrolled: enrollments.remove(&id).unwrap_or_default(),
             waitlist: waitlists.remove(&id).unwrap_or_default(),
             id,
@@ -213,24 +244,50 @@ fn load_lines(conn: &Connection, table: &str) -> Result<HashMap<String, Vec<Arc<
 }
 
 fn load_students(conn: &Connection) -> Result<Vec<Student>> {
-    let mut stmt =
-        conn.prepare("SELECT id, name, max_units, appointment, balance_cents, version FROM students ORDER BY id")?;
+    let mut permissions = load_permissions(conn)?;
+    let mut stmt = conn.prepare(
+        "SELECT id, name, max_units, appointment, balance_cents, major, standing, completed, waiting_with,
+             version FROM students ORDER BY id",
+    )?;
     let mut rows = stmt.query([])?;
     let mut students = Vec::new();
     while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let completed: Vec<String> = serde_json::from_str(&r.get::<_, String>(7)?)?;
         students.push(Student {
-            id: r.get(0)?,
             name: r.get(1)?,
             max_units: r.get(2)?,
             appointment: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
             balance_cents: r.get(4)?,
-            version: r.get(5)?,
+            major: r.get::<_, Option<String>>(5)?.map(Arc::from),
+            standing: r.get::<_, Option<String>>(6)?.map(Arc::from),
+            completed: completed.into_iter().map(Arc::from).collect(),
+            waiting_with: serde_json::from_str(&r.get::<_, String>(8)?)?,
+            version: r.get(9)?,
+            permissions: permissions.remove(&id).unwrap_or_default(),
             enrolled: Default::default(),
             waitlisted: Default::default(),
             units: 0,
+            id,
         });
     }
     Ok(students)
+}
+
+/// Every permission number, by student, in the order issued.
+fn load_permissions(conn: &Connection) -> Result<HashMap<String, Vec<Permission>>> {
+    let mut stmt = conn.prepare("SELECT student, code, section, issued, used FROM permissions ORDER BY issued")?;
+    let mut by_student: HashMap<String, Vec<Permission>> = HashMap::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        by_student.entry(r.get(0)?).or_default().push(Permission {
+            code: r.get(1)?,
+            section: r.get(2)?,
+            issued: r.get(3)?,
+            used: r.get(4)?,
+        });
+    }
+    Ok(by_student)
 }
 
 fn load_sessions(conn: &Connection) -> Result<Vec<SessionRow>> {

@@ -1,9 +1,16 @@
 //! The suite's model: the truth a backend is compared with, built the way the server's
 //! pipeline builds it (apply in memory, append, materialize what changed, coalesced).
+//! Its catalog has every kind of entity data a backend must keep: plain sections, a
+//! lecture with two linked sections, prerequisites, seats reserved until an instant the
+//! runs pass (so releases happen), students with majors, standings and completed
+//! courses; its commands add completions, permission numbers (issued and used), pairs
+//! enrolled and waited for, and swaps between linked sections.
 
 use std::collections::BTreeMap;
 
-use murphy_core::{Changes, Command, LogEntry, Meeting, SessionChange, SessionLimits, Sessions, State};
+use murphy_core::{
+    Changes, Command, LogEntry, Meeting, Population, Reservation, SessionChange, SessionLimits, Sessions, State,
+};
 use murphy_store::{Backend, Materialization, Records, TokenRow};
 use time::{Duration, OffsetDateTime};
 
@@ -36,10 +43,11 @@ impl Model {
             materialized: State::default(),
             changes: Changes::default(),
             session_changes: BTreeMap::new(),
-            at: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+            at: start(),
             seqs: BTreeMap::new(),
         };
         model.append(backend, &catalog());
+        model.append(backend, &linked_sections());
         model
     }
 
@@ -113,24 +121,50 @@ impl Model {
     }
 }
 
+/// The model's first instant; each commit moves the clock a millisecond on.
+fn start() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+}
+
+/// The permission number an `enroll` stands for until it is applied: the student's
+/// latest one, whatever the code the log made it.
+const LATEST_PERMISSION: &str = "LATEST";
+
 /// Applies `commands` to `state` at `at`, as the log entries they make.
 pub fn entries(state: &mut State, commands: &[Command], at: OffsetDateTime) -> Vec<LogEntry> {
     commands
         .iter()
         .map(|c| {
-            let applied = state.apply(at, c);
+            let command = with_latest_permission(state, c);
+            let applied = state.apply(at, &command);
             LogEntry {
                 lsn: applied.lsn,
                 at,
                 client: None,
                 seq: None,
                 owner: None,
-                command: c.clone(),
+                command,
                 outcome: applied.outcome,
                 effects: applied.effects,
             }
         })
         .collect()
+}
+
+/// An enroll naming `LATEST_PERMISSION` names the student's latest code instead.
+fn with_latest_permission(state: &State, command: &Command) -> Command {
+    let mut command = command.clone();
+    if let Command::Enroll {
+        student,
+        permission: Some(code),
+        ..
+    } = &mut command
+        && code == LATEST_PERMISSION
+        && let Some(latest) = state.student(student).and_then(|s| s.permissions.last())
+    {
+        *code = latest.code.clone();
+    }
+    command
 }
 
 fn catalog() -> Vec<Command> {
@@ -143,30 +177,56 @@ fn catalog() -> Vec<Command> {
     let mut commands: Vec<Command> = (0..SECTIONS)
         .map(|i| {
             let (days, start, end) = slots[i as usize];
-            Command::CreateSection {
-                section: format!("S{i}"),
-                title: format!("Section {i}"),
-                units: 4,
-                capacity: 2,
-                waitlist_capacity: 3,
-                meetings: vec![Meeting::parse(days, start, end).unwrap()],
-            }
+            let meetings = vec![Meeting::parse(days, start, end).unwrap()];
+            Command::create_section(&format!("S{i}"), &format!("Section {i}"), 4, 2, 3, meetings)
         })
         .collect();
+    registrar_sections(&mut commands);
     commands.extend((0..STUDENTS).map(|i| Command::CreateStudent {
         student: format!("p{i}"),
         name: format!("Student {i}"),
         max_units: 12,
+        major: Some(["M", "N"][usize::from(i % 2)].into()),
+        standing: (i % 3 == 0).then(|| "senior".into()),
+        completed: if i % 2 == 0 { vec!["C9".into()] } else { vec![] },
     }));
     commands
 }
 
-pub fn enroll(student: &str, section: &str) -> Command {
-    Command::Enroll {
-        student: student.into(),
-        section: section.into(),
-        waitlist: false,
+/// S1 holds a seat for majors of M for the first 20 ms; S3 requires course C9; the
+/// lecture L is taken with L-A or L-B (and requires C9 too).
+fn registrar_sections(commands: &mut [Command]) {
+    if let Command::CreateSection { reserved, .. } = &mut commands[1] {
+        reserved.push(Reservation {
+            population: Population::Major("M".into()),
+            seats: 1,
+            until: start() + Duration::milliseconds(20),
+        });
     }
+    if let Command::CreateSection { prerequisites, .. } = &mut commands[3] {
+        prerequisites.push("C9".into());
+    }
+}
+
+/// The lecture and its linked sections, linked ones first.
+fn linked_sections() -> Vec<Command> {
+    let part = |id: &str, days| {
+        let meetings = vec![Meeting::parse(days, "13:00", "14:00").unwrap()];
+        Command::create_section(id, "Discussion", 0, 1, 0, meetings)
+    };
+    let mut lecture = Command::create_section("L", "Lecture", 2, 2, 2, vec![]);
+    if let Command::CreateSection {
+        linked, prerequisites, ..
+    } = &mut lecture
+    {
+        *linked = vec!["L-A".into(), "L-B".into()];
+        prerequisites.push("C9".into());
+    }
+    vec![part("L-A", "M"), part("L-B", "T"), lecture]
+}
+
+pub fn enroll(student: &str, section: &str) -> Command {
+    Command::enroll(student, section, false)
 }
 
 /// A command from five random numbers: every kind that changes sections or students.
@@ -176,18 +236,11 @@ pub fn command((kind, student, section, other, amount): (u8, u8, u8, u8, i64)) -
         "S{}",
         (section.as_bytes()[1] - b'0' + 1 + other % (SECTIONS - 1)) % SECTIONS
     );
-    match kind % 7 {
-        0 | 1 => Command::Enroll {
-            student,
-            section,
-            waitlist: other % 2 == 0,
-        },
+    let part = ["L-A", "L-B"][usize::from(other % 2)];
+    match kind % 12 {
+        0 | 1 => Command::enroll(&student, &section, other % 2 == 0),
         2 => Command::Drop { student, section },
-        3 => Command::Swap {
-            student,
-            from: section,
-            to,
-        },
+        3 => Command::swap(&student, &section, &to),
         4 => Command::Deposit {
             student,
             amount_cents: amount,
@@ -196,9 +249,29 @@ pub fn command((kind, student, section, other, amount): (u8, u8, u8, u8, i64)) -
             student,
             amount_cents: amount,
         },
-        _ => Command::SetCapacity {
+        6 => Command::SetCapacity {
             section,
             capacity: u32::from(other % 4) + 1,
+        },
+        7 => Command::Enroll {
+            student,
+            section: "L".into(),
+            waitlist: other % 3 != 0,
+            with: Some(part.into()),
+            permission: (other % 5 == 0).then(|| LATEST_PERMISSION.into()),
+        },
+        8 => Command::swap(&student, ["L-A", "L-B"][usize::from(other % 2 == 0)], part),
+        9 => Command::Drop {
+            student,
+            section: if other % 2 == 0 { "L".into() } else { section },
+        },
+        10 => Command::RecordCompletion {
+            student,
+            course: "C9".into(),
+        },
+        _ => Command::IssuePermission {
+            student,
+            section: if other % 2 == 0 { "L".into() } else { section },
         },
     }
 }

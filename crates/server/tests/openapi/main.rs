@@ -3,12 +3,15 @@
 //! `Command` and `Outcome` schemas match what serde really writes and reads, tag by tag
 //! and field by field.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod every;
 
 use std::collections::BTreeSet;
 
 use common::{ADMIN_TOKEN, TestServer};
-use murphy_core::{Command, Meeting, Outcome};
+use every::{COMMAND_KINDS, OUTCOME_KINDS, command_kind, every_command, every_outcome, outcome_kind};
+use murphy_core::{Command, Outcome, Population};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -90,153 +93,6 @@ fn required(schema: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// One command of every kind. `command_kind` below makes a new variant a compile error
-/// here until it is added to both.
-fn every_command() -> Vec<Command> {
-    let meeting = Meeting {
-        days: "MW".parse().unwrap(),
-        start: "14:00".parse().unwrap(),
-        end: "15:50".parse().unwrap(),
-    };
-    let s = || "s1".to_owned();
-    let sec = || "COMSCI-35L-1".to_owned();
-    vec![
-        Command::CreateSection {
-            section: sec(),
-            title: "Software Construction".into(),
-            units: 4,
-            capacity: 160,
-            waitlist_capacity: 20,
-            meetings: vec![meeting],
-        },
-        Command::SetCapacity {
-            section: sec(),
-            capacity: 180,
-        },
-        Command::CreateStudent {
-            student: s(),
-            name: "Joe Bruin".into(),
-            max_units: 20,
-        },
-        Command::SetAppointment {
-            student: s(),
-            at: Some(time::OffsetDateTime::UNIX_EPOCH),
-        },
-        Command::Enroll {
-            student: s(),
-            section: sec(),
-            waitlist: true,
-        },
-        Command::Drop {
-            student: s(),
-            section: sec(),
-        },
-        Command::Swap {
-            student: s(),
-            from: sec(),
-            to: "COMSCI-35L-2".into(),
-        },
-        Command::Deposit {
-            student: s(),
-            amount_cents: 5000,
-        },
-        Command::Withdraw {
-            student: s(),
-            amount_cents: 5000,
-        },
-        Command::Transfer {
-            from: s(),
-            to: "s2".into(),
-            amount_cents: 5000,
-        },
-    ]
-}
-
-fn command_kind(command: &Command) -> usize {
-    match command {
-        Command::CreateSection { .. } => 0,
-        Command::SetCapacity { .. } => 1,
-        Command::CreateStudent { .. } => 2,
-        Command::SetAppointment { .. } => 3,
-        Command::Enroll { .. } => 4,
-        Command::Drop { .. } => 5,
-        Command::Swap { .. } => 6,
-        Command::Deposit { .. } => 7,
-        Command::Withdraw { .. } => 8,
-        Command::Transfer { .. } => 9,
-    }
-}
-const COMMAND_KINDS: usize = 10;
-
-/// One outcome of every kind; `outcome_kind` keeps it complete.
-fn every_outcome() -> Vec<Outcome> {
-    let promoted = vec!["s2".to_owned()];
-    vec![
-        Outcome::Created,
-        Outcome::CapacitySet {
-            promoted: promoted.clone(),
-        },
-        Outcome::AppointmentSet,
-        Outcome::Enrolled,
-        Outcome::Waitlisted { position: 1 },
-        Outcome::Dropped {
-            promoted: promoted.clone(),
-        },
-        Outcome::Swapped { promoted },
-        Outcome::Balance {
-            cents: -3001,
-            fee_cents: 3000,
-        },
-        Outcome::NoSuchSection { section: "X-1".into() },
-        Outcome::NoSuchStudent { student: "s9".into() },
-        Outcome::AlreadyExists,
-        Outcome::NotOpen {
-            opens_at: time::OffsetDateTime::UNIX_EPOCH,
-        },
-        Outcome::Hold { balance_cents: -1 },
-        Outcome::AlreadyEnrolled,
-        Outcome::AlreadyWaitlisted { position: 2 },
-        Outcome::TimeConflict { with: "X-2".into() },
-        Outcome::UnitLimit {
-            units: 24,
-            max_units: 20,
-        },
-        Outcome::Full,
-        Outcome::NotEnrolled,
-        Outcome::BelowEnrolled { enrolled: 3 },
-        Outcome::InsufficientFunds { balance_cents: 10 },
-        Outcome::BalanceLimit,
-    ]
-}
-
-fn outcome_kind(outcome: &Outcome) -> usize {
-    match outcome {
-        Outcome::Created => 0,
-        Outcome::CapacitySet { .. } => 1,
-        Outcome::AppointmentSet => 2,
-        Outcome::Enrolled => 3,
-        Outcome::Waitlisted { .. } => 4,
-        Outcome::Dropped { .. } => 5,
-        Outcome::Swapped { .. } => 6,
-        Outcome::Balance { .. } => 7,
-        Outcome::NoSuchSection { .. } => 8,
-        Outcome::NoSuchStudent { .. } => 9,
-        Outcome::AlreadyExists => 10,
-        Outcome::NotOpen { .. } => 11,
-        Outcome::Hold { .. } => 12,
-        Outcome::AlreadyEnrolled => 13,
-        Outcome::AlreadyWaitlisted { .. } => 14,
-        Outcome::TimeConflict { .. } => 15,
-        Outcome::UnitLimit { .. } => 16,
-        Outcome::Full => 17,
-        Outcome::NotEnrolled => 18,
-        Outcome::BelowEnrolled { .. } => 19,
-        Outcome::InsufficientFunds { .. } => 20,
-        Outcome::BalanceLimit => 21,
-    }
-}
-const OUTCOME_KINDS: usize = 22;
-
 /// Each serialized value's tag has a variant schema whose properties are exactly the
 /// fields serde wrote, all its required ones among them; and the document lists no tag
 /// the code does not produce.
@@ -309,7 +165,7 @@ async fn command_and_outcome_schemas_match_serde() {
     check_union(&doc, "Outcome", &serialized);
 
     // The documented examples are what serde reads, and `required` and `default` say
-    // what serde does with a missing field.
+    // what serde does with a missing field: a default sent is the field left out.
     for (tag, schema) in variants(&doc, "Command") {
         let example = &schema["examples"][0];
         let command: Command = serde_json::from_value(example.clone()).unwrap_or_else(|e| panic!("{tag}: {e}"));
@@ -336,7 +192,15 @@ async fn command_and_outcome_schemas_match_serde() {
                     "{tag}: {field} is documented as required but serde does not need it"
                 );
             } else {
-                assert_eq!(filled[field], property["default"], "{tag}: default of {field}");
+                let mut given = minimal.clone();
+                given.insert(field.clone(), property["default"].clone());
+                let given = serde_json::from_value::<Command>(Value::Object(given))
+                    .unwrap_or_else(|e| panic!("{tag}: {field} at its documented default: {e}"));
+                assert_eq!(
+                    serde_json::to_value(given).unwrap(),
+                    filled,
+                    "{tag}: default of {field}"
+                );
             }
         }
         let mut extra = example.clone();
@@ -424,4 +288,76 @@ async fn every_documented_operation_is_served_as_documented() {
         }
     }
     assert_eq!(operations, ROUTER_PATHS.len());
+}
+
+/// The read views, the live event and the effects carry exactly the fields the document
+/// lists (the registrar's included), all its required ones among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_events_and_effects_match_serde() {
+    use murphy_core::wire::{SectionEvent, SectionView, StudentView};
+    use murphy_core::{Effects, Promotion, Release, Skip, State};
+
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let mut state = State::default();
+    let at = time::OffsetDateTime::UNIX_EPOCH;
+    let mut commands = every_command();
+    commands.retain(|c| matches!(c, Command::CreateSection { .. } | Command::CreateStudent { .. }));
+    let part = Command::create_section("COMSCI-35L-1A", "Discussion", 0, 20, 0, vec![]);
+    for command in std::iter::once(&part).chain(&commands) {
+        let mut command = command.clone();
+        if let Command::CreateSection { reserved, .. } = &mut command {
+            reserved.iter_mut().for_each(|r| r.until = at + time::Duration::days(1));
+        }
+        assert_eq!(state.apply(at, &command).outcome, Outcome::Created, "{command:?}");
+    }
+    state.apply(
+        at,
+        &Command::IssuePermission {
+            student: "s1".into(),
+            section: "COMSCI-35L-1".into(),
+        },
+    );
+    let section = state.section("COMSCI-35L-1").unwrap();
+    let student = state.student("s1").unwrap();
+    let release = Release {
+        section: "COMSCI-35L-1".into(),
+        population: Population::Major("COMSCI".into()),
+        seats: 20,
+        held: 3,
+        until: at,
+    };
+    let effects = Effects {
+        released: vec![release.clone()],
+        promoted: vec![Promotion {
+            section: "S".into(),
+            student: "s2".into(),
+        }],
+        skipped: vec![Skip {
+            section: "S".into(),
+            student: "s3".into(),
+            reason: Outcome::Full,
+        }],
+    };
+    let reserved = serde_json::to_value(SectionView::from(section)).unwrap()["reserved"][0].clone();
+    let permission = serde_json::to_value(StudentView::from(student)).unwrap()["permissions"][0].clone();
+    let values = [
+        ("SectionView", serde_json::to_value(SectionView::from(section)).unwrap()),
+        ("ReservedView", reserved),
+        ("StudentView", serde_json::to_value(StudentView::from(student)).unwrap()),
+        ("Permission", permission),
+        (
+            "SectionEvent",
+            serde_json::to_value(SectionEvent::from(section)).unwrap(),
+        ),
+        ("Effects", serde_json::to_value(&effects).unwrap()),
+        ("Release", serde_json::to_value(&release).unwrap()),
+    ];
+    for (name, value) in values {
+        let schema = &doc["components"]["schemas"][name];
+        assert_eq!(keys(&schema["properties"]), keys(&value), "{name}: fields");
+        if schema.get("required").is_some() {
+            assert!(required(schema).is_subset(&keys(&value)), "{name}: required");
+        }
+    }
 }

@@ -1,0 +1,382 @@
+//! One sentence per outcome, checked: every variant has a case.
+
+use super::*;
+
+fn enroll(waitlist: bool) -> Command {
+    Command::Enroll {
+        student: "s1".into(),
+        section: "COMSCI-35L-1".into(),
+        waitlist,
+        with: None,
+        permission: None,
+    }
+}
+
+/// An enroll in lecture COMSCI-32-1 with its discussion COMSCI-32-1A.
+fn enroll_pair(waitlist: bool) -> Command {
+    enroll_in("COMSCI-32-1", Some("COMSCI-32-1A"), None, waitlist)
+}
+
+fn enroll_in(section: &str, with: Option<&str>, permission: Option<&str>, waitlist: bool) -> Command {
+    Command::Enroll {
+        student: "s1".into(),
+        section: section.into(),
+        waitlist,
+        with: with.map(Into::into),
+        permission: permission.map(Into::into),
+    }
+}
+
+fn drop_(section: &str) -> Command {
+    Command::Drop {
+        student: "s1".into(),
+        section: section.into(),
+    }
+}
+
+/// One example of every outcome, with the command it answers. The match below has
+/// no wildcard, so a new `Outcome` variant does not compile until it is added here.
+fn every_outcome() -> Vec<(Command, Outcome, &'static str)> {
+    let swap = Command::Swap {
+        student: "s1".into(),
+        from: "COMSCI-31-1".into(),
+        to: "COMSCI-35L-1".into(),
+        with: None,
+    };
+    let permitted = enroll_in("COMSCI-32-1", Some("COMSCI-32-1A"), Some("7K3M-Q2XD"), false);
+    let withdraw = Command::Withdraw {
+        student: "s1".into(),
+        amount_cents: 1,
+    };
+    let section = crate::cli::import::tests::create("COMSCI-35L-1");
+    let at =
+        time::OffsetDateTime::parse("2026-11-30T08:00:00Z", &time::format_description::well_known::Rfc3339).unwrap();
+    let cases = vec![
+        (section.clone(), Outcome::Created, "created section COMSCI-35L-1"),
+        (
+            Command::SetCapacity {
+                section: "COMSCI-35L-1".into(),
+                capacity: 3,
+            },
+            Outcome::CapacitySet {
+                promoted: vec!["s2".into()],
+            },
+            "COMSCI-35L-1's capacity is set; s2 got the new seats from the waitlist",
+        ),
+        (
+            Command::SetAppointment {
+                student: "s1".into(),
+                at: Some(at),
+            },
+            Outcome::AppointmentSet,
+            "student s1's registration appointment is set",
+        ),
+        (enroll(false), Outcome::Enrolled, "you are enrolled in COMSCI-35L-1"),
+        (
+            enroll(true),
+            Outcome::Waitlisted { position: 3 },
+            "COMSCI-35L-1 is full; you are 3rd on its waitlist",
+        ),
+        (
+            drop_("COMSCI-35L-1"),
+            Outcome::Dropped {
+                promoted: vec!["s2".into()],
+                linked: None,
+            },
+            "you dropped COMSCI-35L-1; s2 got your seat from the waitlist",
+        ),
+        (
+            swap.clone(),
+            Outcome::Swapped {
+                promoted: vec![],
+                linked: None,
+            },
+            "you swapped COMSCI-31-1 for COMSCI-35L-1",
+        ),
+        (
+            Command::RecordCompletion {
+                student: "s1".into(),
+                course: "COMSCI-31".into(),
+            },
+            Outcome::CompletionRecorded,
+            "COMSCI-31 is on s1's record as completed",
+        ),
+        (
+            Command::IssuePermission {
+                student: "s1".into(),
+                section: "COMSCI-32-1".into(),
+            },
+            Outcome::Permission {
+                code: "7K3M-Q2XD".into(),
+            },
+            "permission number 7K3M-Q2XD lets s1 enroll in COMSCI-32-1 once: \
+             murphy enroll COMSCI-32-1 --permission 7K3M-Q2XD",
+        ),
+        (
+            withdraw,
+            Outcome::Balance {
+                cents: -3001,
+                fee_cents: 3000,
+            },
+            "withdrew $0.01; your balance is -$30.01 (after an overdraft fee of $30.00); that is a hold: pay it to enroll",
+        ),
+        (
+            enroll(false),
+            Outcome::NoSuchSection {
+                section: "COMSCI-35L-1".into(),
+            },
+            "there is no section COMSCI-35L-1",
+        ),
+        (
+            enroll(false),
+            Outcome::NoSuchStudent { student: "s1".into() },
+            "there is no student s1",
+        ),
+        (section, Outcome::AlreadyExists, "section COMSCI-35L-1 already exists"),
+        (
+            enroll(false),
+            Outcome::NeedsLinked {
+                choices: vec!["COMSCI-35L-1A".into(), "COMSCI-35L-1B".into()],
+            },
+            "COMSCI-35L-1 is taken together with one of COMSCI-35L-1A, COMSCI-35L-1B: enroll in the \
+             lecture with --with and its discussion or lab",
+        ),
+        (
+            permitted,
+            Outcome::BadPermission,
+            "that permission number does not open COMSCI-32-1 for you: it is another student's or \
+             section's, or already used; ask the registrar for a new one",
+        ),
+        (
+            enroll(false),
+            Outcome::NotOpen { opens_at: at },
+            "your registration appointment opens at 2026-11-30T08:00:00Z; you cannot enroll before then",
+        ),
+        (
+            enroll(false),
+            Outcome::Hold { balance_cents: -3001 },
+            "you have a hold: your balance is -$30.01; pay it to enroll",
+        ),
+        (
+            enroll(false),
+            Outcome::AlreadyEnrolled,
+            "you are already enrolled in COMSCI-35L-1",
+        ),
+        (
+            enroll(true),
+            Outcome::AlreadyWaitlisted { position: 1 },
+            "you are already 1st on COMSCI-35L-1's waitlist",
+        ),
+        (
+            enroll_pair(false),
+            Outcome::MissingPrerequisite {
+                course: "COMSCI-31".into(),
+            },
+            "COMSCI-32-1 requires COMSCI-31, which is not on your record as completed; the registrar \
+             can give you a permission number",
+        ),
+        (
+            swap,
+            Outcome::TimeConflict {
+                with: "COMSCI-31-1".into(),
+            },
+            "COMSCI-35L-1 meets at the same time as COMSCI-31-1",
+        ),
+        (
+            enroll(false),
+            Outcome::UnitLimit {
+                units: 24,
+                max_units: 20,
+            },
+            "COMSCI-35L-1 would bring you to 24 units, over your limit of 20",
+        ),
+        (enroll(true), Outcome::Full, "COMSCI-35L-1 is full and its waitlist too"),
+        (
+            enroll(false),
+            Outcome::Reserved { until: at },
+            "the seats left in COMSCI-35L-1 are reserved until 2026-11-30T08:00:00Z; they open to all \
+             then (add --waitlist to wait for one)",
+        ),
+        (
+            drop_("COMSCI-35L-1"),
+            Outcome::NotEnrolled,
+            "you are not enrolled in COMSCI-35L-1",
+        ),
+        (
+            Command::SetCapacity {
+                section: "COMSCI-35L-1".into(),
+                capacity: 3,
+            },
+            Outcome::BelowEnrolled { enrolled: 5 },
+            "COMSCI-35L-1 already has 5 students enrolled; its capacity cannot go below that",
+        ),
+        (
+            Command::SetCapacity {
+                section: "COMSCI-35L-1".into(),
+                capacity: 6,
+            },
+            Outcome::BelowReserved { enrolled: 5, held: 2 },
+            "COMSCI-35L-1 has 5 enrolled and 2 seats still reserved; its capacity cannot go below 7",
+        ),
+        (
+            crate::cli::import::tests::create("COMSCI-32-1"),
+            Outcome::CannotLink {
+                section: "COMSCI-32-1A".into(),
+                reason: LinkProblem::LinkedElsewhere,
+            },
+            "COMSCI-32-1A cannot be linked to COMSCI-32-1: it is already linked to another section",
+        ),
+        (
+            Command::Transfer {
+                from: "s1".into(),
+                to: "s2".into(),
+                amount_cents: 100,
+            },
+            Outcome::InsufficientFunds { balance_cents: 99 },
+            "not enough money: the balance is $0.99, and a transfer never overdraws",
+        ),
+        (
+            Command::Deposit {
+                student: "s1".into(),
+                amount_cents: 1,
+            },
+            Outcome::BalanceLimit,
+            "that would take the balance past the most murphy can hold",
+        ),
+    ];
+    cases
+}
+
+/// Fails to compile when an `Outcome` variant is added: add it to `every_outcome`.
+fn variant_index(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Created => 0,
+        Outcome::CapacitySet { .. } => 1,
+        Outcome::AppointmentSet => 2,
+        Outcome::Enrolled => 3,
+        Outcome::Waitlisted { .. } => 4,
+        Outcome::Dropped { .. } => 5,
+        Outcome::Swapped { .. } => 6,
+        Outcome::Balance { .. } => 7,
+        Outcome::NoSuchSection { .. } => 8,
+        Outcome::NoSuchStudent { .. } => 9,
+        Outcome::AlreadyExists => 10,
+        Outcome::NotOpen { .. } => 11,
+        Outcome::Hold { .. } => 12,
+        Outcome::AlreadyEnrolled => 13,
+        Outcome::AlreadyWaitlisted { .. } => 14,
+        Outcome::TimeConflict { .. } => 15,
+        Outcome::UnitLimit { .. } => 16,
+        Outcome::Full => 17,
+        Outcome::NotEnrolled => 18,
+        Outcome::BelowEnrolled { .. } => 19,
+        Outcome::InsufficientFunds { .. } => 20,
+        Outcome::BalanceLimit => 21,
+        Outcome::CompletionRecorded => 22,
+        Outcome::Permission { .. } => 23,
+        Outcome::NeedsLinked { .. } => 24,
+        Outcome::BadPermission => 25,
+        Outcome::MissingPrerequisite { .. } => 26,
+        Outcome::Reserved { .. } => 27,
+        Outcome::BelowReserved { .. } => 28,
+        Outcome::CannotLink { .. } => 29,
+    }
+}
+const OUTCOME_KINDS: usize = 30;
+
+#[test]
+fn every_outcome_reads_as_a_sentence() {
+    let cases = every_outcome();
+    let mut covered = [false; OUTCOME_KINDS];
+    for (command, outcome, expected) in &cases {
+        covered[variant_index(outcome)] = true;
+        assert_eq!(sentence(command, outcome), *expected, "{outcome:?}");
+    }
+    assert!(covered.iter().all(|&c| c), "every variant has a case: {covered:?}");
+}
+
+/// The same outcome reads differently for a pair, a permission, a drop or a swap.
+#[test]
+fn linked_sections_and_permissions_change_the_sentence() {
+    let cases = [
+        (
+            enroll_pair(false),
+            Outcome::Enrolled,
+            "you are enrolled in COMSCI-32-1 and COMSCI-32-1A",
+        ),
+        (
+            enroll_in("COMSCI-32-1", Some("COMSCI-32-1A"), Some("7K3M-Q2XD"), false),
+            Outcome::Enrolled,
+            "you are enrolled in COMSCI-32-1 and COMSCI-32-1A (permission number 7K3M-Q2XD used)",
+        ),
+        (
+            enroll_pair(true),
+            Outcome::Waitlisted { position: 1 },
+            "COMSCI-32-1 with COMSCI-32-1A has no seats for you; you are 1st on COMSCI-32-1's waitlist, for both",
+        ),
+        (
+            enroll_pair(false),
+            Outcome::Full,
+            "COMSCI-32-1 or COMSCI-32-1A is full; add --waitlist to wait for both",
+        ),
+        (
+            drop_("COMSCI-32-1"),
+            Outcome::Dropped {
+                promoted: vec![],
+                linked: Some("COMSCI-32-1A".into()),
+            },
+            "you dropped COMSCI-32-1 and its linked COMSCI-32-1A",
+        ),
+        (
+            drop_("COMSCI-32-1A"),
+            Outcome::NeedsLinked {
+                choices: vec!["COMSCI-32-1".into()],
+            },
+            "COMSCI-32-1A is dropped only together with COMSCI-32-1: drop that to leave both, or swap \
+             COMSCI-32-1A for another of its sections",
+        ),
+        (
+            enroll_in("COMSCI-35L-1", Some("MATH-1"), None, false),
+            Outcome::NeedsLinked { choices: vec![] },
+            "COMSCI-35L-1 has no linked sections, so MATH-1 cannot go with it",
+        ),
+        (
+            Command::Swap {
+                student: "s1".into(),
+                from: "COMSCI-32-1".into(),
+                to: "COMSCI-32-2".into(),
+                with: Some("COMSCI-32-2A".into()),
+            },
+            Outcome::Swapped {
+                promoted: vec![],
+                linked: Some("COMSCI-32-1A".into()),
+            },
+            "you swapped COMSCI-32-1 and COMSCI-32-1A for COMSCI-32-2 and COMSCI-32-2A",
+        ),
+    ];
+    for (command, outcome, expected) in cases {
+        assert_eq!(sentence(&command, &outcome), expected, "{outcome:?}");
+    }
+}
+
+#[test]
+fn full_without_the_waitlist_says_how_to_join_it() {
+    assert_eq!(
+        sentence(&enroll(false), &Outcome::Full),
+        "COMSCI-35L-1 is full; add --waitlist to join its waitlist"
+    );
+}
+
+#[test]
+fn ordinals_and_dollars() {
+    let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111].map(ordinal).into();
+    assert_eq!(
+        got,
+        [
+            "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"
+        ]
+    );
+    assert_eq!(dollars(-3001), "-$30.01");
+    assert_eq!(dollars(5), "$0.05");
+    assert_eq!(dollars(0), "$0.00");
+}
