@@ -102,6 +102,10 @@ struct LimitArgs {
     /// Requests queued for the event loop before writes are shed with 503.
     #[arg(long, env = "MURPHY_QUEUE_REQUESTS_MAX", default_value_t = Limits::default().queue_requests_max)]
     queue_requests_max: usize,
+    /// How long a write may wait for the event loop before new writes are shed with
+    /// 503, in milliseconds.
+    #[arg(long, env = "MURPHY_QUEUE_WAIT_TIME_MAX_MS", default_value_t = Limits::default().queue_wait_time_max.as_millis() as u64)]
+    queue_wait_time_max_ms: u64,
     /// Commands committed together under one fsync.
     #[arg(long, env = "MURPHY_BATCH_COMMANDS_MAX", default_value_t = Limits::default().batch_commands_max)]
     batch_commands_max: usize,
@@ -136,6 +140,7 @@ impl ServeArgs {
             limits: Limits {
                 request_body_bytes_max: l.request_body_bytes_max,
                 queue_requests_max: l.queue_requests_max.max(1),
+                queue_wait_time_max: Duration::from_millis(l.queue_wait_time_max_ms),
                 batch_commands_max: l.batch_commands_max.max(1),
                 connections_max: l.connections_max.max(1),
                 request_time_max: Duration::from_millis(l.request_time_max_ms),

@@ -12,7 +12,9 @@ const ADMIN_TOKEN: &str = "bench-check-admin-token";
 #[test]
 fn a_registration_day_run_checks_clean_and_a_tampered_history_does_not() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Murphy::serve(dir.path(), ADMIN_TOKEN);
+    // A debug build answers slower than a write may wait by default: this test is about
+    // bench and check, not about shedding.
+    let server = Murphy::serve_with(dir.path(), ADMIN_TOKEN, &["--queue-wait-time-max-ms", "10000"]);
     let url = server.url.clone();
     let history = dir.path().join("history.jsonl");
     let report = dir.path().join("report.json");
