@@ -18,6 +18,7 @@ async fn reads_revalidate_and_stale_ok_reads_do_not_ask() {
         data_dir: dir.path().to_owned(),
         admin_token: Some(ADMIN_TOKEN.into()),
         limits: Limits::default(),
+        database: None,
     };
     let server = Server::open(config).expect("server opens");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

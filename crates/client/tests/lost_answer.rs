@@ -89,6 +89,7 @@ async fn start_server(dir: &std::path::Path) -> SocketAddr {
         data_dir: dir.to_owned(),
         admin_token: Some(ADMIN_TOKEN.into()),
         limits: Limits::default(),
+        database: None,
     };
     let server = Server::open(config).expect("server opens");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

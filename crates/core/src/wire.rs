@@ -205,3 +205,20 @@ pub enum MeAnswer {
     Student { student: String },
     Admin { admin: bool },
 }
+
+/// `GET /api/v1/cluster`: a node's place in its cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// This node's URL, as the others reach it (`null` for a node alone).
+    pub node: Option<String>,
+    /// `alone` (SQLite), `primary` or `secondary`.
+    pub role: String,
+    /// The primary's lease epoch, as this node knows it (0 alone).
+    pub epoch: u64,
+    /// The version (LSN) this node serves reads at.
+    pub version: u64,
+    /// The primary's URL, when known.
+    pub primary: Option<String>,
+    /// Log entries this node has yet to apply (a secondary's replication lag).
+    pub replication_behind_commands: u64,
+}

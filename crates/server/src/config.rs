@@ -51,6 +51,12 @@ pub struct Limits {
     pub sessions_max: usize,
     /// Requests per session whose answers a retry can still get.
     pub session_requests_remembered_max: usize,
+    /// In a cluster: how long the primary's lease lasts unless renewed (it is renewed
+    /// every quarter of it). A stuck primary is deposed after this; a dead one at once.
+    pub lease_time_max: Duration,
+    /// How long a read that asks for a minimum version (`Murphy-Min-Version`) waits for
+    /// this node to reach it before it is answered `503`.
+    pub min_version_wait_time_max: Duration,
 }
 
 impl Default for Limits {
@@ -76,6 +82,8 @@ impl Default for Limits {
             session_expired_time_max: Duration::from_secs(24 * 3600),
             sessions_max: 200_000,
             session_requests_remembered_max: 16,
+            lease_time_max: Duration::from_secs(1),
+            min_version_wait_time_max: Duration::from_secs(1),
         }
     }
 }
@@ -98,9 +106,24 @@ pub struct Config {
     /// Holds the SQLite files (`log.sqlite3`, `tables.sqlite3`) and, when generated,
     /// `admin-token`.
     pub data_dir: PathBuf,
-    /// The admin token; `None` reads or generates `data_dir/admin-token`.
+    /// The admin token; `None` reads or generates `data_dir/admin-token` (alone only:
+    /// the nodes of a cluster must share one, given).
     pub admin_token: Option<String>,
     pub limits: Limits,
+    /// `None`: SQLite in `data_dir`, alone. `Some`: a node of a cluster over PostgreSQL.
+    pub database: Option<Database>,
+}
+
+/// A PostgreSQL database shared by the nodes of a cluster.
+#[derive(Clone, Debug)]
+pub struct Database {
+    /// `postgres://user@host:port/db`.
+    pub url: String,
+    /// The schema murphy's tables live in.
+    pub schema: String,
+    /// The URL other nodes reach this one at; by default `http://` and the address it
+    /// listens on.
+    pub advertise_url: Option<String>,
 }
 
 impl Config {
@@ -109,6 +132,7 @@ impl Config {
             data_dir: data_dir.into(),
             admin_token: None,
             limits: Limits::default(),
+            database: None,
         }
     }
 }

@@ -73,6 +73,10 @@ pub struct Metrics {
     materializer_wait_us: AtomicU64,
     sessions_live: AtomicU64,
     sessions_expired: AtomicU64,
+    primary: AtomicU64,
+    epoch: AtomicU64,
+    replication_behind: AtomicU64,
+    replication_lag_us: Histogram<12>,
 }
 
 impl Metrics {
@@ -107,9 +111,60 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text of every series; `lag` is the materializer's lag now, and
-    /// `health` whether the store takes writes.
-    pub fn render(&self, lag: &crate::pipeline::Lag, health: &crate::pipeline::Health) -> String {
+    /// The Prometheus text of every series; `writer` is the write pipeline, on the
+    /// primary (its materializer's lag, whether the store takes writes).
+    /// After each turn of the cluster manager: the role, and the lease's epoch.
+    pub fn role(&self, primary: bool, epoch: u64) {
+        self.primary.store(u64::from(primary), Relaxed);
+        self.epoch.store(epoch, Relaxed);
+    }
+
+    pub fn replication_behind_commands(&self) -> u64 {
+        self.replication_behind.load(Relaxed)
+    }
+
+    /// A secondary's follower: log entries it has yet to apply.
+    pub fn replication_behind(&self, commands: u64) {
+        self.replication_behind.store(commands, Relaxed);
+    }
+
+    /// A secondary's follower: from an entry's arrival at the primary to its publication
+    /// here (the oldest entry of each stretch applied).
+    pub fn replication_lag(&self, lag: Duration) {
+        self.replication_lag_us
+            .observe(&TIME_BUCKETS_US, lag.as_micros().min(u128::from(u64::MAX)) as u64);
+    }
+
+    fn render_cluster(&self, out: &mut String) {
+        let gauges = [
+            (
+                "murphy_primary",
+                "1 while this node is the primary.",
+                self.primary.load(Relaxed),
+            ),
+            (
+                "murphy_lease_epoch",
+                "The primary's lease epoch, as this node knows it.",
+                self.epoch.load(Relaxed),
+            ),
+            (
+                "murphy_replication_behind_commands",
+                "Log entries this secondary has yet to apply.",
+                self.replication_behind.load(Relaxed),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        out.push_str(
+            "# HELP murphy_replication_lag_seconds From an entry's arrival at the primary to its publication here.\n",
+        );
+        out.push_str("# TYPE murphy_replication_lag_seconds histogram\n");
+        self.replication_lag_us
+            .render(out, "murphy_replication_lag_seconds", &TIME_BUCKETS_US, 1e-6);
+    }
+
+    pub fn render(&self, writer: Option<&crate::pipeline::Handle>) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# TYPE murphy_http_responses_total counter\n");
         for (i, count) in self.responses.iter().enumerate() {
@@ -149,13 +204,16 @@ impl Metrics {
         out.push_str("# TYPE murphy_loop_lag_seconds histogram\n");
         self.loop_lag_us
             .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
-        self.render_materializer(&mut out, lag);
-        out.push_str("# HELP murphy_writes_accepted 1 while the store takes writes, 0 while it refuses them.\n");
-        let accepted = u8::from(health.refusal().is_none());
-        let _ = writeln!(
-            out,
-            "# TYPE murphy_writes_accepted gauge\nmurphy_writes_accepted {accepted}"
-        );
+        if let Some(writer) = writer {
+            self.render_materializer(&mut out, writer.lag());
+            out.push_str("# HELP murphy_writes_accepted 1 while the store takes writes, 0 while it refuses them.\n");
+            let accepted = u8::from(writer.health().refusal().is_none());
+            let _ = writeln!(
+                out,
+                "# TYPE murphy_writes_accepted gauge\nmurphy_writes_accepted {accepted}"
+            );
+        }
+        self.render_cluster(&mut out);
         out.push_str("# HELP murphy_sessions Exactly-once sessions held, by state.\n# TYPE murphy_sessions gauge\n");
         let _ = writeln!(
             out,

@@ -60,8 +60,8 @@ pub async fn events(
         .and_then(|v| v.trim().parse().ok());
     let after = last_event_id.or(query.after);
     // Subscribe before reading the snapshot, so nothing falls between the two.
-    let live = app.engine.subscribe();
-    let snapshot = app.engine.snapshot();
+    let live = app.node.publisher().subscribe();
+    let snapshot = app.node.snapshot();
     if let Some(id) = &query.section
         && snapshot.state.section(id).is_none()
     {

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
-use crate::pipeline::{Answer, Refusal, SubmitError, TokenRefusal};
+use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
 use crate::problem::Problem;
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -44,17 +44,42 @@ pub async fn method_not_allowed() -> Problem {
 /// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
 /// the process serves; a monitor reads the body.
 pub async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let body = match app.engine.health().describe() {
+    let body = match app.node.writer().and_then(|w| w.health().describe()) {
         None => "ok".to_owned(),
         Some(what) => format!("degraded: {what}"),
     };
     ([(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
+/// `GET /api/v1/cluster`: this node's role, the lease's epoch, its version and the
+/// primary's URL. No token: it is for operators and load balancers.
+pub async fn cluster(State(app): State<Arc<App>>) -> Response {
+    use crate::cluster::Role;
+    use murphy_core::wire::ClusterView;
+    let (role, epoch, primary) = match &*app.node.role() {
+        Role::Primary { epoch: None, .. } => ("alone", 0, None),
+        Role::Primary { epoch: Some(epoch), .. } => ("primary", *epoch, app.node.url()),
+        Role::Secondary { primary, epoch } => ("secondary", *epoch, primary.clone()),
+    };
+    let view = ClusterView {
+        node: app.node.url(),
+        role: role.into(),
+        epoch,
+        version: app.node.snapshot().state.lsn(),
+        primary,
+        replication_behind_commands: app.metrics.replication_behind_commands(),
+    };
+    let mut response = json_body(json(&view));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.engine.lag(), app.engine.health()),
+        app.metrics.render(app.node.writer().as_ref()),
     )
         .into_response()
 }
@@ -64,7 +89,7 @@ pub async fn openapi() -> Response {
 }
 
 pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
-    let snapshot = app.engine.snapshot();
+    let snapshot = app.node.snapshot();
     let version = snapshot.state.catalog_version();
     cached(&headers, version, || {
         snapshot
@@ -94,7 +119,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
 }
 
 pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPath, headers: HeaderMap) -> Response {
-    let snapshot = app.engine.snapshot();
+    let snapshot = app.node.snapshot();
     let Some(section) = snapshot.state.section(&id) else {
         return no_such(Unknown::Section(id)).into_response();
     };
@@ -110,7 +135,7 @@ pub async fn student(
     if !principal.may_act_as(&id) {
         return Problem::forbidden(format!("a student token reads only its own student, not {id}")).into_response();
     }
-    let snapshot = app.engine.snapshot();
+    let snapshot = app.node.snapshot();
     let Some(student) = snapshot.state.student(&id) else {
         return no_such(Unknown::Student(id)).into_response();
     };
@@ -118,7 +143,7 @@ pub async fn student(
 }
 
 pub async fn create_token(
-    State(app): State<Arc<App>>,
+    Writer(writer): Writer,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -128,8 +153,7 @@ pub async fn create_token(
     let request: TokenRequest = parse_body(body, r#"{"student": "s0001"}"#)?;
     check_id("student", &request.student).map_err(|e| Problem::bad_request("invalid_request", e))?;
     let token = new_token("mst_");
-    match app
-        .engine
+    match writer
         .mint_token(request.student.clone(), hash_token(&token))
         .await
         .map_err(submit_problem)?
@@ -147,28 +171,36 @@ pub async fn create_token(
     }
 }
 
-/// A write the loop has room for: its extraction sheds the write with `503` at once,
-/// before its body is read or its token checked, while writes wait in the queue longer
-/// than `queue_wait_time_max`.
-pub struct Admitted;
+/// The write pipeline, for a write it has room for. Its extraction sheds the write with
+/// `503` at once, before its body is read or its token checked, while writes wait in the
+/// queue longer than `queue_wait_time_max`; on a node that is not the primary (a write
+/// that arrived as the role changed: others are passed on before) it is `503`.
+pub struct Writer(pipeline::Handle);
 
-impl axum::extract::FromRequestParts<Arc<App>> for Admitted {
+impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     type Rejection = Problem;
 
     async fn from_request_parts(_: &mut axum::http::request::Parts, app: &Arc<App>) -> Result<Self, Problem> {
-        if app.engine.overloaded() {
+        let Some(writer) = app.node.writer() else {
+            return Err(Problem::unavailable(
+                "not_primary",
+                "this node is not the primary right now; nothing of this request was applied. Retry shortly: \
+                 any node passes writes to the primary",
+            ));
+        };
+        if writer.overloaded() {
             app.metrics
                 .requests_shed
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(submit_problem(SubmitError::Overloaded));
         }
-        Ok(Admitted)
+        Ok(Writer(writer))
     }
 }
 
 pub async fn commands(
     State(app): State<Arc<App>>,
-    _: Admitted,
+    Writer(writer): Writer,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -178,8 +210,7 @@ pub async fn commands(
     )?;
     check_commands(&request, &principal, app.limits.request_commands_max)?;
     let session = request.client.zip(request.seq);
-    let answer = app
-        .engine
+    let answer = writer
         .submit(principal.owner().to_owned(), session, request.commands)
         .await;
     let results = match answer.map_err(submit_problem)? {
@@ -374,8 +405,24 @@ fn submit_problem(error: SubmitError) -> Problem {
 /// The store refuses writes: `503` that says why, what was applied (nothing), and when
 /// to try again.
 fn refused(refusal: &Refusal) -> Problem {
-    match refusal.stopped {
-        false => Problem::unavailable(
+    match refusal.kind {
+        RefusalKind::Deposed => Problem::unavailable(
+            "not_primary",
+            format!(
+                "this node is no longer the primary ({}); nothing of this request was applied here. Retry: \
+                 any node passes writes to the new primary (with the same client and seq, a retry applies once)",
+                refusal.reason
+            ),
+        ),
+        RefusalKind::OutcomeUnknown => Problem::unavailable(
+            "outcome_unknown",
+            format!(
+                "the database did not confirm this write ({}): it may or may not have been applied. Retry with \
+                 the same client and seq: the retry is answered from the log if it was, and applied once if not",
+                refusal.reason
+            ),
+        ),
+        RefusalKind::Unavailable => Problem::unavailable(
             "storage_unavailable",
             format!(
                 "the server cannot store writes now ({}); nothing of this request was applied, and \
@@ -384,7 +431,7 @@ fn refused(refusal: &Refusal) -> Problem {
                 refusal.reason
             ),
         ),
-        true => Problem {
+        RefusalKind::Failed => Problem {
             retry_after_seconds: None,
             ..Problem::unavailable(
                 "storage_failed",

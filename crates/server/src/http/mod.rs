@@ -1,6 +1,7 @@
 //! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
+pub mod cluster;
 mod events;
 mod handlers;
 pub mod listener;
@@ -19,13 +20,14 @@ use axum::routing::{get, post};
 use crate::auth::{Principal, TokenHash, hash_token};
 use crate::config::Limits;
 use crate::metrics::Metrics;
-use crate::pipeline;
 use crate::problem::Problem;
 
 /// What every handler shares.
 pub struct App {
-    /// The write pipeline's end: submit writes, read snapshots.
-    pub engine: pipeline::Handle,
+    /// What this node serves: its published state, and its role (whether it writes).
+    pub node: Arc<crate::cluster::Node>,
+    /// Passes requests on to the primary, on a secondary.
+    pub forwarder: reqwest::Client,
     /// The store, for what only the log holds (old answers, the log itself).
     pub store: Arc<dyn murphy_store::Backend>,
     pub admin_token_hash: TokenHash,
@@ -46,6 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .route("/api/v1/openapi.json", get(handlers::openapi))
+        .route("/api/v1/cluster", get(handlers::cluster))
         .route("/api/v1/me", get(handlers::me))
         .route("/api/v1/tokens", post(handlers::create_token))
         .route("/api/v1/sections", get(handlers::sections))
@@ -57,6 +60,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(app.clone(), cluster::route))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }
@@ -149,7 +153,7 @@ pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -
     if hash == app.admin_token_hash {
         return Ok(Principal::Admin);
     }
-    match app.engine.snapshot().tokens.get(&hash) {
+    match app.node.snapshot().tokens.get(&hash) {
         Some(student) => Ok(Principal::Student(student.clone())),
         None => Err(unauthorized(
             "invalid_token",

@@ -12,27 +12,22 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
-use murphy_core::wire::SectionEvent;
-use murphy_core::{Changes, State};
 use murphy_store::{Backend, StoreError};
-use tokio::sync::broadcast;
 
-use super::health::{Health, Refusal};
+use super::health::{Health, Refusal, RefusalKind};
 use super::lag::Lag;
 use super::stages::{Durable, Sealed};
 use crate::config::Limits;
 use crate::metrics::Metrics;
-use crate::snapshot::Snapshot;
+use crate::snapshot::Publisher;
 
 pub(super) struct Committer {
     pub(super) backend: Arc<dyn Backend>,
-    pub(super) published: Arc<ArcSwap<Snapshot>>,
+    /// Readers' snapshot, live events, the published version.
+    pub(super) publisher: Publisher,
     pub(super) metrics: Arc<Metrics>,
     /// Whether appends work; shared with the loop and the HTTP side.
     pub(super) health: Arc<Health>,
-    /// Live seat counts for `GET /api/v1/events`: one message per append.
-    pub(super) events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
     pub(super) materializer: SyncSender<Durable>,
     pub(super) lag: Arc<Lag>,
     pub(super) limits: Limits,
@@ -61,6 +56,7 @@ impl Committer {
             self.metrics.materializer_wait(waited);
             if let Err(e) = self.commit(group)
                 && !e.is_fault()
+                && !matches!(e, StoreError::Fenced { .. } | StoreError::InDoubt { .. })
             {
                 // Reported when the pipeline ends: the store was left in doubt.
                 result = Err(e);
@@ -77,7 +73,7 @@ impl Committer {
         }
         let refusal = self.health.refusal().unwrap_or_else(|| Refusal {
             reason: "an earlier write of the same moment could not be stored".into(),
-            stopped: false,
+            kind: RefusalKind::Unavailable,
         });
         sealed.refuse(&refusal);
         None
@@ -93,10 +89,8 @@ impl Committer {
                 .batch(sealed.records.entries.len() as u64, started.elapsed(), sealed.lag);
             self.health.append_succeeded();
             self.lag.appended(sealed.state.lsn());
-            let previous = self.published.load_full();
-            self.published
-                .store(Arc::new(previous.next(sealed.state.clone(), sealed.tokens.clone())));
-            self.announce(&sealed.state, &sealed.changes);
+            self.publisher
+                .publish(&sealed.state, sealed.tokens.clone(), &sealed.changes);
         }
         self.finish(sealed);
         Ok(())
@@ -105,14 +99,25 @@ impl Committer {
     /// A failed append: nobody of the batch is told "done".
     fn failed(&self, e: StoreError, sealed: Sealed) -> StoreError {
         let reason = format!("{} ({})", e, self.backend.describe());
-        if e.is_fault() {
-            tracing::warn!("append to the log failed; writes are refused until it works again: {reason}");
-            self.health.append_failed(&reason);
-        } else {
-            tracing::error!(
-                "append to the log failed and the store is in doubt; writes stop until a restart: {reason}"
-            );
-            self.health.stop(&reason);
+        match &e {
+            StoreError::Fenced { .. } => {
+                tracing::warn!("another node took the primary's lease; this one writes nothing more: {reason}");
+                self.health.stop(&reason, RefusalKind::Deposed);
+            }
+            StoreError::InDoubt { .. } => {
+                tracing::warn!("an append's commit was never confirmed; rebuilding from the log: {reason}");
+                self.health.append_failed(&reason, RefusalKind::OutcomeUnknown);
+            }
+            e if e.is_fault() => {
+                tracing::warn!("append to the log failed; writes are refused until it works again: {reason}");
+                self.health.append_failed(&reason, RefusalKind::Unavailable);
+            }
+            _ => {
+                tracing::error!(
+                    "append to the log failed and the store is in doubt; writes stop until a restart: {reason}"
+                );
+                self.health.stop(&reason, RefusalKind::Failed);
+            }
         }
         sealed.refuse(&self.health.refusal().expect("refused just now"));
         e
@@ -145,20 +150,5 @@ impl Committer {
         for (reply, result) in token_answers {
             let _ = reply.send(result);
         }
-    }
-
-    /// Tells live watchers what the append changed, after it is durable and published.
-    fn announce(&self, state: &State, changes: &Changes) {
-        if changes.sections.is_empty() || self.events.receiver_count() == 0 {
-            return;
-        }
-        let mut events: Vec<SectionEvent> = changes
-            .sections
-            .iter()
-            .filter_map(|id| state.section(id))
-            .map(SectionEvent::from)
-            .collect();
-        events.sort_by_key(|e| e.version);
-        let _ = self.events.send(Arc::new(events));
     }
 }

@@ -15,7 +15,7 @@ use murphy_store::{Backend, Records, TokenRow};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use super::health::{Health, Refusal};
+use super::health::{Health, Refusal, RefusalKind};
 use super::stages::{Answer, Message, Sealed, Submission, TokenRefusal, TokenResult};
 use crate::auth::TokenHash;
 use crate::config::Limits;
@@ -295,7 +295,7 @@ impl Engine {
             self.probe_interval = PROBE_INTERVAL_FIRST;
             return Ok(());
         };
-        if refusal.stopped {
+        if refusal.stopped() {
             return Err(refusal);
         }
         if pending.probe {
@@ -327,19 +327,25 @@ impl Engine {
             Ok(mut recovered) => {
                 // What the replay marked changed is the materializer's already.
                 recovered.sessions.take_changes();
-                let tokens = super::token_map(recovered.tokens);
-                match tokens {
+                match super::token_map(recovered.tokens) {
                     Ok(tokens) => {
                         self.state = recovered.state;
                         self.sessions = recovered.sessions;
                         self.tokens = tokens;
                     }
-                    Err(e) => self.health.stop(&e.to_string()),
+                    Err(e) => self.health.stop(&e.to_string(), RefusalKind::Failed),
                 }
             }
-            Err(e) => self
-                .health
-                .stop(&format!("rebuilding the state from the store failed: {e}")),
+            Err(e) if e.is_fault() => {
+                // The store cannot be read now either: try again on the next turn.
+                tracing::warn!("rebuilding the state from the store failed; trying again: {e}");
+                std::thread::sleep(HEALTH_CHECK_INTERVAL);
+                return;
+            }
+            Err(e) => self.health.stop(
+                &format!("rebuilding the state from the store failed: {e}"),
+                RefusalKind::Failed,
+            ),
         }
         self.state.take_changes();
         self.generation = self.health.generation().max(generation);

@@ -18,8 +18,29 @@ use std::time::{Duration, Instant};
 pub struct Refusal {
     /// What failed, with the store's words (the path, the cause).
     pub reason: Arc<str>,
-    /// `true` once the store is in doubt: writes stay refused until a restart.
-    pub stopped: bool,
+    pub kind: RefusalKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// A passing fault (a full disk): nothing applied; writes resume by themselves.
+    Unavailable,
+    /// The append's commit was never confirmed (the connection to the database broke
+    /// as it committed): the request may or may not have been applied; the state is
+    /// rebuilt from the log, which knows, and a retry with the same session seq is
+    /// answered from it.
+    OutcomeUnknown,
+    /// The store is in doubt: writes stop until a restart.
+    Failed,
+    /// Another node has taken the primary's lease: this one writes nothing more.
+    Deposed,
+}
+
+impl Refusal {
+    /// Whether writes stay refused for good (in this pipeline).
+    pub fn stopped(&self) -> bool {
+        matches!(self.kind, RefusalKind::Failed | RefusalKind::Deposed)
+    }
 }
 
 #[derive(Default)]
@@ -53,14 +74,15 @@ impl Health {
         self.lock().refused.clone()
     }
 
-    /// An append failed cleanly: a new generation begins, and writes are refused.
-    pub fn append_failed(&self, reason: &str) {
+    /// An append failed without writing (`Unavailable`) or without knowing whether it
+    /// wrote (`OutcomeUnknown`): a new generation begins, and writes are refused.
+    pub fn append_failed(&self, reason: &str, kind: RefusalKind) {
         let mut inner = self.lock();
         inner.generation += 1;
-        if inner.refused.as_ref().is_none_or(|r| !r.stopped) {
+        if inner.refused.as_ref().is_none_or(|r| !r.stopped()) {
             inner.refused = Some(Refusal {
                 reason: reason.into(),
-                stopped: false,
+                kind,
             });
         }
         inner.since.get_or_insert_with(Instant::now);
@@ -68,13 +90,14 @@ impl Health {
         self.changed.notify_all();
     }
 
-    /// The store is in doubt: writes stop for good (until a restart).
-    pub fn stop(&self, reason: &str) {
+    /// The store is in doubt (`Failed`) or this node was deposed (`Deposed`): writes
+    /// stop for good.
+    pub fn stop(&self, reason: &str, kind: RefusalKind) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.refused = Some(Refusal {
             reason: reason.into(),
-            stopped: true,
+            kind,
         });
         inner.since.get_or_insert_with(Instant::now);
         self.refusing.store(true, Ordering::Release);
@@ -87,7 +110,7 @@ impl Health {
             return;
         }
         let mut inner = self.lock();
-        if inner.refused.as_ref().is_some_and(|r| !r.stopped) {
+        if inner.refused.as_ref().is_some_and(|r| !r.stopped()) {
             inner.refused = None;
             inner.since = None;
             self.refusing.store(false, Ordering::Release);
@@ -116,9 +139,10 @@ impl Health {
         let inner = self.lock();
         let writes = inner.refused.as_ref().map(|r| {
             let how_long = inner.since.map_or(0, |s| s.elapsed().as_secs());
-            match r.stopped {
-                true => format!("writes stopped {how_long} s ago until a restart: {}", r.reason),
-                false => format!("writes refused for {how_long} s, retried by themselves: {}", r.reason),
+            match r.kind {
+                RefusalKind::Failed => format!("writes stopped {how_long} s ago until a restart: {}", r.reason),
+                RefusalKind::Deposed => format!("deposed as primary {how_long} s ago: {}", r.reason),
+                _ => format!("writes refused for {how_long} s, retried by themselves: {}", r.reason),
             }
         });
         let tables = inner

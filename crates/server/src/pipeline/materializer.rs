@@ -120,6 +120,12 @@ impl Materializer {
                 self.pending = Pending::default();
                 true
             }
+            Err(murphy_store::StoreError::Fenced { .. }) => {
+                // Another node holds the lease and writes the tables from the log now.
+                tracing::info!("deposed: the new primary materializes the tables");
+                self.pending = Pending::default();
+                true
+            }
             Err(e) => {
                 tracing::warn!("materializing the tables failed (the log is intact; trying again): {e}");
                 self.health.tables(Some(&e.to_string()));

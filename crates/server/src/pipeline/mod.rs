@@ -25,28 +25,23 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use murphy_core::Command;
-use murphy_core::wire::SectionEvent;
 use murphy_store::{Backend, Recovered, StoreError, TokenRow};
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 
-pub use health::{Health, Refusal};
+pub use health::{Health, Refusal, RefusalKind};
 pub use lag::Lag;
 pub use stages::{Answer, TokenRefusal, TokenResult};
 
 use crate::auth::TokenHash;
 use crate::config::Limits;
 use crate::metrics::Metrics;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Publisher, Tokens};
 use committer::Committer;
 use engine::Engine;
 use materializer::{Materializer, Pending};
 use stages::{Durable, Message, Submission};
-
-/// Commits a live watcher may fall behind by before it is dropped.
-const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
 
 /// Durable states queued for the materializer; the committer waits when it is full.
 const MATERIALIZER_QUEUE_MAX: usize = 1024;
@@ -60,12 +55,10 @@ pub enum SubmitError {
     Stopped,
 }
 
-/// The HTTP side's handle: a bounded queue into the loop and the published snapshot.
+/// The HTTP side's handle: a bounded queue into the loop.
 #[derive(Clone)]
 pub struct Handle {
     queue: SyncSender<Message>,
-    events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
-    snapshot: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     lag: Arc<Lag>,
     health: Arc<Health>,
@@ -85,16 +78,6 @@ impl Handle {
     /// Whether the store takes writes (`/healthz` reports it).
     pub fn health(&self) -> &Health {
         &self.health
-    }
-
-    /// Live seat counts: every append's changed sections, after they are durable.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
-        self.events.subscribe()
-    }
-
-    /// The latest durable state. Never waits for the loop.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
     }
 
     /// How far the tables trail the log.
@@ -145,20 +128,18 @@ impl Handle {
 /// every `Handle` is dropped (then the loop drains its queue, the committer appends the
 /// last batch, the materializer writes the last changes) or an append fails. The
 /// returned thread ends when all three have.
+/// `publisher` gets the recovered state first, then every durable state after it.
 pub fn start(
     backend: Arc<dyn Backend>,
     mut recovered: Recovered,
     limits: Limits,
     metrics: Arc<Metrics>,
+    publisher: Publisher,
 ) -> std::io::Result<(Handle, JoinHandle<Result<(), StoreError>>)> {
     let tokens = token_map(std::mem::take(&mut recovered.tokens))?;
-    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::first(
-        recovered.state.clone(),
-        tokens.clone(),
-    )));
+    publisher.publish(&recovered.state, tokens.clone(), &recovered.changes);
     let lag = Arc::new(Lag::new(recovered.tables.lsn()));
     lag.appended(recovered.state.lsn());
-    let (events, _) = broadcast::channel(EVENT_BATCHES_BUFFERED_MAX);
     let (to_materializer, materializer_inbox) = sync_channel(MATERIALIZER_QUEUE_MAX);
     let (to_committer, committer_inbox) = sync_channel(limits.pipeline_batches_max);
     let (queue, inbox) = sync_channel(limits.queue_requests_max);
@@ -187,10 +168,9 @@ pub fn start(
     };
     let committer = Committer {
         backend: backend.clone(),
-        published: snapshot.clone(),
+        publisher,
         metrics: metrics.clone(),
         health: health.clone(),
-        events: events.clone(),
         materializer: to_materializer,
         lag: lag.clone(),
         limits: limits.clone(),
@@ -229,8 +209,6 @@ pub fn start(
     })?;
     let handle = Handle {
         queue,
-        events,
-        snapshot,
         metrics,
         lag,
         health,
@@ -244,7 +222,7 @@ fn queue_wait_us_max(limits: &Limits) -> u64 {
 }
 
 /// Token hash -> student, from the store's rows.
-fn token_map(rows: Vec<TokenRow>) -> std::io::Result<imbl::HashMap<TokenHash, String>> {
+pub fn token_map(rows: Vec<TokenRow>) -> std::io::Result<Tokens> {
     let mut tokens = imbl::HashMap::new();
     for token in rows {
         let hash = TokenHash::from_hex(&token.hash)

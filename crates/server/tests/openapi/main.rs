@@ -22,6 +22,7 @@ const ROUTER_PATHS: &[&str] = &[
     "/metrics",
     "/api/v1/openapi.json",
     "/api/v1/me",
+    "/api/v1/cluster",
     "/api/v1/tokens",
     "/api/v1/sections",
     "/api/v1/sections/{id}",

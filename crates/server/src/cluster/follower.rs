@@ -1,0 +1,139 @@
+//! A secondary's follower, on its own thread: it wakes when the log grows (PostgreSQL's
+//! LISTEN/NOTIFY), reads the new entries by LSN, applies each through `core` (it must
+//! land at its LSN with its logged outcome, or the follower stops rather than serve a
+//! state the log does not explain), and publishes the state: reads here are served at
+//! this version, with the ETags the primary would give. It also learns, every few
+//! seconds, the tokens minted on the primary.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use murphy_core::{Changes, State};
+use murphy_store::{Backend, Postgres, StoreError};
+use time::OffsetDateTime;
+
+use crate::metrics::Metrics;
+use crate::pipeline::token_map;
+use crate::snapshot::{Publisher, Tokens};
+
+/// How long one wait for the log lasts before the follower looks at its stop flag.
+const WAIT_TIME_MAX: Duration = Duration::from_millis(200);
+/// Log entries read per query.
+const ENTRIES_PER_READ: u64 = 10_000;
+/// How often the tokens minted elsewhere are read again.
+const TOKENS_INTERVAL: Duration = Duration::from_secs(2);
+/// After an error, the wait before trying again.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The follower's thread; `stop` ends it.
+pub(super) struct Following {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Following {
+    pub(super) fn start(
+        store: Arc<Postgres>,
+        publisher: Publisher,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Following> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("murphy-follow".into())
+            .spawn(move || follow(&store, &publisher, &metrics, &flag))?;
+        Ok(Following { stop, thread })
+    }
+
+    /// Stops following and waits for the thread: nothing is published after.
+    pub(super) fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.thread.join();
+    }
+}
+
+fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &AtomicBool) {
+    let mut state = publisher.snapshot().state.clone();
+    let mut tokens = publisher.snapshot().tokens.clone();
+    let mut tokens_read: Option<Instant> = None;
+    let mut follower = None;
+    while !stop.load(Ordering::SeqCst) {
+        if tokens_read.is_none_or(|t| t.elapsed() >= TOKENS_INTERVAL) {
+            if let Some(fresh) = read_tokens(store, &tokens) {
+                tokens = fresh;
+                publisher.publish_tokens(tokens.clone());
+            }
+            tokens_read = Some(Instant::now());
+        }
+        let waited = match &mut follower {
+            Some(f) => murphy_store::Follower::wait_for_log(f, state.lsn(), WAIT_TIME_MAX),
+            None => match store.follower() {
+                Ok(f) => {
+                    follower = Some(f);
+                    continue;
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match waited.and_then(|end| catch_up(store, &mut state, end, metrics)) {
+            Ok(Some(changes)) => publisher.publish(&state, tokens.clone(), &changes),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("following the log failed; trying again: {e}");
+                if matches!(e, StoreError::Corrupt(_)) {
+                    // The log does not replay here: serving on would serve what it does
+                    // not explain. Stop, say so, keep the last good state.
+                    tracing::error!("this secondary stops following: {e}");
+                    return;
+                }
+                std::thread::sleep(RETRY_INTERVAL);
+            }
+        }
+    }
+}
+
+/// Applies the log up to `end` to `state`; the changes, if there were entries.
+fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) -> Result<Option<Changes>, StoreError> {
+    metrics.replication_behind(end.saturating_sub(state.lsn()));
+    if end <= state.lsn() {
+        return Ok(None);
+    }
+    let mut oldest: Option<OffsetDateTime> = None;
+    while state.lsn() < end {
+        let entries = store.log(state.lsn(), ENTRIES_PER_READ)?;
+        if entries.is_empty() {
+            break;
+        }
+        oldest.get_or_insert(entries[0].at);
+        for entry in &entries {
+            let applied = state.apply(entry.at, &entry.command);
+            if applied.lsn != entry.lsn || applied.outcome != entry.outcome || applied.effects != entry.effects {
+                return Err(StoreError::Corrupt(format!(
+                    "the log's lsn {} does not replay here: {:?}, the log says {:?}",
+                    entry.lsn, applied.outcome, entry.outcome
+                )));
+            }
+        }
+    }
+    metrics.replication_behind(0);
+    if let Some(at) = oldest {
+        // From the primary's arrival time (its clock) to published here (this one's).
+        let lag = OffsetDateTime::now_utc() - at;
+        metrics.replication_lag(Duration::try_from(lag).unwrap_or_default());
+    }
+    Ok(Some(state.take_changes()))
+}
+
+/// The tokens, read again; `None` if unchanged or unreadable (tried again later).
+fn read_tokens(store: &Postgres, known: &Tokens) -> Option<Tokens> {
+    let rows = store
+        .tokens()
+        .inspect_err(|e| tracing::warn!("reading tokens failed: {e}"))
+        .ok()?;
+    if rows.len() == known.len() {
+        return None;
+    }
+    token_map(rows).inspect_err(|e| tracing::warn!("{e}")).ok()
+}

@@ -1,0 +1,187 @@
+//! The cluster manager, one thread per node: it holds or seeks the primary's lease. As
+//! a secondary it follows the log and tries to take the lease every `lease_time / 4`
+//! (at once when the primary's session is gone, after `lease_time` when the primary is
+//! stuck); taking it, it rebuilds the state from the log (`recover`: the log's end is
+//! final for the deposed epoch) and starts the write pipeline. As the primary it renews
+//! the lease at the same pace, and steps down the moment the lease is found taken: its
+//! pipeline's appends are fenced by then, so it writes nothing and answers nobody "done".
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use murphy_store::{Backend, Epoch, Postgres, StoreError};
+
+use super::follower::Following;
+use super::{Node, Role};
+use crate::config::Limits;
+use crate::metrics::Metrics;
+use crate::pipeline;
+
+/// The manager before it runs: started by `Server::serve` once the node's URL is known.
+pub struct Manager {
+    pub(crate) store: Arc<Postgres>,
+    pub(crate) node: Arc<Node>,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// The running manager; `stop` hands the lease on and ends it.
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+enum Now {
+    Secondary(Following),
+    Primary {
+        epoch: Epoch,
+        pipeline: JoinHandle<Result<(), StoreError>>,
+    },
+}
+
+impl Manager {
+    pub fn start(self, url: String) -> std::io::Result<Running> {
+        self.node.set_url(url.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let first = Following::start(self.store.clone(), self.node.publisher().clone(), self.metrics.clone())?;
+        let thread = std::thread::Builder::new()
+            .name("murphy-cluster".into())
+            .spawn(move || self.run(&url, first, &flag))?;
+        Ok(Running { stop, thread })
+    }
+
+    fn run(self, url: &str, first: Following, stop: &AtomicBool) {
+        let tick = self.limits.lease_time_max / 4;
+        let mut now = Now::Secondary(first);
+        while !stop.load(Ordering::SeqCst) {
+            now = match now {
+                Now::Secondary(following) => self.seek(url, following),
+                Now::Primary { epoch, pipeline } => self.hold(epoch, pipeline),
+            };
+            self.metrics.role(matches!(now, Now::Primary { .. }), self.epoch(&now));
+            std::thread::sleep(tick);
+        }
+        match now {
+            Now::Secondary(following) => following.stop(),
+            Now::Primary { pipeline, .. } => {
+                // Hand the lease on at once: another node need not wait for it to lapse.
+                self.node.set_role(Role::Secondary {
+                    primary: None,
+                    epoch: 0,
+                });
+                let _ = pipeline.join();
+                if let Err(e) = self.store.lease().release() {
+                    tracing::warn!("releasing the primary's lease failed (it lapses by itself): {e}");
+                }
+            }
+        }
+    }
+
+    /// As a secondary: take the lease if it is free, else note who holds it.
+    fn seek(&self, url: &str, following: Following) -> Now {
+        match self.store.lease().try_acquire(url, self.limits.lease_time_max) {
+            Ok(Some(epoch)) => {
+                following.stop();
+                match self.promote(epoch) {
+                    Ok(pipeline) => {
+                        tracing::info!("this node is the primary now, at epoch {}", epoch.0);
+                        return Now::Primary { epoch, pipeline };
+                    }
+                    Err(e) => {
+                        tracing::error!("taking over as primary failed; handing the lease back: {e}");
+                        let _ = self.store.lease().release();
+                        return self.follow_again();
+                    }
+                }
+            }
+            Ok(None) => self.note_primary(),
+            Err(e) => tracing::warn!("the primary's lease could not be read: {e}"),
+        }
+        Now::Secondary(following)
+    }
+
+    /// As the primary: renew the lease; step down once another node has it.
+    fn hold(&self, epoch: Epoch, pipeline: JoinHandle<Result<(), StoreError>>) -> Now {
+        match self.store.lease().renew(self.limits.lease_time_max) {
+            Ok(_) => Now::Primary { epoch, pipeline },
+            Err(StoreError::Fenced { current, .. }) => {
+                tracing::warn!("another node took the primary's lease (epoch {current:?}); stepping down");
+                self.node.set_role(Role::Secondary {
+                    primary: None,
+                    epoch: current.unwrap_or(epoch.0),
+                });
+                // The pipeline ends once the requests in flight let go of it; its
+                // appends are fenced meanwhile.
+                std::thread::spawn(move || pipeline.join());
+                self.follow_again()
+            }
+            Err(e) => {
+                // Not known to be deposed: keep the role. Appends are fenced by epoch
+                // in the database anyway, should another node take over meanwhile.
+                tracing::warn!("renewing the primary's lease failed; trying again: {e}");
+                Now::Primary { epoch, pipeline }
+            }
+        }
+    }
+
+    fn promote(&self, epoch: Epoch) -> Result<JoinHandle<Result<(), StoreError>>, String> {
+        let store: Arc<dyn Backend> = self.store.clone();
+        let recovered = murphy_store::recover(&*store, self.limits.sessions()).map_err(|e| e.to_string())?;
+        let (writer, thread) = pipeline::start(
+            store,
+            recovered,
+            self.limits.clone(),
+            self.metrics.clone(),
+            self.node.publisher().clone(),
+        )
+        .map_err(|e| e.to_string())?;
+        self.node.set_role(Role::Primary {
+            writer,
+            epoch: Some(epoch.0),
+        });
+        Ok(thread)
+    }
+
+    fn follow_again(&self) -> Now {
+        loop {
+            match Following::start(self.store.clone(), self.node.publisher().clone(), self.metrics.clone()) {
+                Ok(following) => return Now::Secondary(following),
+                Err(e) => {
+                    tracing::error!("starting the follower failed; trying again: {e}");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Records the primary's URL, for passing writes on to it.
+    fn note_primary(&self) {
+        match self.store.lease().status() {
+            Ok(status) => self.node.set_role(Role::Secondary {
+                primary: status.holder.filter(|_| status.locked && !status.expired),
+                epoch: status.epoch,
+            }),
+            Err(e) => tracing::warn!("the primary's lease could not be read: {e}"),
+        }
+    }
+
+    fn epoch(&self, now: &Now) -> u64 {
+        match (now, &*self.node.role()) {
+            (Now::Primary { epoch, .. }, _) => epoch.0,
+            (_, Role::Secondary { epoch, .. }) => *epoch,
+            _ => 0,
+        }
+    }
+}
+
+impl Running {
+    /// Stops the manager: a primary stops its pipeline (the last batches are appended)
+    /// and releases the lease; a secondary stops following.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.thread.join();
+    }
+}

@@ -1,0 +1,187 @@
+//! The HTTP side of a cluster. On a secondary, a write (every `POST`) and a read with a
+//! token this node does not know yet (minted on the primary a moment ago) are passed on
+//! to the primary, and its answer passed back as if the client had asked it: clients
+//! may talk to any node, and sessions stay exactly-once, because the primary alone
+//! decides them. On every node, a read that asks for a minimum version
+//! (`Murphy-Min-Version: N`, say the LSN of the client's own last write) waits, briefly,
+//! until this node has published that version: read-your-writes on a secondary.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use axum::http::{HeaderName, Method, Response, StatusCode};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+
+use super::App;
+use crate::auth::hash_token;
+use crate::cluster::Role;
+use crate::problem::Problem;
+
+/// A read's minimum version: answer only from a state at or past this LSN.
+pub const MIN_VERSION: HeaderName = HeaderName::from_static("murphy-min-version");
+/// Set on a request one node passes on to another: it is never passed on twice.
+pub const FORWARDED_BY: HeaderName = HeaderName::from_static("murphy-forwarded-by");
+
+/// The middleware: pass on what the primary must answer; make reads wait for a version.
+pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) -> Response<Body> {
+    if let Role::Secondary { primary, .. } = &*app.node.role()
+        && passes_on(&app, &request)
+    {
+        return forward(&app, primary.as_deref(), request).await;
+    }
+    match min_version(&request) {
+        Ok(None) => {}
+        Ok(Some(version)) => {
+            if let Err(problem) = reach(&app, version).await {
+                return problem.into_response();
+            }
+        }
+        Err(problem) => return problem.into_response(),
+    }
+    next.run(request).await
+}
+
+/// Whether a secondary passes `request` on: every write, and an API read whose token
+/// this node does not know (yet).
+fn passes_on(app: &App, request: &Request) -> bool {
+    if request.method() == Method::POST {
+        return true;
+    }
+    let path = request.uri().path();
+    let local = ["/api/v1/events", "/api/v1/openapi.json", "/api/v1/cluster"];
+    if !path.starts_with("/api/v1/") || local.contains(&path) {
+        return false;
+    }
+    let token = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.get(7..).filter(|_| h[..7].eq_ignore_ascii_case("bearer ")))
+        .map(str::trim);
+    token.is_some_and(|token| {
+        let hash = hash_token(token);
+        hash != app.admin_token_hash && !app.node.snapshot().tokens.contains_key(&hash)
+    })
+}
+
+/// Sends `request` to the primary and returns its answer as it is.
+async fn forward(app: &App, primary: Option<&str>, request: Request) -> Response<Body> {
+    let Some(primary) = primary else {
+        return Problem::unavailable(
+            "no_primary",
+            "no node is the primary right now (one is taking over); nothing was applied. Retry shortly",
+        )
+        .into_response();
+    };
+    if request.headers().contains_key(FORWARDED_BY) {
+        return Problem::unavailable(
+            "not_primary",
+            "another node passed this on taking this one for the primary, which it is not (the primary just \
+             changed); nothing was applied here. Retry shortly",
+        )
+        .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, app.limits.request_body_bytes_max).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_body",
+            format!(
+                "the request body is over the server's limit ({} bytes) or could not be read; send a smaller one",
+                app.limits.request_body_bytes_max
+            ),
+        )
+        .into_response();
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = app
+        .forwarder
+        .request(parts.method, format!("{primary}{path}"))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if ![HOST, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING].contains(name) {
+            out = out.header(name, value);
+        }
+    }
+    out = out.header(FORWARDED_BY, app.node.url().unwrap_or_default());
+    match out.send().await {
+        Ok(answer) => pass_back(answer).await,
+        Err(e) => unreachable(primary, &e),
+    }
+}
+
+/// The primary's answer, to the client.
+async fn pass_back(answer: reqwest::Response) -> Response<Body> {
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let Ok(body) = answer.bytes().await else {
+        return Problem::unavailable(
+            "outcome_unknown",
+            "the primary's answer was cut off: the request may or may not have been applied. Retry with the same \
+             client and seq: a retry applies once",
+        )
+        .into_response();
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if ![CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING].contains(name) {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    response
+}
+
+fn unreachable(primary: &str, e: &reqwest::Error) -> Response<Body> {
+    let (code, what) = match e.is_connect() {
+        true => ("no_primary", "nothing was applied"),
+        false => (
+            "outcome_unknown",
+            "it may or may not have been applied; retry with the same client and seq, which applies once",
+        ),
+    };
+    Problem::unavailable(
+        code,
+        format!("the primary at {primary} did not answer ({e}); {what}. Retry shortly"),
+    )
+    .into_response()
+}
+
+/// The `Murphy-Min-Version` a request asks for, if any.
+fn min_version(request: &Request) -> Result<Option<u64>, Problem> {
+    let Some(value) = request.headers().get(MIN_VERSION) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_header",
+                "Murphy-Min-Version must be a version (an LSN, a whole number), such as the lsn of your last write",
+            )
+        })
+}
+
+/// Waits until this node has published `version`, at most `min_version_wait_time_max`.
+async fn reach(app: &App, version: u64) -> Result<(), Problem> {
+    let mut published = app.node.publisher().version();
+    let wait = app.limits.min_version_wait_time_max;
+    if let Ok(Ok(_)) = tokio::time::timeout(wait, published.wait_for(|v| *v >= version)).await {
+        return Ok(());
+    }
+    Err(Problem::unavailable(
+        "behind",
+        format!(
+            "this node is at version {} and did not reach version {version} within {} ms; retry shortly, or read \
+             from the primary (GET /api/v1/cluster names it)",
+            *published.borrow(),
+            wait.as_millis()
+        ),
+    ))
+}

@@ -1,0 +1,313 @@
+//! `Server`: opening the store and recovering the state, then serving HTTP until told to
+//! stop. Alone (SQLite), the node is its own primary from the start; in a cluster
+//! (PostgreSQL), its manager takes or follows the primary's lease once it serves.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use murphy_core::wire::CommandResult;
+use murphy_core::{Command, Unknown};
+use murphy_store::{Backend, Postgres, PostgresOptions, Sqlite, StoreError};
+use tokio::net::TcpListener;
+
+use crate::auth::{self, AdminTokenSource, Principal};
+use crate::cluster::{self, Node};
+use crate::config::{Config, Database};
+use crate::snapshot::Publisher;
+use crate::{ServerError, http, metrics, pipeline};
+
+pub struct Server {
+    app: Arc<http::App>,
+    stopping: tokio::sync::watch::Sender<bool>,
+    mode: Mode,
+    admin_source: AdminTokenSource,
+    replayed: u64,
+}
+
+enum Mode {
+    /// Alone: the pipeline's thread, which ends when it has drained.
+    Alone(JoinHandle<Result<(), StoreError>>),
+    /// In a cluster: the manager, started once the node's URL is known.
+    Clustered {
+        manager: Box<cluster::Manager>,
+        advertise_url: Option<String>,
+    },
+}
+
+impl Server {
+    /// Opens the data directory (creating it) and the store: SQLite in it, alone, or the
+    /// PostgreSQL database of `config.database`, as a node of its cluster.
+    pub fn open(config: Config) -> Result<Server, ServerError> {
+        create_data_dir(&config)?;
+        match config.database.clone() {
+            None => {
+                let store = Arc::new(Sqlite::open(&config.data_dir)?);
+                Server::open_with(config, store)
+            }
+            Some(database) => Server::join(config, database),
+        }
+    }
+
+    /// Alone, over a given store (the data directory still holds the admin token).
+    pub fn open_with(config: Config, store: Arc<dyn Backend>) -> Result<Server, ServerError> {
+        create_data_dir(&config)?;
+        let (admin_token, admin_source) = admin_token(&config)?;
+        let recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let replayed = recovered.replayed;
+        let metrics = Arc::new(metrics::Metrics::default());
+        let publisher = Publisher::new(Default::default(), Default::default());
+        let (writer, thread) = pipeline::start(
+            store.clone(),
+            recovered,
+            config.limits.clone(),
+            metrics.clone(),
+            publisher.clone(),
+        )
+        .map_err(io_error("starting the event loop thread"))?;
+        let node = Arc::new(Node::alone(publisher, writer));
+        Ok(Server::new(
+            config,
+            node,
+            store,
+            metrics,
+            admin_token,
+            admin_source,
+            replayed,
+            Mode::Alone(thread),
+        ))
+    }
+
+    /// A node of a cluster: the state as the log has it now, a secondary until the
+    /// manager takes the primary's lease.
+    fn join(config: Config, database: Database) -> Result<Server, ServerError> {
+        if config.admin_token.is_none() {
+            return Err(ServerError::Refused(
+                "the nodes of a cluster share one admin token: give it with --admin-token or MURPHY_ADMIN_TOKEN".into(),
+            ));
+        }
+        let (admin_token, admin_source) = admin_token(&config)?;
+        let options = PostgresOptions {
+            schema: database.schema.clone(),
+            ..PostgresOptions::default()
+        };
+        let postgres = Arc::new(Postgres::connect(&database.url, options)?);
+        let store: Arc<dyn Backend> = postgres.clone();
+        let mut recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let tokens =
+            pipeline::token_map(std::mem::take(&mut recovered.tokens)).map_err(io_error("reading the tokens"))?;
+        let metrics = Arc::new(metrics::Metrics::default());
+        let node = Arc::new(Node::clustered(Publisher::new(recovered.state, tokens)));
+        let manager = cluster::Manager {
+            store: postgres,
+            node: node.clone(),
+            limits: config.limits.clone(),
+            metrics: metrics.clone(),
+        };
+        let mode = Mode::Clustered {
+            manager: Box::new(manager),
+            advertise_url: database.advertise_url,
+        };
+        Ok(Server::new(
+            config,
+            node,
+            store,
+            metrics,
+            admin_token,
+            admin_source,
+            recovered.replayed,
+            mode,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        config: Config,
+        node: Arc<Node>,
+        store: Arc<dyn Backend>,
+        metrics: Arc<metrics::Metrics>,
+        admin_token: String,
+        admin_source: AdminTokenSource,
+        replayed: u64,
+        mode: Mode,
+    ) -> Server {
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let forwarder = reqwest::Client::builder()
+            .timeout(config.limits.request_time_max)
+            .build()
+            .expect("an HTTP client without TLS builds");
+        let app = Arc::new(http::App {
+            stopping: stopping_rx,
+            node,
+            forwarder,
+            store,
+            admin_token_hash: auth::hash_token(&admin_token),
+            limits: config.limits,
+            metrics,
+        });
+        Server {
+            app,
+            stopping,
+            mode,
+            admin_source,
+            replayed,
+        }
+    }
+
+    pub fn admin_token_source(&self) -> &AdminTokenSource {
+        &self.admin_source
+    }
+
+    /// Log entries start-up replayed past the materialized tables (normally 0).
+    pub fn replayed(&self) -> u64 {
+        self.replayed
+    }
+
+    /// The LSN of the latest durable command.
+    pub fn lsn(&self) -> u64 {
+        self.app.node.snapshot().state.lsn()
+    }
+
+    /// Applies commands as the registrar, e.g. to seed a catalog before serving.
+    pub async fn apply_as_admin(&self, commands: Vec<Command>) -> Result<Vec<CommandResult>, ServerError> {
+        let writer = self.writer()?;
+        let answer = writer.submit(Principal::Admin.owner().into(), None, commands).await;
+        match answer {
+            Ok(pipeline::Answer::Results(json)) => Ok(serde_json::from_str(&json).expect("the loop writes valid JSON")),
+            Ok(pipeline::Answer::Unknown(unknown)) => Err(ServerError::Refused(format!("unknown {unknown:?}"))),
+            other => Err(ServerError::Refused(format!("{other:?}"))),
+        }
+    }
+
+    /// Issues a token for `student`, as `POST /api/v1/tokens` does.
+    pub async fn mint_token(&self, student: &str) -> Result<String, ServerError> {
+        let token = auth::new_token("mst_");
+        match self
+            .writer()?
+            .mint_token(student.to_owned(), auth::hash_token(&token))
+            .await
+        {
+            Ok(Ok(())) => Ok(token),
+            Ok(Err(pipeline::TokenRefusal::Unknown(Unknown::Student(id) | Unknown::Section(id)))) => {
+                Err(ServerError::Refused(format!("no student {id}")))
+            }
+            Ok(Err(pipeline::TokenRefusal::Refused(refusal))) => Err(ServerError::Refused(refusal.reason.to_string())),
+            Err(e) => Err(ServerError::Refused(format!("{e:?}"))),
+        }
+    }
+
+    fn writer(&self) -> Result<pipeline::Handle, ServerError> {
+        self.app
+            .node
+            .writer()
+            .ok_or_else(|| ServerError::Refused("this node is not the primary".into()))
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` resolves (or, alone, the pipeline
+    /// fails), then stops accepting, lets open requests finish, and stops the pipeline
+    /// (appending its last batch) or, in a cluster, hands the lease on.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Server {
+            app, mode, stopping, ..
+        } = self;
+        let limits = &app.limits;
+        let header_read_time_max = limits.header_read_time_max;
+        let address = listener
+            .local_addr()
+            .map_err(io_error("reading the listening address"))?;
+        let listener = http::listener::LimitedListener::new(
+            listener,
+            limits.connections_max,
+            limits.connection_idle_time_max,
+            app.metrics.connections_turned_away.clone(),
+        );
+        let router = http::router(app.clone());
+        drop(app);
+        let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+        let ending = match mode {
+            Mode::Alone(thread) => Ending::Alone(tokio::task::spawn_blocking(move || {
+                let result = thread.join();
+                let _ = done_tx.send(());
+                result
+            })),
+            Mode::Clustered { manager, advertise_url } => {
+                // A cluster's pipelines come and go with the lease: none ends the node
+                // (a dropped sender disables `serve`'s "loop stopped" arm).
+                drop(done_tx);
+                let url = advertise_url.unwrap_or_else(|| format!("http://{address}"));
+                let running = manager.start(url).map_err(io_error("starting the cluster manager"))?;
+                Ending::Clustered(running)
+            }
+        };
+        let stop = async move {
+            tokio::select! {
+                () = shutdown => tracing::info!("shutting down: draining requests"),
+                Ok(()) = done => tracing::error!("the event loop stopped; shutting down"),
+            }
+            // Live event streams never end by themselves: tell them to.
+            let _ = stopping.send(true);
+        };
+        http::serve(listener, router, header_read_time_max, stop).await;
+        ending.wait().await
+    }
+}
+
+/// What `serve` waits for after HTTP has stopped.
+enum Ending {
+    Alone(tokio::task::JoinHandle<std::thread::Result<Result<(), StoreError>>>),
+    Clustered(cluster::Running),
+}
+
+impl Ending {
+    async fn wait(self) -> Result<(), ServerError> {
+        match self {
+            // The router (and with it every queue handle) is gone: the loop drains.
+            Ending::Alone(watcher) => match watcher.await.map_err(|e| ServerError::Loop(e.to_string()))? {
+                Ok(result) => result.map_err(ServerError::from),
+                Err(_) => Err(ServerError::Loop("the event loop panicked".into())),
+            },
+            Ending::Clustered(running) => tokio::task::spawn_blocking(move || running.stop())
+                .await
+                .map_err(|e| ServerError::Loop(e.to_string())),
+        }
+    }
+}
+
+fn admin_token(config: &Config) -> Result<(String, AdminTokenSource), ServerError> {
+    let dir = &config.data_dir;
+    auth::admin_token(config.admin_token.as_deref(), dir).map_err(io_error(format!(
+        "reading or writing the admin token in {}",
+        dir.display()
+    )))
+}
+
+fn create_data_dir(config: &Config) -> Result<(), ServerError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(|cause| {
+        let fix = match cause.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                "create it with write permission for the user murphy runs as, or choose another (--data-dir)"
+            }
+            std::io::ErrorKind::ReadOnlyFilesystem => {
+                "remount its file system read-write, or choose another (--data-dir)"
+            }
+            std::io::ErrorKind::StorageFull => "free some space on its disk, or choose another (--data-dir)",
+            _ => "check the path, or choose another (--data-dir)",
+        };
+        ServerError::DataDir {
+            path: dir.clone(),
+            cause,
+            fix,
+        }
+    })
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
+    move |cause| ServerError::Io {
+        context: context.into(),
+        cause,
+    }
+}
