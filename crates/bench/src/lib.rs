@@ -106,7 +106,13 @@ impl Report {
 
 /// Sets up the scenario, runs it, and returns what was measured.
 pub async fn run(options: Options) -> Result<Report, BenchError> {
-    let addr = resolve(&options.url).await?;
+    let mut addrs = Vec::new();
+    for url in options.url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        addrs.push(resolve(url).await?);
+    }
+    let Some(&addr) = addrs.first() else {
+        return Err(BenchError::Url("no URL to drive: give --url".into()));
+    };
     let run_id = format!(
         "r{:x}",
         SystemTime::now()
@@ -123,7 +129,7 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         .transpose()?;
     let started = Instant::now();
     let shared = Arc::new(run::Shared {
-        addr,
+        addrs,
         token,
         model: options.model,
         started,
@@ -221,7 +227,8 @@ fn play_on_own_thread(
             let local = tokio::task::LocalSet::new();
             let tasks: Vec<_> = players
                 .into_iter()
-                .map(|(crowd, rng)| local.spawn_local(run::connection(shared.clone(), crowd, rng)))
+                .enumerate()
+                .map(|(i, (crowd, rng))| local.spawn_local(run::connection(shared.clone(), crowd, rng, i)))
                 .collect();
             local
                 .run_until(async move {

@@ -29,7 +29,9 @@ pub enum Model {
 
 /// What every connection task shares.
 pub struct Shared {
-    pub addr: SocketAddr,
+    /// The servers driven (the nodes of a cluster, or one): each connection starts at
+    /// its own and moves on to the next when one cannot be reached.
+    pub addrs: Vec<SocketAddr>,
     pub token: String,
     pub model: Model,
     pub started: Instant,
@@ -53,9 +55,9 @@ pub struct Recorders {
 }
 
 /// Plays `crowd` over one connection until the run's time or count is up.
-pub async fn connection(shared: Arc<Shared>, mut crowd: Crowd, mut rng: Rng) -> Recorders {
+pub async fn connection(shared: Arc<Shared>, mut crowd: Crowd, mut rng: Rng, index: usize) -> Recorders {
     let mut recorders = Recorders::default();
-    let mut conn = None;
+    let mut conn = Link::new(index);
     let mut etags = EtagCache::default();
     let mut seqs = std::collections::HashMap::<String, u64>::new();
     while !shared.stop.load(Relaxed) && Instant::now() < shared.deadline {
@@ -125,7 +127,7 @@ async fn take_slot(shared: &Shared) -> Option<Instant> {
 
 async fn read(
     shared: &Shared,
-    conn: &mut Option<Connection>,
+    conn: &mut Link,
     recorder: &mut Recorder,
     due: Instant,
     path: &str,
@@ -177,12 +179,33 @@ pub enum Req<'a> {
     Post { path: &'a str, body: Bytes },
 }
 
-/// Sends on the connection, opening one if needed; a failed connection is dropped so
-/// the next attempt opens a new one.
-pub async fn send(shared: &Shared, conn: &mut Option<Connection>, req: Req<'_>) -> Result<Answer, HttpError> {
-    if conn.is_none() {
-        *conn = Some(Connection::open(shared.addr, Some(&shared.token)).await?);
+/// One connection task's link to the servers: the connection, if open, and which
+/// server it goes to.
+pub struct Link {
+    conn: Option<Connection>,
+    at: usize,
+}
+
+impl Link {
+    pub fn new(at: usize) -> Link {
+        Link { conn: None, at }
     }
+}
+
+/// Sends on the connection, opening one if needed; a failed connection is dropped so
+/// the next attempt opens a new one, to the next server if this one could not be reached.
+pub async fn send(shared: &Shared, link: &mut Link, req: Req<'_>) -> Result<Answer, HttpError> {
+    if link.conn.is_none() {
+        let addr = shared.addrs[link.at % shared.addrs.len()];
+        match Connection::open(addr, Some(&shared.token)).await {
+            Ok(conn) => link.conn = Some(conn),
+            Err(e) => {
+                link.at += 1;
+                return Err(e);
+            }
+        }
+    }
+    let conn = &mut link.conn;
     let c = conn.as_mut().expect("opened above");
     let pending = async {
         match req {

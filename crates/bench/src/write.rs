@@ -13,8 +13,8 @@ use murphy_check::Record;
 use murphy_core::wire::{CommandsAnswer, CommandsRequest};
 use murphy_core::{Command, Outcome};
 
-use crate::http::{Answer, Connection, HttpError};
-use crate::run::{Req, Shared, micros, nanos, second, send};
+use crate::http::{Answer, HttpError};
+use crate::run::{Link, Req, Shared, micros, nanos, second, send};
 use crate::scenario::Rng;
 use crate::stats::{RUN_ENDED, Recorder, UNKNOWN_OUTCOME};
 
@@ -103,7 +103,7 @@ pub enum Written {
 /// Sends `pending` until answered, given up, or cut short by the run's end.
 pub async fn write(
     shared: &Shared,
-    conn: &mut Option<Connection>,
+    conn: &mut Link,
     recorder: &mut Recorder,
     rng: &mut Rng,
     pending: Pending<'_>,

@@ -20,7 +20,8 @@ pub enum ModelArg {
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// The server to drive.
+    /// The server to drive; several, comma-separated (the nodes of a cluster), spread the
+    /// connections over them, each moving on to the next when its node cannot be reached.
     #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
     url: String,
     /// murphy's admin token (the scenario is set up and played through it).

@@ -79,6 +79,10 @@ struct LimitArgs {
     /// milliseconds, before it is answered 503.
     #[arg(long, env = "MURPHY_MIN_VERSION_WAIT_TIME_MAX_MS", default_value_t = Limits::default().min_version_wait_time_max.as_millis() as u64)]
     min_version_wait_time_max_ms: u64,
+    /// How long a secondary holds a write while no node is the primary (one is taking
+    /// over), in milliseconds, before it answers 503 no_primary.
+    #[arg(long, env = "MURPHY_PRIMARY_WAIT_TIME_MAX_MS", default_value_t = Limits::default().primary_wait_time_max.as_millis() as u64)]
+    primary_wait_time_max_ms: u64,
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
@@ -104,6 +108,7 @@ impl ServeArgs {
                 session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
+                primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
                 ..defaults
             },
             database: self.database.clone().map(|url| Database {
@@ -118,8 +123,9 @@ impl ServeArgs {
 pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()> {
     let config = args.config();
     let data_dir = config.data_dir.clone();
-    // The errors of opening name the path, the cause and the fix themselves.
-    let server = Server::open(config)?;
+    // The errors of opening name the path, the cause and the fix themselves. Opening
+    // blocks (a database's client runs its own runtime): off the async threads.
+    let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
     if let Some(students) = demo_students {
         demo::seed(&server, &data_dir, students).await?;
     }

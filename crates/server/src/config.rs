@@ -57,6 +57,10 @@ pub struct Limits {
     /// How long a read that asks for a minimum version (`Murphy-Min-Version`) waits for
     /// this node to reach it before it is answered `503`.
     pub min_version_wait_time_max: Duration,
+    /// How long a secondary holds a write while no node is the primary (one is taking
+    /// over) before it answers `503 no_primary`. A take-over takes up to
+    /// `lease_time_max` and a little: twice that rides it out.
+    pub primary_wait_time_max: Duration,
 }
 
 impl Default for Limits {
@@ -84,6 +88,7 @@ impl Default for Limits {
             session_requests_remembered_max: 16,
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
+            primary_wait_time_max: Duration::from_secs(2),
         }
     }
 }

@@ -34,6 +34,9 @@ enum Mode {
     },
 }
 
+// `Server::open` and the store's calls block, and a PostgreSQL client owns a runtime of
+// its own: call them off the async threads (`spawn_blocking`), and let the last
+// reference to the store go there too (`Ending`).
 impl Server {
     /// Opens the data directory (creating it) and the store: SQLite in it, alone, or the
     /// PostgreSQL database of `config.database`, as a node of its cluster.
@@ -238,8 +241,9 @@ impl Server {
                 // (a dropped sender disables `serve`'s "loop stopped" arm).
                 drop(done_tx);
                 let url = advertise_url.unwrap_or_else(|| format!("http://{address}"));
+                let store = manager.store.clone();
                 let running = manager.start(url).map_err(io_error("starting the cluster manager"))?;
-                Ending::Clustered(running)
+                Ending::Clustered(running, store)
             }
         };
         let stop = async move {
@@ -258,7 +262,8 @@ impl Server {
 /// What `serve` waits for after HTTP has stopped.
 enum Ending {
     Alone(tokio::task::JoinHandle<std::thread::Result<Result<(), StoreError>>>),
-    Clustered(cluster::Running),
+    /// The manager, and the store: dropped last, off the async threads.
+    Clustered(cluster::Running, Arc<Postgres>),
 }
 
 impl Ending {
@@ -269,9 +274,12 @@ impl Ending {
                 Ok(result) => result.map_err(ServerError::from),
                 Err(_) => Err(ServerError::Loop("the event loop panicked".into())),
             },
-            Ending::Clustered(running) => tokio::task::spawn_blocking(move || running.stop())
-                .await
-                .map_err(|e| ServerError::Loop(e.to_string())),
+            Ending::Clustered(running, store) => tokio::task::spawn_blocking(move || {
+                running.stop();
+                drop(store);
+            })
+            .await
+            .map_err(|e| ServerError::Loop(e.to_string())),
         }
     }
 }

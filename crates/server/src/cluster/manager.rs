@@ -160,10 +160,9 @@ impl Manager {
     /// Records the primary's URL, for passing writes on to it.
     fn note_primary(&self) {
         match self.store.lease().status() {
-            Ok(status) => self.node.set_role(Role::Secondary {
-                primary: status.holder.filter(|_| status.locked && !status.expired),
-                epoch: status.epoch,
-            }),
+            Ok(status) => self
+                .node
+                .note_secondary(status.holder.filter(|_| status.locked && !status.expired), status.epoch),
             Err(e) => tracing::warn!("the primary's lease could not be read: {e}"),
         }
     }

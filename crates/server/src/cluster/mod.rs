@@ -14,6 +14,7 @@ mod manager;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
 pub use manager::{Manager, Running};
 
@@ -34,6 +35,8 @@ pub enum Role {
 pub struct Node {
     publisher: Publisher,
     role: ArcSwap<Role>,
+    /// Bumped on every change of `role`, for requests that wait for a primary.
+    role_changes: watch::Sender<u64>,
     /// This node's URL, as others reach it (`None` until it serves, and alone).
     url: ArcSwap<Option<String>>,
 }
@@ -44,6 +47,7 @@ impl Node {
         Node {
             publisher,
             role: ArcSwap::from_pointee(Role::Primary { writer, epoch: None }),
+            role_changes: watch::Sender::new(0),
             url: ArcSwap::from_pointee(None),
         }
     }
@@ -56,6 +60,7 @@ impl Node {
                 primary: None,
                 epoch: 0,
             }),
+            role_changes: watch::Sender::new(0),
             url: ArcSwap::from_pointee(None),
         }
     }
@@ -90,8 +95,23 @@ impl Node {
         (*self.url.load_full()).clone()
     }
 
+    /// A receiver that sees every later change of role.
+    pub fn role_changes(&self) -> watch::Receiver<u64> {
+        self.role_changes.subscribe()
+    }
+
     pub(crate) fn set_role(&self, role: Role) {
         self.role.store(Arc::new(role));
+        self.role_changes.send_modify(|n| *n += 1);
+    }
+
+    /// Notes another node as the primary (or none), if that is news.
+    pub(crate) fn note_secondary(&self, primary: Option<String>, epoch: u64) {
+        let known =
+            matches!(&**self.role.load(), Role::Secondary { primary: p, epoch: e } if *p == primary && *e == epoch);
+        if !known {
+            self.set_role(Role::Secondary { primary, epoch });
+        }
     }
 
     pub(crate) fn set_url(&self, url: String) {

@@ -27,11 +27,10 @@ pub const FORWARDED_BY: HeaderName = HeaderName::from_static("murphy-forwarded-b
 
 /// The middleware: pass on what the primary must answer; make reads wait for a version.
 pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) -> Response<Body> {
-    if let Role::Secondary { primary, .. } = &*app.node.role()
-        && passes_on(&app, &request)
-    {
-        return forward(&app, primary.as_deref(), request).await;
-    }
+    let request = match pass_on(&app, request).await {
+        Ok(answer) => return answer,
+        Err(request) => request,
+    };
     match min_version(&request) {
         Ok(None) => {}
         Ok(Some(version)) => {
@@ -67,50 +66,88 @@ fn passes_on(app: &App, request: &Request) -> bool {
     })
 }
 
-/// Sends `request` to the primary and returns its answer as it is.
-async fn forward(app: &App, primary: Option<&str>, request: Request) -> Response<Body> {
-    let Some(primary) = primary else {
-        return Problem::unavailable(
-            "no_primary",
-            "no node is the primary right now (one is taking over); nothing was applied. Retry shortly",
-        )
-        .into_response();
-    };
+/// On a secondary, passes `request` on to the primary and returns its answer; hands
+/// the request back when this node answers it itself. While no node is the primary, or
+/// the one named cannot be reached (so nothing was applied), the request waits for the
+/// next change of role, up to `primary_wait_time_max`: a take-over is ridden out.
+async fn pass_on(app: &App, request: Request) -> Result<Response<Body>, Request> {
+    if !matches!(&*app.node.role(), Role::Secondary { .. }) || !passes_on(app, &request) {
+        return Err(request);
+    }
     if request.headers().contains_key(FORWARDED_BY) {
-        return Problem::unavailable(
+        return Ok(Problem::unavailable(
             "not_primary",
             "another node passed this on taking this one for the primary, which it is not (the primary just \
              changed); nothing was applied here. Retry shortly",
         )
-        .into_response();
+        .into_response());
     }
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, app.limits.request_body_bytes_max).await else {
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "bad_body",
-            format!(
-                "the request body is over the server's limit ({} bytes) or could not be read; send a smaller one",
-                app.limits.request_body_bytes_max
-            ),
-        )
-        .into_response();
+        return Ok(too_large(app));
     };
+    let deadline = tokio::time::Instant::now() + app.limits.primary_wait_time_max;
+    let mut changes = app.node.role_changes();
+    loop {
+        changes.borrow_and_update();
+        let primary = match &*app.node.role() {
+            Role::Primary { .. } => return Err(Request::from_parts(parts, Body::from(body))),
+            Role::Secondary { primary, .. } => primary.clone(),
+        };
+        let refusal = match &primary {
+            None => no_primary(),
+            Some(primary) => match send(app, primary, &parts, body.clone()).await {
+                Ok(answer) => return Ok(pass_back(answer).await),
+                Err(e) if e.is_connect() => unreachable(primary, &e),
+                Err(e) => return Ok(unreachable(primary, &e)),
+            },
+        };
+        if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            return Ok(refusal);
+        }
+    }
+}
+
+/// Sends the request to `primary`, marked as passed on by this node.
+async fn send(
+    app: &App,
+    primary: &str,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Bytes,
+) -> Result<reqwest::Response, reqwest::Error> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut out = app
         .forwarder
-        .request(parts.method, format!("{primary}{path}"))
+        .request(parts.method.clone(), format!("{primary}{path}"))
         .body(body);
     for (name, value) in &parts.headers {
         if ![HOST, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING].contains(name) {
             out = out.header(name, value);
         }
     }
-    out = out.header(FORWARDED_BY, app.node.url().unwrap_or_default());
-    match out.send().await {
-        Ok(answer) => pass_back(answer).await,
-        Err(e) => unreachable(primary, &e),
-    }
+    out.header(FORWARDED_BY, app.node.url().unwrap_or_default())
+        .send()
+        .await
+}
+
+fn no_primary() -> Response<Body> {
+    Problem::unavailable(
+        "no_primary",
+        "no node is the primary right now (one is taking over); nothing was applied. Retry shortly",
+    )
+    .into_response()
+}
+
+fn too_large(app: &App) -> Response<Body> {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bad_body",
+        format!(
+            "the request body is over the server's limit ({} bytes) or could not be read; send a smaller one",
+            app.limits.request_body_bytes_max
+        ),
+    )
+    .into_response()
 }
 
 /// The primary's answer, to the client.

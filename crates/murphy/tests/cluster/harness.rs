@@ -1,0 +1,175 @@
+//! Nodes of a cluster as real `murphy serve` processes over one PostgreSQL database (the
+//! throwaway server the test suite starts; `MURPHY_TEST_POSTGRES` names it), each test
+//! in a schema of its own. A node is killed (SIGKILL), paused (SIGSTOP) or resumed, and
+//! restarted on the port it had, so clients that knew it find it again.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use murphy_client::Client;
+use murphy_core::wire::ClusterView;
+
+pub const ADMIN_TOKEN: &str = "cluster-test-admin-token";
+/// Short, so a paused primary is deposed quickly; a dead one is replaced at once anyway.
+pub const LEASE_TIME_MS: u64 = 1000;
+
+pub fn database_url() -> String {
+    std::env::var("MURPHY_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "the cluster tests need PostgreSQL: run `bash scripts/test.sh` (which starts a throwaway server), \
+             or `bash scripts/pg.sh start DIR` and set MURPHY_TEST_POSTGRES to the URL it prints"
+        )
+    })
+}
+
+pub struct Node {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub url: String,
+    data: tempfile::TempDir,
+}
+
+pub struct Cluster {
+    database: String,
+    pub schema: String,
+    pub nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// `n` nodes on the test suite's PostgreSQL, one of which becomes the primary.
+    pub async fn start(n: usize) -> Cluster {
+        Cluster::start_on(database_url(), n).await
+    }
+
+    /// `n` nodes on the PostgreSQL at `database`, one of which becomes the primary
+    /// (waited for).
+    pub async fn start_on(database: String, n: usize) -> Cluster {
+        let schema = format!(
+            "t{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+                % 1_000_000_000
+        );
+        let mut cluster = Cluster {
+            database,
+            schema,
+            nodes: Vec::new(),
+        };
+        for _ in 0..n {
+            let data = tempfile::tempdir().unwrap();
+            let node = cluster.spawn(data, "127.0.0.1:0".parse().unwrap());
+            cluster.nodes.push(node);
+        }
+        cluster.primary(Duration::from_secs(10)).await;
+        cluster
+    }
+
+    fn spawn(&self, data: tempfile::TempDir, listen: SocketAddr) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_murphy"))
+            .args(["serve", "--admin-token", ADMIN_TOKEN, "--database", &self.database])
+            .args(["--database-schema", &self.schema, "--listen", &listen.to_string()])
+            .args(["--lease-time-max-ms", &LEASE_TIME_MS.to_string(), "--data-dir"])
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("murphy starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        let url = loop {
+            line.clear();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
+            if let Some(rest) = line.strip_prefix("murphy serving ") {
+                break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in stdout.lines() {});
+        let addr = url.trim_start_matches("http://").parse().unwrap();
+        Node {
+            child: Some(child),
+            addr,
+            url,
+            data,
+        }
+    }
+
+    /// Every node's URL, comma-separated (for `murphy bench --url`).
+    pub fn urls(&self) -> String {
+        self.nodes.iter().map(|n| n.url.as_str()).collect::<Vec<_>>().join(",")
+    }
+
+    pub fn admin(&self, i: usize) -> Client {
+        Client::new(self.nodes[i].url.clone(), Some(ADMIN_TOKEN.into()))
+    }
+
+    /// The node that is the primary, by what the live nodes say: waits up to `wait`.
+    pub async fn primary(&self, wait: Duration) -> usize {
+        let deadline = Instant::now() + wait;
+        loop {
+            for (i, node) in self.nodes.iter().enumerate() {
+                if node.child.is_some() && view(&node.url).await.is_some_and(|v| v.role == "primary") {
+                    return i;
+                }
+            }
+            assert!(Instant::now() < deadline, "no node became the primary");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether node `i` is alive (not killed).
+    pub fn alive(&self, i: usize) -> bool {
+        self.nodes[i].child.is_some()
+    }
+
+    /// Sends `signal` (KILL, STOP, CONT) to node `i`; after KILL, waits for it to die.
+    pub fn signal(&mut self, i: usize, signal: &str) {
+        let child = self.nodes[i].child.as_mut().expect("a live node");
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([&format!("-{signal}"), &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        if signal == "KILL" {
+            let _ = child.wait();
+            self.nodes[i].child = None;
+        }
+    }
+
+    /// Starts node `i` again, on the address it had.
+    pub fn restart(&mut self, i: usize) {
+        let old = std::mem::replace(&mut self.nodes[i].data, tempfile::tempdir().unwrap());
+        let node = self.spawn(old, self.nodes[i].addr);
+        self.nodes[i] = node;
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(child) = node.child.as_mut() {
+                let _ = Command::new("kill").args(["-CONT", &child.id().to_string()]).status();
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// `GET /api/v1/cluster` of the node at `url`, if it answers within a second.
+pub async fn view(url: &str) -> Option<ClusterView> {
+    let answer = reqwest::Client::new()
+        .get(format!("{url}/api/v1/cluster"))
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await
+        .ok()?;
+    answer.json().await.ok()
+}
