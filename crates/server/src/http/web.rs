@@ -1,33 +1,61 @@
-//! The web page, embedded in the binary: `GET /`, its two assets and its icon. No build
-//! step: the files under `web/` are served as they are.
+//! The web page, embedded in the binary: `GET /`, its style, its JavaScript modules and
+//! its icon. No build step: the files under `web/` are served as they are, each at a
+//! path of its own, listed once in `FILES`.
 
+use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
-const INDEX_HTML: &str = include_str!("../../../../web/index.html");
-const APP_JS: &str = include_str!("../../../../web/app.js");
-const STYLE_CSS: &str = include_str!("../../../../web/style.css");
-const FAVICON_SVG: &str = include_str!("../../../../web/favicon.svg");
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+/// The icon is an SVG at the path browsers ask for on their own (`/favicon.ico`): the
+/// content type, not the name, tells them what it is.
+const SVG: &str = "image/svg+xml";
+
+/// Embeds `web/<file>`.
+macro_rules! web_file {
+    ($file:literal) => {
+        include_str!(concat!("../../../../web/", $file))
+    };
+}
+
+/// Every file of the page: (path, content type, body). A module the page imports and
+/// this table lacks is a 404 in the browser, and fails `tests/web_assets.rs`.
+const FILES: &[(&str, &str, &str)] = &[
+    ("/", HTML, web_file!("index.html")),
+    ("/style.css", CSS, web_file!("style.css")),
+    ("/favicon.ico", SVG, web_file!("favicon.svg")),
+    ("/app.js", JS, web_file!("app.js")),
+    ("/js/act.js", JS, web_file!("js/act.js")),
+    ("/js/admin-controls.js", JS, web_file!("js/admin-controls.js")),
+    ("/js/api.js", JS, web_file!("js/api.js")),
+    ("/js/dom.js", JS, web_file!("js/dom.js")),
+    ("/js/events.js", JS, web_file!("js/events.js")),
+    ("/js/log-words.js", JS, web_file!("js/log-words.js")),
+    ("/js/log.js", JS, web_file!("js/log.js")),
+    ("/js/message.js", JS, web_file!("js/message.js")),
+    ("/js/reads.js", JS, web_file!("js/reads.js")),
+    ("/js/schedule-controls.js", JS, web_file!("js/schedule-controls.js")),
+    ("/js/schedule.js", JS, web_file!("js/schedule.js")),
+    ("/js/sections-controls.js", JS, web_file!("js/sections-controls.js")),
+    ("/js/sections.js", JS, web_file!("js/sections.js")),
+    ("/js/signin.js", JS, web_file!("js/signin.js")),
+    ("/js/state.js", JS, web_file!("js/state.js")),
+    ("/js/words.js", JS, web_file!("js/words.js")),
+];
+
+/// A route for every file of `FILES`, to merge into the API's router.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    FILES
+        .iter()
+        .fold(Router::new(), |router, &(path, content_type, body)| {
+            router.route(path, get(move || async move { asset(content_type, body) }))
+        })
+}
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     // Revalidated on every load, so a new murphy's page is never hidden by a cache.
     ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body).into_response()
-}
-
-pub async fn index() -> Response {
-    asset("text/html; charset=utf-8", INDEX_HTML)
-}
-
-pub async fn app_js() -> Response {
-    asset("text/javascript; charset=utf-8", APP_JS)
-}
-
-pub async fn style_css() -> Response {
-    asset("text/css; charset=utf-8", STYLE_CSS)
-}
-
-/// An SVG at the path browsers ask for on their own (`/favicon.ico`): the content type,
-/// not the name, tells them what it is.
-pub async fn favicon() -> Response {
-    asset("image/svg+xml", FAVICON_SVG)
 }
