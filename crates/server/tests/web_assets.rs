@@ -1,5 +1,5 @@
 //! The web page through the real socket: every file it loads is served, with its content
-//! type and `Cache-Control: no-cache`. The modules are found the way a browser finds
+//! type, `Cache-Control: no-cache` and a strong ETag that revalidates to `304`. The modules are found the way a browser finds
 //! them: index.html's `<script type="module">`, then the imports of every module served,
 //! so a module the page imports that murphy does not serve fails here.
 
@@ -10,15 +10,18 @@ use std::path::Path;
 
 use common::TestServer;
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE};
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_module_the_page_imports_is_served_as_javascript() {
     let server = TestServer::start().await;
     let http = reqwest::Client::new();
-    let index = fetch(&http, &server.url(), "/").await;
+    let index = fetch(&http, &server.url(), "/", None).await;
     assert_eq!(index.status, StatusCode::OK);
-    let mut queue: VecDeque<String> = module_scripts(&index.body).iter().map(|src| resolve("/", src)).collect();
+    let mut queue: VecDeque<String> = module_scripts(&index.body)
+        .iter()
+        .map(|src| resolve("/", src))
+        .collect();
     assert!(!queue.is_empty(), "index.html loads no module");
 
     let mut served = BTreeSet::new();
@@ -26,19 +29,27 @@ async fn every_module_the_page_imports_is_served_as_javascript() {
         if !served.insert(path.clone()) {
             continue;
         }
-        let module = fetch(&http, &server.url(), &path).await;
-        assert_eq!(module.status, StatusCode::OK, "{path}: the page imports it, murphy does not serve it");
+        let module = fetch(&http, &server.url(), &path, None).await;
+        assert_eq!(
+            module.status,
+            StatusCode::OK,
+            "{path}: the page imports it, murphy does not serve it"
+        );
         assert!(
             is_javascript(&module.content_type),
             "{path} is served as {:?}, which a browser refuses to run as a module",
             module.content_type
         );
-        assert_eq!(module.cache_control, "no-cache", "{path}");
+        assert_revalidates(&http, &server.url(), &path, &module).await;
         queue.extend(imports(&module.body).iter().map(|spec| resolve(&path, spec)));
     }
     // The walk reached every module there is, so it walked the real graph (and no
     // module on disk is left behind, never loaded).
-    assert_eq!(served, modules_on_disk(), "the modules the page imports, and those under web/");
+    assert_eq!(
+        served,
+        modules_on_disk(),
+        "the modules the page imports, and those under web/"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,14 +61,42 @@ async fn the_page_its_style_and_its_icon_and_nothing_else() {
         ("/style.css", "text/css; charset=utf-8"),
         ("/favicon.ico", "image/svg+xml"),
     ] {
-        let file = fetch(&http, &server.url(), path).await;
+        let file = fetch(&http, &server.url(), path, None).await;
         assert_eq!(file.status, StatusCode::OK, "{path}");
         assert_eq!(file.content_type, content_type, "{path}");
-        assert_eq!(file.cache_control, "no-cache", "{path}");
+        assert_revalidates(&http, &server.url(), path, &file).await;
     }
-    // A file murphy does not embed is not found: the walk above can fail.
-    let missing = fetch(&http, &server.url(), "/js/missing.js").await;
+    // A file murphy does not embed is the API's 404 problem: the walk above can fail.
+    let missing = fetch(&http, &server.url(), "/js/missing.js", None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.content_type, "application/problem+json");
+    let problem: serde_json::Value = serde_json::from_str(&missing.body).expect("a problem body");
+    assert_eq!(problem["code"], "no_such_route");
+}
+
+/// A file served with `no-cache` and a strong ETag: asked again with that tag it is a
+/// `304` with no body, and asked with another tag it is the whole file again.
+async fn assert_revalidates(http: &reqwest::Client, base: &str, path: &str, file: &Fetched) {
+    assert_eq!(file.cache_control, "no-cache", "{path}");
+    let etag = &file.etag;
+    assert!(
+        etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"'),
+        "{path}: ETag {etag:?} is not strong"
+    );
+    let again = fetch(http, base, path, Some(etag)).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+    assert_eq!(
+        (again.etag.as_str(), again.body.as_str()),
+        (etag.as_str(), ""),
+        "{path}"
+    );
+    assert_eq!(again.cache_control, "no-cache", "{path}");
+    let other = fetch(http, base, path, Some(r#""another version""#)).await;
+    assert_eq!(
+        (other.status, other.body.as_str()),
+        (StatusCode::OK, file.body.as_str()),
+        "{path}"
+    );
 }
 
 #[test]
@@ -84,20 +123,28 @@ struct Fetched {
     status: StatusCode,
     content_type: String,
     cache_control: String,
+    etag: String,
     body: String,
 }
 
-async fn fetch(http: &reqwest::Client, base: &str, path: &str) -> Fetched {
-    let response = http.get(format!("{base}{path}")).send().await.expect(path);
+async fn fetch(http: &reqwest::Client, base: &str, path: &str, if_none_match: Option<&str>) -> Fetched {
+    let mut request = http.get(format!("{base}{path}"));
+    if let Some(tag) = if_none_match {
+        request = request.header(IF_NONE_MATCH, tag);
+    }
+    let response = request.send().await.expect(path);
     let header = |name| {
         let value = response.headers().get(name);
-        value.map(|v| v.to_str().expect("an ASCII header").to_owned()).unwrap_or_default()
+        value
+            .map(|v| v.to_str().expect("an ASCII header").to_owned())
+            .unwrap_or_default()
     };
-    let (content_type, cache_control) = (header(CONTENT_TYPE), header(CACHE_CONTROL));
+    let (content_type, cache_control, etag) = (header(CONTENT_TYPE), header(CACHE_CONTROL), header(ETAG));
     Fetched {
         status: response.status(),
         content_type,
         cache_control,
+        etag,
         body: response.text().await.expect(path),
     }
 }
@@ -132,7 +179,10 @@ fn imports(source: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut lines = source.lines().map(str::trim_start);
     while let Some(line) = lines.next() {
-        let starts = |word: &str| line.strip_prefix(word).is_some_and(|rest| rest.starts_with([' ', '{', '"', '\'', '*']));
+        let starts = |word: &str| {
+            line.strip_prefix(word)
+                .is_some_and(|rest| rest.starts_with([' ', '{', '"', '\'', '*']))
+        };
         if !(starts("import") || line.starts_with("export {") || line.starts_with("export *")) {
             continue;
         }
@@ -187,7 +237,11 @@ fn modules_on_disk() -> BTreeSet<String> {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
     let mut modules = BTreeSet::from(["/app.js".to_owned()]);
     for entry in std::fs::read_dir(web.join("js")).expect("web/js") {
-        let name = entry.expect("a directory entry").file_name().into_string().expect("a UTF-8 name");
+        let name = entry
+            .expect("a directory entry")
+            .file_name()
+            .into_string()
+            .expect("a UTF-8 name");
         if name.ends_with(".js") {
             modules.insert(format!("/js/{name}"));
         }

@@ -3,9 +3,13 @@
 //! path of its own, listed once in `FILES`.
 
 use axum::Router;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+use super::handlers::client_has;
 
 const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -46,16 +50,40 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/js/words.js", JS, web_file!("js/words.js")),
 ];
 
-/// A route for every file of `FILES`, to merge into the API's router.
+/// A route for every file of `FILES`, to merge into the API's router. Each file's ETag
+/// is computed once, here.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    FILES
-        .iter()
-        .fold(Router::new(), |router, &(path, content_type, body)| {
-            router.route(path, get(move || async move { asset(content_type, body) }))
-        })
+    FILES.iter().fold(Router::new(), |router, &(path, content_type, body)| {
+        let etag = etag_of(body);
+        router.route(
+            path,
+            get(move |headers: HeaderMap| {
+                let etag = etag.clone();
+                async move { asset(&headers, content_type, etag, body) }
+            }),
+        )
+    })
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    // Revalidated on every load, so a new murphy's page is never hidden by a cache.
-    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body).into_response()
+/// A strong ETag from the file's bytes: the same file has the same tag across restarts
+/// and a cluster's nodes, and a murphy whose file changed has a new one.
+fn etag_of(body: &str) -> HeaderValue {
+    let digest = Sha256::digest(body.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex digits and quotes")
+}
+
+/// The file, or `304` with no body when the client has this version of it.
+fn asset(headers: &HeaderMap, content_type: &'static str, etag: HeaderValue, body: &'static str) -> Response {
+    let mut response = if client_has(headers, etag.to_str().expect("ASCII")) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(CONTENT_TYPE, content_type)], body).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(ETAG, etag);
+    // Revalidated on every load, so a new murphy's page is never hidden by a cache; the
+    // ETag makes that a `304` when nothing changed.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
