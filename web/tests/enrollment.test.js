@@ -296,7 +296,7 @@ test("admin: set a section's capacity, and read the log's tail", { timeout: TEST
   await waitFor(page, "#log-body tr", "s0003 could not enroll in COMSCI-35L-1: it is full.");
   const logged = await admin.get("/api/v1/sections/COMSCI-35L-1");
   assert.equal(logged.capacity, 3);
-  await screenshot(page, "admin");
+  await screenshot(page, "admin", { message: false });
 });
 
 test("on a phone: the sections list fits the screen", { timeout: TEST_MS }, async () => {
@@ -307,5 +307,5 @@ test("on a phone: the sections list fits the screen", { timeout: TEST_MS }, asyn
   await waitFor(page, "#enrolled-list li", "Introduction to Computer Science I");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
-  await screenshot(page, "phone");
+  await screenshot(page, "phone", { message: false });
 });

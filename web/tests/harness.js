@@ -121,7 +121,10 @@ export async function startBrowser() {
   };
 }
 
-export async function screenshot(page, name) {
+// `message: false` leaves the message out: it is fixed to the viewport, so a full-page
+// picture shows it mid-page, over whatever is there.
+export async function screenshot(page, name, { message = true } = {}) {
   await mkdir(SCREENSHOTS, { recursive: true });
+  if (!message) await page.evaluate(() => { document.getElementById("message").textContent = ""; });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }

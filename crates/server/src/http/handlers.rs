@@ -464,17 +464,22 @@ fn json_body(body: String) -> Response {
     ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// A read with a strong ETag `"<version>"`: `304` with no body when the client has it.
-fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> Response {
-    let etag = format!("\"{version}\"");
-    let matches = headers
+/// Whether the client already has the representation tagged `etag`: its
+/// `If-None-Match` lists that tag (weak or strong, as RFC 9110 compares them) or `*`.
+pub(super) fn client_has(headers: &HeaderMap, etag: &str) -> bool {
+    headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag);
-    let mut response = if matches {
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}
+
+/// A read with a strong ETag `"<version>"`: `304` with no body when the client has it.
+fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> Response {
+    let etag = format!("\"{version}\"");
+    let mut response = if client_has(headers, &etag) {
         (StatusCode::NOT_MODIFIED, Body::empty()).into_response()
     } else {
         json_body(body())

@@ -41,10 +41,7 @@ pub struct App {
 pub fn router(app: Arc<App>) -> Router {
     let body_limit = app.limits.request_body_bytes_max;
     Router::new()
-        .route("/", get(web::index))
-        .route("/app.js", get(web::app_js))
-        .route("/style.css", get(web::style_css))
-        .route("/favicon.ico", get(web::favicon))
+        .merge(web::routes())
         .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .route("/api/v1/openapi.json", get(handlers::openapi))

@@ -1,0 +1,113 @@
+// The API v1 client (see /api/v1/openapi.json): every request the page makes goes
+// through here. Reads are revalidated by hand with ETags; commands are sent one at a
+// time in this tab's exactly-once session, retried with the same seq when an answer
+// may have been lost; a refusal of the request itself becomes an HttpError.
+
+import { say } from "./message.js";
+import { state } from "./state.js";
+
+export class HttpError extends Error {
+  constructor(status, detail, code) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function problemOf(res) {
+  let detail = `murphy answered ${res.status} ${res.statusText}.`;
+  let code;
+  try {
+    const body = await res.json();
+    if (body && body.detail) detail = body.detail;
+    code = body && body.code;
+  } catch { /* not a problem body */ }
+  return new HttpError(res.status, detail, code);
+}
+
+function headers(extra = {}) {
+  return { Authorization: `Bearer ${state.token}`, ...extra };
+}
+
+// Who the token is: a student's (`student`), or the admin's (`admin: true`).
+export async function fetchMe() {
+  const res = await fetch("/api/v1/me", { headers: headers(), cache: "no-store" });
+  if (!res.ok) throw await problemOf(res);
+  return res.json();
+}
+
+// One page of the log: up to `limit` entries after LSN `after` (JSON lines).
+export async function fetchLog(after, limit) {
+  const res = await fetch(`/api/v1/log?after=${after}&limit=${limit}`, { headers: headers(), cache: "no-store" });
+  if (!res.ok) throw await problemOf(res);
+  return (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+// GET with a cached copy revalidated by hand: If-None-Match with the last ETag, and a
+// 304 reuses the body we kept. The browser's own cache is bypassed (no-store).
+export async function cachedGet(path) {
+  const kept = state.cache.get(path);
+  const h = headers(kept ? { "If-None-Match": kept.etag } : {});
+  const res = await fetch(path, { headers: h, cache: "no-store" });
+  if (res.status === 304 && kept) return { body: kept.body, fresh: false };
+  if (!res.ok) throw await problemOf(res);
+  const body = await res.json();
+  const etag = res.headers.get("ETag");
+  if (etag) state.cache.set(path, { etag, body });
+  return { body, fresh: true };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function newSession() {
+  const rand = crypto.getRandomValues(new Uint8Array(12));
+  const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
+  state.session = { client: `web-${hex}`, seq: 0 };
+}
+
+// Sends commands in this tab's session. A network error or a 503 retries the SAME seq,
+// so the server applies the request once even if an answer was lost.
+export function sendCommands(commands) {
+  const run = async () => {
+    const seq = state.session.seq + 1;
+    const body = JSON.stringify({ client: state.session.client, seq, commands });
+    const delays = [250, 500, 1000, 2000, 4000];
+    for (let attempt = 0; ; attempt++) {
+      let res;
+      try {
+        res = await fetch("/api/v1/commands", {
+          method: "POST",
+          headers: headers({ "Content-Type": "application/json" }),
+          body,
+          cache: "no-store",
+        });
+      } catch (e) {
+        if (attempt < delays.length) {
+          say("Connection trouble; trying again…", "info");
+          await sleep(delays[attempt]);
+          continue;
+        }
+        // We cannot know whether it was applied: start a fresh session, say so.
+        newSession();
+        throw new HttpError(0, "murphy could not be reached. Your last request may or may not have been applied; check your schedule before trying again.");
+      }
+      if (res.status === 503 && attempt < delays.length) {
+        const after = Number(res.headers.get("Retry-After")) || 0;
+        await sleep(Math.max(after * 1000, delays[attempt]));
+        continue;
+      }
+      if (!res.ok) {
+        const err = await problemOf(res);
+        // A refused request (4xx) was not applied; its seq is not used up.
+        throw err;
+      }
+      state.session.seq = seq;
+      const answer = await res.json();
+      for (const r of answer.results) state.lastLsn = Math.max(state.lastLsn, r.lsn);
+      return answer.results;
+    }
+  };
+  const p = state.queue.then(run, run);
+  state.queue = p.catch(() => {});
+  return p;
+}

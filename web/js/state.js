@@ -1,0 +1,22 @@
+// The page's state, one object every module shares: who is signed in, what murphy last
+// said (the catalog, the student's record, cached answers), and this tab's session.
+// Only the modules that read, write or draw change it; nothing here does I/O.
+
+export const STORE_TOKEN = "murphy.token";
+export const STORE_STUDENT = "murphy.student";
+
+export const state = {
+  token: null,
+  student: null, // the student id this page acts as (null: admin without one)
+  admin: false,
+  me: null, // the last StudentView
+  catalog: null, // the last SectionsAnswer
+  byId: new Map(), // section id -> SectionView (patched by live events)
+  cache: new Map(), // path -> {etag, body}: by-hand HTTP revalidation
+  session: null, // {client, seq}
+  queue: Promise.resolve(), // commands are sent one at a time, in order
+  events: null,
+  lastLsn: 0,
+  notes: new Map(), // section id -> {text, kind}: the last answer, shown on its row
+  choosing: null, // {section, waitlist}: the lecture whose linked sections are offered
+};

@@ -1,0 +1,123 @@
+// The words the page says to a student: a sentence for every outcome a command can
+// have, and the money, ordinals, instants, meetings and lists inside such sentences.
+// Pure: no state, no DOM; the log's sentences (log-words.js) build on these.
+
+export function money(cents) {
+  const sign = cents < 0 ? "−" : "";
+  const abs = Math.abs(cents);
+  return `${sign}$${Math.floor(abs / 100).toLocaleString("en-US")}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+export function ordinal(n) {
+  const s = ["th", "st", "nd", "rd"];
+  const v = n % 100;
+  return n + (s[(v - 20) % 10] || s[v] || s[0]);
+}
+
+export function when(instant) {
+  const d = new Date(instant);
+  return Number.isNaN(d.getTime()) ? instant : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function meetingsText(meetings) {
+  return (meetings || []).map((m) => `${m.days} ${m.start}–${m.end}`).join(", ") || "TBA";
+}
+
+// "COMSCI-32-1 with COMSCI-32-1A" for a pair, the section alone otherwise.
+export function pairText(sec, withSec) {
+  return withSec ? `${sec} with ${withSec}` : sec;
+}
+
+export function list(ids) {
+  return ids.length <= 1 ? (ids[0] || "") : `${ids.slice(0, -1).join(", ")} or ${ids[ids.length - 1]}`;
+}
+
+export const seatCount = (n) => `${n} ${n === 1 ? "seat" : "seats"}`;
+
+export const LINK_PROBLEMS = {
+  has_links: "it has linked sections of its own",
+  linked_elsewhere: "it is already linked to another section",
+  not_empty: "students are enrolled or waiting in it",
+  meets_at_the_same_time: "it meets at the same time",
+};
+
+// A sentence a student understands, for every outcome a command can have.
+export function describe(command, outcome) {
+  const sec = command.section || command.to;
+  const both = pairText(sec, command.with);
+  switch (outcome.type) {
+    case "enrolled":
+      return `You are enrolled in ${both}.` + (command.permission ? ` Your permission number ${command.permission} is used.` : "");
+    case "waitlisted":
+      return command.with
+        ? `No seats in ${both} for you now; you are ${ordinal(outcome.position)} on ${sec}'s waitlist, for both.`
+        : `${sec} is full; you are ${ordinal(outcome.position)} on its waitlist.`;
+    case "full":
+      if (command.permission) return `${both} is full. A permission number never adds a seat.`;
+      return command.waitlist
+        ? `${both} is full, and so is its waitlist. Nothing was changed.`
+        : `${both} is full. You can join its waitlist instead.`;
+    case "reserved": return `The seats left in ${sec} are reserved until ${when(outcome.until)}; they open to everyone then. You can join its waitlist.`;
+    case "needs_linked": return needsLinkedText(command, outcome.choices);
+    case "missing_prerequisite": return `${sec} requires ${outcome.course}, which is not on your record as completed. The registrar can give you a permission number.`;
+    case "bad_permission": return `That permission number does not open ${sec} for you: it is someone else's, for another section, or already used.`;
+    case "completion_recorded": return `${command.course} is now on ${command.student}'s record as completed.`;
+    case "permission": return `Permission number ${outcome.code}: it lets ${command.student} enroll in ${command.section} once.`;
+    case "below_reserved": return `${sec} has ${outcome.enrolled} enrolled and ${seatCount(outcome.held)} still held for reservations; its capacity cannot be set below ${outcome.enrolled + outcome.held}.`;
+    case "cannot_link": return `${outcome.section} cannot be linked to ${sec}: ${LINK_PROBLEMS[outcome.reason] || outcome.reason}.`;
+    case "already_enrolled": return `You are already enrolled in ${sec}.`;
+    case "already_waitlisted": return `You are already on ${sec}'s waitlist, ${ordinal(outcome.position)} in line.`;
+    case "time_conflict": return `${sec} meets at the same time as ${outcome.with}, which you are enrolled in.`;
+    case "unit_limit": return `${sec} would bring you to ${outcome.units} units; your limit is ${outcome.max_units}.`;
+    case "hold": return `You have a hold on your account (balance ${money(outcome.balance_cents)}). Pay it before enrolling; you can still drop.`;
+    case "not_open": return `Your registration appointment opens ${when(outcome.opens_at)}; you cannot enroll before then.`;
+    case "not_enrolled":
+      return command.type === "swap"
+        ? `You are not enrolled in ${command.from}, so it cannot be swapped.`
+        : `You are not enrolled in ${sec}, nor on its waitlist.`;
+    case "dropped": {
+      const left = command.leaving === "waitlist" ? `You left ${sec}'s waitlist.`
+        : outcome.linked ? `You dropped ${sec}, and ${outcome.linked} with it.` : `You dropped ${sec}.`;
+      return left + promotedText(outcome.promoted);
+    }
+    case "swapped": {
+      const from = outcome.linked ? `${command.from} and ${outcome.linked}` : command.from;
+      return `You swapped ${from} for ${pairText(command.to, command.with)}.` + promotedText(outcome.promoted, command.from);
+    }
+    case "capacity_set": return `${sec} now has ${command.capacity} seats.` + promotedText(outcome.promoted);
+    case "below_enrolled": return `${sec} has ${outcome.enrolled} enrolled ${outcome.enrolled === 1 ? "student" : "students"}; its capacity cannot be set below that.`;
+    case "balance":
+      return `Your balance is now ${money(outcome.cents)}.` +
+        (outcome.fee_cents ? ` An overdraft fee of ${money(outcome.fee_cents)} was charged.` : "");
+    case "insufficient_funds": return `Not enough money: your balance is ${money(outcome.balance_cents)}.`;
+    case "balance_limit": return "That would take the balance past the largest amount allowed.";
+    case "no_such_section": return `There is no section ${outcome.section}.`;
+    case "no_such_student": return `There is no student ${outcome.student}.`;
+    case "already_exists": return "That already exists.";
+    case "created": return "Created.";
+    case "appointment_set": return "The appointment is set.";
+    default: return `murphy answered: ${outcome.type}.`;
+  }
+}
+
+// What to do about a move that needs a linked section.
+function needsLinkedText(command, choices) {
+  const sec = command.section || command.to;
+  if (command.type === "drop") return `${sec} goes with ${list(choices)}: drop that to leave both, or swap ${sec} for another of its sections.`;
+  if (command.type === "swap") {
+    return choices.length ? `That swap would split a lecture from its linked section; it can be made with ${list(choices)}.` : `${command.to} takes no linked section.`;
+  }
+  if (command.with && choices.length === 0) return `${sec} has no linked sections, so ${command.with} cannot go with it.`;
+  if (command.with) return `${command.with} is not one of ${sec}'s linked sections: choose ${list(choices)}.`;
+  return `${sec} is taken together with ${list(choices)}: choose one.`;
+}
+
+function promotedText(promoted, section) {
+  if (!promoted || promoted.length === 0) return "";
+  const who = promoted.join(", ");
+  return ` ${section ? section + "'s" : "The"} freed seat${promoted.length > 1 ? "s went" : " went"} to ${who} from the waitlist.`;
+}
+
+// The outcomes that did what was asked (said as "ok"); every other one is a refusal.
+export const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
+  "completion_recorded", "permission"]);
