@@ -9,11 +9,12 @@
 //! returned, so an answer or a read never shows a state that is not on disk.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
 use murphy_store::{Backend, StoreError};
 
+use super::handoff::Handoff;
 use super::health::{Health, Refusal, RefusalKind};
 use super::lag::Lag;
 use super::stages::{Durable, Sealed};
@@ -28,9 +29,17 @@ pub(super) struct Committer {
     pub(super) metrics: Arc<Metrics>,
     /// Whether appends work; shared with the loop and the HTTP side.
     pub(super) health: Arc<Health>,
-    pub(super) materializer: SyncSender<Durable>,
+    /// Where durable batches wait for the materializer; closed when this ends.
+    pub(super) handoff: Arc<Handoff>,
     pub(super) lag: Arc<Lag>,
     pub(super) limits: Limits,
+}
+
+impl Drop for Committer {
+    /// However the committer ends, the materializer learns that nothing more comes.
+    fn drop(&mut self) {
+        self.handoff.close();
+    }
 }
 
 impl Committer {
@@ -106,15 +115,15 @@ impl Committer {
         // ever takes, and past `materializer_lag_time_max` the next append would wait
         // for it forever.
         if appended || !changes.sections.is_empty() || !changes.students.is_empty() || !sessions.is_empty() {
-            // Blocks only if the materializer is far behind: backpressure, not loss.
             let durable = Durable {
                 state,
                 changes,
                 sessions,
             };
-            if self.materializer.send(durable).is_err() {
-                tracing::error!("the materializer stopped; the tables fall behind the log until a restart");
-            }
+            // Never waits for a step: the lag's limits, checked before the append, are
+            // the backpressure. Past half of them the materializer is woken at once.
+            let urgent = self.lag.commands() >= self.limits.materializer_lag_commands_max / 2;
+            self.handoff.put(durable, urgent);
         }
         for (reply, answer) in answers {
             let _ = reply.send(answer);

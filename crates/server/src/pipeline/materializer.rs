@@ -5,14 +5,13 @@
 //! written once, at its latest value. Its lag is bounded (see `Lag`), and it runs at a
 //! lower CPU priority than the threads an answer waits for.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use murphy_core::{Changes, SessionChange, State};
+use murphy_core::{SessionChange, State};
 use murphy_store::{Backend, Materialization};
 
+use super::handoff::{self, Handoff, Pending};
 use super::health::Health;
 use super::lag::Lag;
 use super::stages::Durable;
@@ -38,29 +37,6 @@ pub(super) struct Materializer {
     commands_soon: u64,
 }
 
-/// Durable changes not yet in the tables, coalesced.
-#[derive(Default)]
-pub(super) struct Pending {
-    /// The latest durable state; `None` when nothing waits.
-    pub(super) latest: Option<State>,
-    pub(super) changes: Changes,
-    pub(super) sessions: BTreeMap<String, SessionChange>,
-    /// When the oldest waiting change arrived.
-    pub(super) since: Option<Instant>,
-}
-
-impl Pending {
-    pub(super) fn absorb(&mut self, durable: Durable) {
-        self.since.get_or_insert_with(Instant::now);
-        self.changes.sections.extend(durable.changes.sections);
-        self.changes.students.extend(durable.changes.students);
-        for change in durable.sessions {
-            self.sessions.insert(change.client.clone(), change);
-        }
-        self.latest = Some(durable.state);
-    }
-}
-
 impl Materializer {
     /// The materializer of the tables start-up found; `replayed`, the log tail start-up
     /// replayed (durable, not yet in the tables), is its first step.
@@ -73,7 +49,7 @@ impl Materializer {
     ) -> Materializer {
         let mut pending = Pending::default();
         if replayed.state.lsn() > tables.lsn() || !replayed.sessions.is_empty() {
-            pending.absorb(replayed);
+            let _ = pending.absorb(replayed);
         }
         Materializer {
             backend,
@@ -87,40 +63,26 @@ impl Materializer {
         }
     }
 
-    /// Runs until the committer hangs up, then writes what is left.
-    pub(super) fn run(mut self, inbox: Receiver<Durable>) {
+    /// Runs until the committer has ended (`Handoff::close`), then writes what is left.
+    pub(super) fn run(mut self, handoff: &Handoff) {
         lower_priority();
-        let mut open = true;
-        while open {
-            if self.pending.latest.is_none() {
-                match inbox.recv() {
-                    Ok(durable) => self.pending.absorb(durable),
-                    Err(_) => break,
-                }
+        loop {
+            if self.pending.latest.is_none() && !handoff.wait_for_any() {
+                break;
             }
-            open = self.gather(&inbox);
+            let since = self.pending.since.or_else(|| handoff.since());
+            let due = handoff::due(since, self.interval);
+            let open = handoff.wait_until(due, || self.lag.commands() >= self.commands_soon);
+            self.pending.merge(handoff.take());
             self.step();
+            if !open {
+                break;
+            }
         }
+        self.pending.merge(handoff.take());
         while self.pending.latest.is_some() && !self.step() {
             std::thread::sleep(RETRY_INTERVAL);
         }
-    }
-
-    /// Takes what arrives until a step is due; `false` once the committer hung up.
-    fn gather(&mut self, inbox: &Receiver<Durable>) -> bool {
-        let due = self.pending.since.unwrap_or_else(Instant::now) + self.interval;
-        while self.lag.commands() < self.commands_soon {
-            let now = Instant::now();
-            if now >= due {
-                break;
-            }
-            match inbox.recv_timeout(due - now) {
-                Ok(durable) => self.pending.absorb(durable),
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return false,
-            }
-        }
-        true
     }
 
     /// Writes what waits in one transaction; `true` if it is in the tables now.

@@ -13,6 +13,7 @@
 
 mod committer;
 mod engine;
+mod handoff;
 mod health;
 mod lag;
 mod materializer;
@@ -38,11 +39,9 @@ use crate::metrics::Metrics;
 use crate::snapshot::{Publisher, Tokens};
 use committer::Committer;
 use engine::Engine;
+use handoff::Handoff;
 use materializer::Materializer;
 use stages::{Durable, Message, Sealed, Submission};
-
-/// Durable states queued for the materializer; the committer waits when it is full.
-const MATERIALIZER_QUEUE_MAX: usize = 1024;
 
 /// Why a request could not be handed to the loop.
 #[derive(Debug, PartialEq, Eq)]
@@ -146,7 +145,7 @@ pub fn start(
     publisher.publish(&state, tokens.clone(), &changes);
     let lag = Arc::new(Lag::new(tables.lsn()));
     lag.appended(state.lsn());
-    let (to_materializer, materializer_inbox) = sync_channel(MATERIALIZER_QUEUE_MAX);
+    let handoff = Arc::new(Handoff::default());
     let (to_committer, committer_inbox) = sync_channel(limits.pipeline_batches_max);
     let (queue, inbox) = sync_channel(limits.queue_requests_max);
     let health = Arc::new(Health::default());
@@ -162,7 +161,7 @@ pub fn start(
         publisher,
         metrics: metrics.clone(),
         health: health.clone(),
-        materializer: to_materializer,
+        handoff: handoff.clone(),
         lag: lag.clone(),
         limits: limits.clone(),
     };
@@ -176,11 +175,7 @@ pub fn start(
         metrics.clone(),
         limits,
     );
-    let thread = spawn_stages(
-        (engine, inbox),
-        (committer, committer_inbox),
-        (materializer, materializer_inbox),
-    )?;
+    let thread = spawn_stages((engine, inbox), (committer, committer_inbox), (materializer, handoff))?;
     let handle = Handle {
         queue,
         metrics,
@@ -196,13 +191,13 @@ pub fn start(
 fn spawn_stages(
     (engine, inbox): (Engine, Receiver<Message>),
     (committer, committer_inbox): (Committer, Receiver<Sealed>),
-    (materializer, materializer_inbox): (Materializer, Receiver<Durable>),
+    (materializer, handoff): (Materializer, Arc<Handoff>),
 ) -> std::io::Result<JoinHandle<Result<(), StoreError>>> {
     let spawn = |name: &str| std::thread::Builder::new().name(name.into());
-    let materializer = spawn("murphy-materialize").spawn(move || materializer.run(materializer_inbox))?;
+    let materializer = spawn("murphy-materialize").spawn(move || materializer.run(&handoff))?;
     let committer = spawn("murphy-commit").spawn(move || {
         let result = committer.run(committer_inbox);
-        // The committer's end of the materializer's queue is gone: it writes the rest.
+        // The committer has closed the handoff (on drop): the materializer writes the rest.
         let _ = materializer.join();
         result
     })?;
