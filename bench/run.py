@@ -171,12 +171,15 @@ def delta(before, after):
 
 def murphy_bench(murphy, url, args):
     """murphy's own load generator against murphy hello, the same closed model as wrk."""
-    out = subprocess.run(LOAD_CPU + [murphy, "bench", "--scenario", "hello", "--url", url.rstrip("/"),
-                          "--connections", str(args.connections), "--duration", str(args.duration)],
-                         capture_output=True, text=True, check=True).stdout
-    row = re.search(r"^reads\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
-    return {"rps": float(row.group(2)), "p50_ms": float(row.group(4)), "p99_ms": float(row.group(6)),
-            "non_2xx": 0, "socket_errors": ""}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.json")
+        subprocess.run(LOAD_CPU + [murphy, "bench", "--scenario", "hello", "--url", url.rstrip("/"),
+                        "--connections", str(args.connections), "--duration", str(args.duration),
+                        "--json", path], capture_output=True, text=True, check=True)
+        with open(path) as f:
+            reads = json.load(f)["reads"]
+    return {"rps": reads["answered_per_s"], "p50_ms": reads["latency_ms"]["p50"],
+            "p99_ms": reads["latency_ms"]["p99"], "non_2xx": 0, "socket_errors": ""}
 
 
 def report(results, enroll_runs, args):

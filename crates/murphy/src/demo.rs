@@ -112,9 +112,10 @@ const STANDINGS: &[(&str, &[&str])] = &[
 pub async fn seed(server: &Server, data_dir: &Path, students: u32) -> anyhow::Result<()> {
     if server.lsn() > 0 {
         say!(
-            "demo: reusing the demo already in {} (its log is past where a fresh demo starts); \
-             to start over, stop murphy and remove that directory",
-            data_dir.display()
+            "demo: reusing the demo already in {} (its log at lsn {}); \
+             to start over from a fresh demo, stop murphy and remove that directory",
+            data_dir.display(),
+            server.lsn()
         );
         return Ok(());
     }

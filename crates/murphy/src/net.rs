@@ -328,7 +328,8 @@ struct BaranArgs {
     /// The lattice is SIDE x SIDE nodes.
     #[arg(long, default_value_t = 18)]
     side: usize,
-    /// Redundancy levels to compare, comma-separated (1: a grid; 4: eight neighbours).
+    /// Redundancy levels to compare, comma-separated (1: a spanning tree; 2: the square grid;
+    /// 3: one diagonal more; 4: both diagonals, eight neighbours).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
     redundancy: Vec<u8>,
     /// Probabilities of destruction (the network file's cities are destroyed too).
