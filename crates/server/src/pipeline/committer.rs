@@ -1,8 +1,8 @@
 //! The committer: the second stage of the write pipeline. On its own thread it appends
 //! sealed batches to the log in order (one append, one fsync, for everything sealed
 //! while the previous append was on the disk), then publishes the new snapshot, tells
-//! live watchers, hands the durable state to the materializer, and only then answers
-//! the batch's requests. It is the only caller of `Backend::append`.
+//! live watchers, answers the batch's requests, and then hands the durable state to
+//! the materializer. It is the only caller of `Backend::append`.
 //!
 //! Order keeps the guarantees: batches are appended in the order the loop sealed them,
 //! and nothing of a batch (its snapshot, its answers) is visible before its append
@@ -110,6 +110,14 @@ impl Committer {
             token_answers,
             ..
         } = sealed;
+        // The batch is durable and published: answer before the handoff, whose folding
+        // and freeing of the replaced state nobody needs to wait for.
+        for (reply, answer) in answers {
+            let _ = reply.send(answer);
+        }
+        for (reply, result) in token_answers {
+            let _ = reply.send(result);
+        }
         // Every append goes to the materializer, even one that changed no row (refusals
         // only): the tables must reach its LSN, or the lag would keep an entry no step
         // ever takes, and past `materializer_lag_time_max` the next append would wait
@@ -124,12 +132,6 @@ impl Committer {
             // the backpressure. Past half of them the materializer is woken at once.
             let urgent = self.lag.commands() >= self.limits.materializer_lag_commands_max / 2;
             self.handoff.put(durable, urgent);
-        }
-        for (reply, answer) in answers {
-            let _ = reply.send(answer);
-        }
-        for (reply, result) in token_answers {
-            let _ = reply.send(result);
         }
         Ok(())
     }
