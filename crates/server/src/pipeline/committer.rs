@@ -80,7 +80,8 @@ impl Committer {
     }
 
     fn commit(&mut self, sealed: Sealed) -> Result<(), StoreError> {
-        if !sealed.records.is_empty() {
+        let appends = !sealed.records.is_empty();
+        if appends {
             let started = Instant::now();
             if let Err(e) = self.backend.append(&sealed.records) {
                 return Err(self.failed(e, sealed));
@@ -92,7 +93,7 @@ impl Committer {
             self.publisher
                 .publish(&sealed.state, sealed.tokens.clone(), &sealed.changes);
         }
-        self.finish(sealed);
+        self.finish(sealed, appends);
         Ok(())
     }
 
@@ -123,8 +124,11 @@ impl Committer {
         e
     }
 
-    /// Hands what became durable to the materializer, then answers.
-    fn finish(&mut self, sealed: Sealed) {
+    /// Hands what became durable to the materializer, then answers. A batch that was
+    /// appended goes to the materializer even when it changed no row (refusals only):
+    /// `Lag` counts it until the tables' position passes it, and were it never passed,
+    /// its age would stop every later append once it outgrew `materializer_lag_time_max`.
+    fn finish(&mut self, sealed: Sealed, appended: bool) {
         let Sealed {
             state,
             changes,
@@ -133,7 +137,7 @@ impl Committer {
             token_answers,
             ..
         } = sealed;
-        if !changes.sections.is_empty() || !changes.students.is_empty() || !sessions.is_empty() {
+        if appended || !changes.sections.is_empty() || !changes.students.is_empty() || !sessions.is_empty() {
             // Blocks only if the materializer is far behind: backpressure, not loss.
             let durable = Durable {
                 state,
