@@ -229,3 +229,31 @@ impl Summary {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Recorder;
+
+    #[test]
+    fn shed_answers_are_merged_and_summarized_apart_from_the_answered() {
+        let (mut a, mut b) = (Recorder::default(), Recorder::default());
+        a.answered(0, 5_000, 1);
+        a.shed(1_000, true);
+        b.shed(3_000, false);
+        b.shed(2_000, true);
+        a.merge(b);
+        let summary = a.summarize(1.0);
+        assert_eq!(summary.answered, 1, "a 503 is not an answer");
+        let shed = summary.shed.expect("503s recorded");
+        assert_eq!((shed.answers, shed.without_retry_after), (3, 1));
+        assert!(
+            (2.9..=3.1).contains(&shed.latency_ms.max),
+            "max {}",
+            shed.latency_ms.max
+        );
+        assert!(
+            Recorder::default().summarize(1.0).shed.is_none(),
+            "no 503s, no shed section"
+        );
+    }
+}

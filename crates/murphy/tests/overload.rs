@@ -5,7 +5,9 @@
 //! bounded. The binary is the debug build here, on a shared machine, so the bounds are
 //! wide: they tell shedding from queueing (a queue that took all that was offered would
 //! answer in seconds, and grow), not a fast build from a slow one; bench/overload.py
-//! measures the release build against the targets.
+//! measures the release build against the targets (and docs/BENCHMARKS.md says why a
+//! release build sheds less). The server's own tests/overload.rs is the HTTP layer's
+//! side: a one-request queue, and exactly the writes answered `200` in the log.
 
 mod common;
 
@@ -21,8 +23,12 @@ const ADMIN_TOKEN: &str = "overload-admin-token";
 /// How many times the saturation rate is offered.
 const OFFERED_TIMES_SATURATION: f64 = 4.0;
 /// p99 of the answered writes, from when each was due. Queued instead of shed, the
-/// writes of a 3 s run at 4x would wait for seconds.
-const ANSWERED_P99_MS_MAX: f64 = 1000.0;
+/// writes of a 3 s run at 4x would wait up to three quarters of the run (2.25 s); shed,
+/// the debug build's batches answer within about a second.
+const ANSWERED_P99_MS_MAX: f64 = 1500.0;
+/// p99 of the `503` answers, from each shed attempt's send: a shed write is refused
+/// before its body is read, not after a wait in the queue.
+const SHED_P99_MS_MAX: f64 = 250.0;
 /// The server's resident memory at any moment of the run.
 const RSS_BYTES_MAX: u64 = 256 << 20;
 
@@ -95,15 +101,32 @@ fn writes_offered_past_saturation_are_shed_and_the_rest_answered_in_time() {
     let open = bench(
         &url,
         dir.path(),
-        &["--model", "open", "--rate", &rate, "--connections", "256", "--duration", "3"],
+        &[
+            "--model",
+            "open",
+            "--rate",
+            &rate,
+            "--connections",
+            "256",
+            "--duration",
+            "3",
+        ],
     );
     stop.store(true, Relaxed);
     let rss_max = rss.join().unwrap();
 
     let shed = &open["shed"];
-    assert!(shed["answers"].as_u64().unwrap_or(0) > 0, "the excess is shed with 503: {open}");
+    assert!(
+        shed["answers"].as_u64().unwrap_or(0) > 0,
+        "the excess is shed with 503: {open}"
+    );
     assert_eq!(shed["without_retry_after"], 0, "every 503 says when to retry: {shed}");
-    assert!(open["answered"].as_u64().unwrap() > 0, "writes are still answered: {open}");
+    let shed_p99 = shed["latency_ms"]["p99"].as_f64().unwrap();
+    assert!(shed_p99 <= SHED_P99_MS_MAX, "503s answered in p99 {shed_p99} ms");
+    assert!(
+        open["answered"].as_u64().unwrap() > 0,
+        "writes are still answered: {open}"
+    );
     let p99 = open["latency_ms"]["p99"].as_f64().unwrap();
     assert!(
         p99 <= ANSWERED_P99_MS_MAX,
