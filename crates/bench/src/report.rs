@@ -87,6 +87,21 @@ fn details(out: &mut String, name: &str, s: &Summary) {
         "by status"
     };
     let _ = writeln!(out, "\n{name} answered, {answers}: {}", list(&s.outcomes));
+    if let Some(shed) = &s.shed {
+        let l = &shed.latency_ms;
+        let _ = writeln!(
+            out,
+            "{name} shed with 503: {} answers, in p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms from the attempt's send{}",
+            shed.answers,
+            l.p50,
+            l.p99,
+            l.max,
+            match shed.without_retry_after {
+                0 => String::new(),
+                n => format!("; {n} without Retry-After"),
+            }
+        );
+    }
     if !s.retried.is_empty() {
         let again = if name == "writes" {
             " (the same session seq again)"

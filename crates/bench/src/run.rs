@@ -138,6 +138,7 @@ async fn read(
     } else {
         None
     };
+    let sent = Instant::now();
     match send(
         shared,
         conn,
@@ -160,7 +161,12 @@ async fn read(
                 etags.put(path.to_owned(), tag);
             }
         }
-        Ok(answer) => recorder.unanswered(&Failure::Status(answer.status).cause()),
+        Ok(answer) => {
+            if answer.status == 503 {
+                recorder.shed(micros(sent.elapsed()), answer.retry_after.is_some());
+            }
+            recorder.unanswered(&Failure::Status(answer.status).cause());
+        }
         Err(e) => {
             recorder.unanswered(&Failure::of(&e).cause());
             // A server that is down refuses a connect in microseconds: pause, so this

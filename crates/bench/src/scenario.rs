@@ -36,6 +36,9 @@ impl Rng {
 pub enum Scenario {
     /// Students with Zipf-skewed preferences race at one appointment instant.
     RegistrationDay,
+    /// The registration-day students without their catalog reads and appointments:
+    /// writes only (enroll, drop, swap), to measure the write path and its overload.
+    Writes,
     /// Everyone races for the seats of one section.
     LastSeat,
     /// Catalog reads of single sections, revalidated with ETags if `--etag`.
@@ -243,7 +246,7 @@ impl Crowd {
                 section: section_id(self.popularity.sample(rng)),
             },
             Scenario::LastSeat => self.last_seat(),
-            Scenario::RegistrationDay => self.registration_day(rng),
+            Scenario::RegistrationDay | Scenario::Writes => self.registration_day(rng),
         }
     }
 
@@ -271,6 +274,7 @@ impl Crowd {
         }
         self.current = (self.current + 1) % self.students.len();
         let (enough, sections) = (self.enough, self.sections);
+        let reads = self.scenario == Scenario::RegistrationDay;
         let student = &mut self.students[self.current];
         if let Some(opens_at) = student.opens_at {
             match opens_at.duration_since(SystemTime::now()) {
@@ -304,7 +308,7 @@ impl Crowd {
                 }
                 None => return self.registration_day(rng),
             }
-        } else if !student.revalidated {
+        } else if reads && !student.revalidated {
             student.revalidated = true;
             return Ask::Read {
                 section: section_id(student.preferences[student.next]),
@@ -339,7 +343,7 @@ impl Crowd {
 
     /// Updates the user who asked, from the server's outcomes.
     pub fn answered(&mut self, commands: &[Command], outcomes: &[Outcome]) {
-        if self.scenario != Scenario::RegistrationDay {
+        if !matches!(self.scenario, Scenario::RegistrationDay | Scenario::Writes) {
             return;
         }
         let student = &mut self.students[self.current];

@@ -1,6 +1,7 @@
 //! What a run measured: latency samples (microseconds, from the intended send time) of
-//! the answered requests, their outcomes, the attempts that were retried, and the
-//! requests never answered, by what became of them. Each connection records into its
+//! the answered requests, their outcomes, the attempts that were retried, the requests
+//! never answered, by what became of them, and how fast the server answered the
+//! attempts it shed (`503`). Each connection records into its
 //! own `Recorder`; they are merged once at the end into HDR histograms, overall and per
 //! second.
 
@@ -20,6 +21,9 @@ pub struct Recorder {
     outcomes: BTreeMap<String, u64>,
     retried: BTreeMap<String, u64>,
     unanswered: BTreeMap<String, u64>,
+    /// Latency in microseconds, from the attempt's send, of every `503` answer.
+    shed: Vec<u32>,
+    shed_without_retry_after: u64,
 }
 
 impl Recorder {
@@ -44,9 +48,17 @@ impl Recorder {
         count(&mut self.unanswered, fate);
     }
 
+    /// An attempt the server shed with `503`, answered `latency_us` after it was sent.
+    pub fn shed(&mut self, latency_us: u64, retry_after: bool) {
+        self.shed.push(latency_us.min(u64::from(u32::MAX)) as u32);
+        self.shed_without_retry_after += u64::from(!retry_after);
+    }
+
     pub fn merge(&mut self, other: Recorder) {
         self.samples.extend(other.samples);
         self.commands += other.commands;
+        self.shed.extend(other.shed);
+        self.shed_without_retry_after += other.shed_without_retry_after;
         for (mine, theirs) in [
             (&mut self.outcomes, other.outcomes),
             (&mut self.retried, other.retried),
@@ -84,22 +96,22 @@ impl Recorder {
             })
             .collect();
         let answered = all.len();
+        let shed = (!self.shed.is_empty()).then(|| Shed {
+            answers: self.shed.len() as u64,
+            without_retry_after: self.shed_without_retry_after,
+            latency_ms: Percentiles::of(&histogram(&mut self.shed.iter().copied())),
+        });
         Summary {
             answered,
             commands: self.commands,
             answered_per_s: answered as f64 / elapsed_s,
             commands_per_s: self.commands as f64 / elapsed_s,
-            latency_ms: Percentiles {
-                p50: ms(all.value_at_quantile(0.5)),
-                p90: ms(all.value_at_quantile(0.9)),
-                p99: ms(all.value_at_quantile(0.99)),
-                p999: ms(all.value_at_quantile(0.999)),
-                max: ms(all.max()),
-            },
+            latency_ms: Percentiles::of(&all),
             outcomes: self.outcomes,
             retried: self.retried,
             unanswered: self.unanswered,
             per_second,
+            shed,
         }
     }
 }
@@ -124,6 +136,29 @@ pub struct Percentiles {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+}
+
+impl Percentiles {
+    fn of(h: &Histogram<u64>) -> Percentiles {
+        Percentiles {
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// The attempts the server shed with `503`, however their requests ended (retried,
+/// given up, or cut short by the run's end).
+#[derive(Clone, Debug, Serialize)]
+pub struct Shed {
+    pub answers: u64,
+    /// `503` answers that did not say when to retry (murphy always does).
+    pub without_retry_after: u64,
+    /// From each shed attempt's send to its `503`: how fast the server said no.
+    pub latency_ms: Percentiles,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -153,6 +188,8 @@ pub struct Summary {
     /// applied, "not applied (...)" and "not sent (...)" were not.
     pub unanswered: BTreeMap<String, u64>,
     pub per_second: Vec<Second>,
+    /// The `503` answers, if any.
+    pub shed: Option<Shed>,
 }
 
 /// The prefix of the fates whose request may or may not have been applied.
@@ -190,5 +227,33 @@ impl Summary {
             .filter(|(fate, _)| fate.starts_with(UNKNOWN_OUTCOME))
             .map(|(_, n)| n)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Recorder;
+
+    #[test]
+    fn shed_answers_are_merged_and_summarized_apart_from_the_answered() {
+        let (mut a, mut b) = (Recorder::default(), Recorder::default());
+        a.answered(0, 5_000, 1);
+        a.shed(1_000, true);
+        b.shed(3_000, false);
+        b.shed(2_000, true);
+        a.merge(b);
+        let summary = a.summarize(1.0);
+        assert_eq!(summary.answered, 1, "a 503 is not an answer");
+        let shed = summary.shed.expect("503s recorded");
+        assert_eq!((shed.answers, shed.without_retry_after), (3, 1));
+        assert!(
+            (2.9..=3.1).contains(&shed.latency_ms.max),
+            "max {}",
+            shed.latency_ms.max
+        );
+        assert!(
+            Recorder::default().summarize(1.0).shed.is_none(),
+            "no 503s, no shed section"
+        );
     }
 }

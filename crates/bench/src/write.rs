@@ -117,7 +117,8 @@ pub async fn write(
     let mut failures = Vec::new();
     let mut backoff = RETRY_BACKOFF_FIRST;
     loop {
-        let sent_ns = nanos(shared, Instant::now());
+        let sent = Instant::now();
+        let sent_ns = nanos(shared, sent);
         let path = "/api/v1/commands";
         let result = send(
             shared,
@@ -161,6 +162,7 @@ pub async fn write(
             }) => {
                 record.status = Some(status);
                 let failure = if status == 503 {
+                    recorder.shed(micros(answered - sent), retry_after.is_some());
                     Failure::Shed
                 } else {
                     Failure::Status(status)

@@ -35,8 +35,10 @@ pub const COMPLETED_PER_STUDENT_MAX: usize = 200;
 pub const AMOUNT_CENTS_MAX: i64 = 1_000_000_000;
 pub const DEFAULT_MAX_UNITS: u32 = 20;
 
+/// Read from a JSON object only (`objects.rs`): an array is refused, not read as the
+/// tag and the fields in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(remote = "Self", tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     CreateSection {
         section: SectionId,
@@ -134,6 +136,8 @@ pub enum Command {
         amount_cents: i64,
     },
 }
+
+crate::objects::objects_only!(Command, "a command, tagged by \"type\"", &[]);
 
 fn default_max_units() -> u32 {
     DEFAULT_MAX_UNITS

@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod meeting;
+mod objects;
 pub mod outcome;
 pub mod permission;
 pub mod reservation;

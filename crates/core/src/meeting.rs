@@ -126,13 +126,16 @@ impl<'de> Deserialize<'de> for TimeOfDay {
 }
 
 /// One weekly meeting of a section. `start < end` is checked by `Command::validate`.
+/// Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Meeting {
     pub days: Days,
     pub start: TimeOfDay,
     pub end: TimeOfDay,
 }
+
+crate::objects::objects_only!(Meeting, "a meeting: days, start, end", &["days", "start", "end"]);
 
 impl Meeting {
     /// A meeting from its written form, e.g. `("MW", "14:00", "15:50")`; the error says

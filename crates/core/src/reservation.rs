@@ -72,8 +72,9 @@ impl<'de> Deserialize<'de> for Population {
 
 /// `{"for": "major:COMSCI", "seats": 20, "until": "2026-11-30T08:00:00Z"}`: as a
 /// `create_section` command asks for it.
+/// Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Reservation {
     #[serde(rename = "for")]
     pub population: Population,
@@ -81,6 +82,12 @@ pub struct Reservation {
     #[serde(with = "time::serde::rfc3339")]
     pub until: OffsetDateTime,
 }
+
+crate::objects::objects_only!(
+    Reservation,
+    "a reservation: for, seats, until",
+    &["for", "seats", "until"]
+);
 
 /// A reservation in force, and the students sitting in its seats (in the order they took
 /// them). `holders.len() <= seats`; a member who finds every reserved seat taken sits in

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use crate::{Command, Meeting, Outcome, Permission, Population, Section, Student};
 
-/// `POST /api/v1/commands`.
+/// `POST /api/v1/commands`. Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct CommandsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
@@ -19,6 +19,12 @@ pub struct CommandsRequest {
     pub seq: Option<u64>,
     pub commands: Vec<Command>,
 }
+
+crate::objects::objects_only!(
+    CommandsRequest,
+    r#"the request: {"commands": [...]}"#,
+    &["client", "seq", "commands"]
+);
 
 /// One command's answer: its place in the serial order and its outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,12 +181,14 @@ impl From<&Student> for StudentView {
     }
 }
 
-/// `POST /api/v1/tokens`.
+/// `POST /api/v1/tokens`. Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct TokenRequest {
     pub student: String,
 }
+
+crate::objects::objects_only!(TokenRequest, r#"{"student": id}"#, &["student"]);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenAnswer {

@@ -5,18 +5,72 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// Declares `Code` and its `ALL` from one list, so no code can be sent that `ALL`
+/// (and so the OpenAPI test) does not know.
+macro_rules! codes {
+    ($($variant:ident => $text:literal,)*) => {
+        /// Every `code` a problem may carry: stable, snake_case, what programs match
+        /// on. The OpenAPI document's `Problem.code` lists exactly these (a test checks).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &[Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    MalformedJson => "malformed_json",
+    InvalidRequest => "invalid_request",
+    InvalidQuery => "invalid_query",
+    InvalidPath => "invalid_path",
+    InvalidHeader => "invalid_header",
+    BadBody => "bad_body",
+    MissingToken => "missing_token",
+    MalformedToken => "malformed_token",
+    InvalidToken => "invalid_token",
+    Forbidden => "forbidden",
+    NoSuchSection => "no_such_section",
+    NoSuchStudent => "no_such_student",
+    NoSuchRoute => "no_such_route",
+    MethodNotAllowed => "method_not_allowed",
+    SessionGap => "session_gap",
+    SessionExpired => "session_expired",
+    SessionSeqForgotten => "session_seq_forgotten",
+    Overloaded => "overloaded",
+    Stopping => "stopping",
+    Timeout => "timeout",
+    TooManySessions => "too_many_sessions",
+    TooManyConnections => "too_many_connections",
+    StorageUnavailable => "storage_unavailable",
+    StorageFailed => "storage_failed",
+    NoPrimary => "no_primary",
+    NotPrimary => "not_primary",
+    OutcomeUnknown => "outcome_unknown",
+    Behind => "behind",
+    Internal => "internal",
+}
+
 #[derive(Debug)]
 pub struct Problem {
     pub status: StatusCode,
-    /// Stable, snake_case: what programs match on.
-    pub code: &'static str,
+    pub code: Code,
     /// What happened and what to do about it.
     pub detail: String,
     pub retry_after_seconds: Option<u64>,
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Problem {
         Problem {
             status,
             code,
@@ -25,20 +79,20 @@ impl Problem {
         }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Problem {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Problem {
+    pub fn not_found(code: Code, detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, code, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Problem::new(StatusCode::FORBIDDEN, Code::Forbidden, detail)
     }
 
     /// `503` with `Retry-After`: the server is shedding load, try again shortly.
-    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Problem {
+    pub fn unavailable(code: Code, detail: impl Into<String>) -> Problem {
         Problem {
             retry_after_seconds: Some(1),
             ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
@@ -46,7 +100,7 @@ impl Problem {
     }
 
     pub fn internal(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, detail)
     }
 }
 
@@ -56,7 +110,7 @@ impl IntoResponse for Problem {
             "type": "about:blank",
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
-            "code": self.code,
+            "code": self.code.as_str(),
             "detail": self.detail,
         });
         let mut response = (self.status, body.to_string()).into_response();

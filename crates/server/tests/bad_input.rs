@@ -81,10 +81,17 @@ async fn every_bad_request_gets_a_clear_problem_and_changes_nothing() {
         get("id that is not text", "/api/v1/sections/%FF%FE", Some(t), S::BAD_REQUEST, "invalid_path"),
         get("log as a student", "/api/v1/log", Some(t), S::FORBIDDEN, "forbidden"),
         get("bad log query", "/api/v1/log?after=minus-one", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_query"),
-        get("log past any lsn", "/api/v1/log?after=9223372036854775808", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_query"),
+        get("log after past any u64", "/api/v1/log?after=18446744073709551616", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_query"),
+        get("events after past any u64", "/api/v1/events?after=18446744073709551616", Some(t), S::BAD_REQUEST, "invalid_query"),
+        post("commands as arrays", t, r#"{"commands":[["deposit","s1",8]]}"#, S::BAD_REQUEST, "invalid_request"),
+        post("the request as an array", t, r#"[null,null,[{"type":"deposit","student":"s1","amount_cents":8}]]"#, S::BAD_REQUEST, "invalid_request"),
+        post("a meeting as an array", ADMIN_TOKEN, r#"{"commands":[{"type":"create_section","section":"A-1","title":"A","units":4,"capacity":9,"meetings":[["MW","14:00","15:50"]]}]}"#, S::BAD_REQUEST, "invalid_request"),
+        post("a name of zero-width spaces", ADMIN_TOKEN, "{\"commands\":[{\"type\":\"create_student\",\"student\":\"s9\",\"name\":\"\u{200b}\u{2060} \\u200d\"}]}", S::BAD_REQUEST, "invalid_request"),
+        post("a title of fillers", ADMIN_TOKEN, r#"{"commands":[{"type":"create_section","section":"A-1","title":"\u3164\ufeff","units":4,"capacity":9}]}"#, S::BAD_REQUEST, "invalid_request"),
         get("unknown route", "/api/v2/sections", Some(t), S::NOT_FOUND, "no_such_route"),
         Case { method: Method::DELETE, ..get("wrong method", "/api/v1/sections", Some(t), S::METHOD_NOT_ALLOWED, "method_not_allowed") },
         Case { method: Method::POST, body: br#"{"student":"s1"}"#.to_vec(), ..get("token as a student", "/api/v1/tokens", Some(t), S::FORBIDDEN, "forbidden") },
+        Case { method: Method::POST, body: br#"["s1"]"#.to_vec(), ..get("token request as an array", "/api/v1/tokens", Some(ADMIN_TOKEN), S::BAD_REQUEST, "invalid_request") },
         Case { method: Method::POST, body: br#"{"student":"ghost"}"#.to_vec(), ..get("token for nobody", "/api/v1/tokens", Some(ADMIN_TOKEN), S::NOT_FOUND, "no_such_student") },
     ];
 
@@ -127,4 +134,116 @@ async fn every_bad_request_gets_a_clear_problem_and_changes_nothing() {
     }
     assert_eq!(joe.student("s1").await.unwrap(), s1_before, "s1 is unchanged");
     assert_eq!(server.admin.section("COMSCI-31-1").await.unwrap().capacity, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive_and_one_authorization_is_allowed() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let me = |value: Vec<String>| {
+        let mut request = http.get(format!("{}/api/v1/me", server.url()));
+        for v in value {
+            request = request.header(AUTHORIZATION, v);
+        }
+        request.send()
+    };
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = me(vec![format!("{scheme} {ADMIN_TOKEN}")]).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+        assert_eq!(response.json::<Value>().await.unwrap()["admin"], true, "{scheme}");
+    }
+    let response = me(vec![format!("Basic {ADMIN_TOKEN}")]).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "malformed_token");
+
+    // Two headers, even two that agree, are refused: which one counts would be a guess.
+    for second in [ADMIN_TOKEN, "mst_other"] {
+        let response = me(vec![format!("Bearer {ADMIN_TOKEN}"), format!("Bearer {second}")])
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], "invalid_header", "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("more than one Authorization")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_takes_every_after_the_events_take() {
+    let server = TestServer::start().await;
+    server.setup(vec![create_section("COMSCI-31-1", 10, 0)]).await;
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        http.get(format!("{}{path}", server.url()))
+            .header(AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+            .send()
+    };
+    for after in ["9223372036854775807", "9223372036854775808", "18446744073709551615"] {
+        let response = get(format!("/api/v1/log?after={after}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "log after {after}");
+        assert_eq!(response.text().await.unwrap(), "", "no entries after {after}");
+        let response = get(format!("/api/v1/events?after={after}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "events after {after}");
+    }
+    let response = get("/api/v1/log?after=0".into()).await.unwrap();
+    assert_eq!(response.text().await.unwrap().lines().count(), 1);
+}
+
+/// A `Content-Length` over the limit is answered `413` before the body is read: the
+/// client sends only its headers and gets the answer at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_declared_over_the_limit_is_refused_at_once() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // The default limits: the 413 comes before writes are shed, too.
+    let server = TestServer::start_with(murphy_server::Limits::default()).await;
+    let limit = murphy_server::Limits::default().request_body_bytes_max;
+    for path in ["/api/v1/commands", "/api/v1/tokens", "/api/v1/sections"] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: murphy\r\nauthorization: Bearer {ADMIN_TOKEN}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            limit + 1
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{path}: no answer while the body is unsent"))
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains("\"code\":\"bad_body\""), "{path}: {answer}");
+        assert!(
+            answer.contains(&format!("over the server's limit of {limit}")),
+            "{answer}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{path}: answered in {:?}",
+            started.elapsed()
+        );
+    }
+    // At the limit, the body is read as usual.
+    let body = format!(r#"{{"student":"{}"}}"#, "x".repeat(limit - 14));
+    assert_eq!(body.len(), limit);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/tokens", server.url()))
+        .header(AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "read, then refused as an id"
+    );
 }

@@ -194,12 +194,49 @@ fn check_reserved(reserved: &[Reservation], capacity: u32) -> Result<(), String>
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), String> {
-    if name.trim().is_empty() || name.len() > NAME_BYTES_MAX || name.chars().any(char::is_control) {
+    if name.len() > NAME_BYTES_MAX || name.chars().any(char::is_control) {
         return Err(format!(
             "{field} must be 1 to {NAME_BYTES_MAX} bytes of text without control characters"
         ));
     }
+    if name.chars().all(is_invisible) {
+        return Err(format!(
+            "{field} {name:?} shows nothing: it must have a visible character, not only spaces or \
+             invisible ones (zero-width, format or filler characters)"
+        ));
+    }
     Ok(())
+}
+
+/// Characters that show nothing where a name is printed: white space, control
+/// characters, Unicode's default-ignorable code points (zero-width spaces and joiners,
+/// bidirectional and other format controls, variation selectors, the Hangul fillers),
+/// and the blank Braille pattern, a well-known stand-in for a blank name.
+fn is_invisible(c: char) -> bool {
+    /// Default_Ignorable_Code_Point (Unicode 15.1, DerivedCoreProperties.txt).
+    const DEFAULT_IGNORABLE: &[(char, char)] = &[
+        ('\u{00AD}', '\u{00AD}'),
+        ('\u{034F}', '\u{034F}'),
+        ('\u{061C}', '\u{061C}'),
+        ('\u{115F}', '\u{1160}'),
+        ('\u{17B4}', '\u{17B5}'),
+        ('\u{180B}', '\u{180F}'),
+        ('\u{200B}', '\u{200F}'),
+        ('\u{202A}', '\u{202E}'),
+        ('\u{2060}', '\u{206F}'),
+        ('\u{3164}', '\u{3164}'),
+        ('\u{FE00}', '\u{FE0F}'),
+        ('\u{FEFF}', '\u{FEFF}'),
+        ('\u{FFA0}', '\u{FFA0}'),
+        ('\u{FFF0}', '\u{FFF8}'),
+        ('\u{1BCA0}', '\u{1BCA3}'),
+        ('\u{1D173}', '\u{1D17A}'),
+        ('\u{E0000}', '\u{E0FFF}'),
+    ];
+    c.is_whitespace()
+        || c.is_control()
+        || c == '\u{2800}'
+        || DEFAULT_IGNORABLE.iter().any(|&(from, to)| (from..=to).contains(&c))
 }
 
 fn check_at_most(field: &str, value: u32, max: u32) -> Result<(), String> {
@@ -298,6 +335,32 @@ mod tests {
         assert!(bad.validate().is_err());
         let bad = parse(r#"{"type":"enroll","student":"s","section":"a","with":"a"}"#);
         assert!(bad.validate().unwrap_err().contains("linked section"));
+    }
+
+    #[test]
+    fn names_that_show_nothing_are_refused() {
+        let named = |name: &str| Command::create_student("s1", name, 20).validate();
+        for blank in [
+            "",
+            "   ",
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}",
+            " \u{00A0}\u{3000}\u{2028}",
+            "\u{3164}\u{115F}\u{FFA0}",
+            "\u{2800}",
+            "\u{FE0F}\u{E0020}\u{202E}\u{180E}",
+        ] {
+            assert!(
+                named(blank).unwrap_err().contains("visible character"),
+                "{blank:?} is refused"
+            );
+        }
+        assert!(named("a\u{0007}b").unwrap_err().contains("control characters"));
+        for fine in ["Joe Bruin", "José", "\u{1F600}", "Zoë\u{200D}", "李"] {
+            assert_eq!(named(fine), Ok(()), "{fine:?} is a name");
+        }
+        let title = Command::create_section("A-1", "\u{200B} \u{200B}", 4, 10, 0, vec![]);
+        assert!(title.validate().unwrap_err().contains("title"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use axum::response::IntoResponse;
 use super::App;
 use crate::auth::hash_token;
 use crate::cluster::Role;
-use crate::problem::Problem;
+use crate::problem::{Code, Problem};
 
 /// A read's minimum version: answer only from a state at or past this LSN.
 pub const MIN_VERSION: HeaderName = HeaderName::from_static("murphy-min-version");
@@ -58,8 +58,7 @@ fn passes_on(app: &App, request: &Request) -> bool {
         .headers()
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.get(7..).filter(|_| h[..7].eq_ignore_ascii_case("bearer ")))
-        .map(str::trim);
+        .and_then(super::bearer);
     token.is_some_and(|token| {
         let hash = hash_token(token);
         hash != app.admin_token_hash && !app.node.snapshot().tokens.contains_key(&hash)
@@ -76,7 +75,7 @@ async fn pass_on(app: &App, request: Request) -> Result<Response<Body>, Request>
     }
     if request.headers().contains_key(FORWARDED_BY) {
         return Ok(Problem::unavailable(
-            "not_primary",
+            Code::NotPrimary,
             "another node passed this on taking this one for the primary, which it is not (the primary just \
              changed); nothing was applied here. Retry shortly",
         )
@@ -132,7 +131,7 @@ async fn send(
 
 fn no_primary() -> Response<Body> {
     Problem::unavailable(
-        "no_primary",
+        Code::NoPrimary,
         "no node is the primary right now (one is taking over); nothing was applied. Retry shortly",
     )
     .into_response()
@@ -141,7 +140,7 @@ fn no_primary() -> Response<Body> {
 fn too_large(app: &App) -> Response<Body> {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "bad_body",
+        Code::BadBody,
         format!(
             "the request body is over the server's limit ({} bytes) or could not be read; send a smaller one",
             app.limits.request_body_bytes_max
@@ -156,7 +155,7 @@ async fn pass_back(answer: reqwest::Response) -> Response<Body> {
     let headers = answer.headers().clone();
     let Ok(body) = answer.bytes().await else {
         return Problem::unavailable(
-            "outcome_unknown",
+            Code::OutcomeUnknown,
             "the primary's answer was cut off: the request may or may not have been applied. Retry with the same \
              client and seq: a retry applies once",
         )
@@ -174,9 +173,9 @@ async fn pass_back(answer: reqwest::Response) -> Response<Body> {
 
 fn unreachable(primary: &str, e: &reqwest::Error) -> Response<Body> {
     let (code, what) = match e.is_connect() {
-        true => ("no_primary", "nothing was applied"),
+        true => (Code::NoPrimary, "nothing was applied"),
         false => (
-            "outcome_unknown",
+            Code::OutcomeUnknown,
             "it may or may not have been applied; retry with the same client and seq, which applies once",
         ),
     };
@@ -199,7 +198,7 @@ fn min_version(request: &Request) -> Result<Option<u64>, Problem> {
         .map(Some)
         .ok_or_else(|| {
             Problem::bad_request(
-                "invalid_header",
+                Code::InvalidHeader,
                 "Murphy-Min-Version must be a version (an LSN, a whole number), such as the lsn of your last write",
             )
         })
@@ -213,7 +212,7 @@ async fn reach(app: &App, version: u64) -> Result<(), Problem> {
         return Ok(());
     }
     Err(Problem::unavailable(
-        "behind",
+        Code::Behind,
         format!(
             "this node is at version {} and did not reach version {version} within {} ms; retry shortly, or read \
              from the primary (GET /api/v1/cluster names it)",

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{App, authenticate};
-use crate::problem::Problem;
+use crate::problem::{Code, Problem};
 
 /// A comment line this often keeps proxies and idle limits from closing the stream.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
@@ -48,7 +48,7 @@ pub async fn events(
         Ok(query) => query,
         Err(e) => {
             let detail = format!("{}; use ?section=ID&after=VERSION", e.body_text());
-            return Problem::bad_request("invalid_query", detail).into_response();
+            return Problem::bad_request(Code::InvalidQuery, detail).into_response();
         }
     };
     if let Err(problem) = authenticate(&app, &headers, query.access_token.as_deref()) {
@@ -65,7 +65,7 @@ pub async fn events(
     if let Some(id) = &query.section
         && snapshot.state.section(id).is_none()
     {
-        return Problem::not_found("no_such_section", format!("there is no section {id} to watch")).into_response();
+        return Problem::not_found(Code::NoSuchSection, format!("there is no section {id} to watch")).into_response();
     }
     // An id past the server's position was never sent by this server (its data was
     // reset or restored since): the client's view is unknown, so it starts over with

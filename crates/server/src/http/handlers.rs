@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
 use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
-use crate::problem::Problem;
+use crate::problem::{Code, Problem};
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
 /// Entries a `GET /api/v1/log` without `limit` returns.
@@ -28,7 +28,7 @@ const LOG_ENTRIES_DEFAULT: u64 = 1000;
 
 pub async fn not_found() -> Problem {
     Problem::not_found(
-        "no_such_route",
+        Code::NoSuchRoute,
         "there is no such endpoint; GET /api/v1/openapi.json lists them all",
     )
 }
@@ -36,7 +36,7 @@ pub async fn not_found() -> Problem {
 pub async fn method_not_allowed() -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         "this endpoint does not take that method; GET /api/v1/openapi.json lists what each one takes",
     )
 }
@@ -111,7 +111,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
         match Path::<String>::from_request_parts(parts, state).await {
             Ok(Path(id)) => Ok(IdPath(id)),
             Err(e) => Err(Problem::bad_request(
-                "invalid_path",
+                Code::InvalidPath,
                 format!("{}; ids are plain text such as COMSCI-35L-1", e.body_text()),
             )),
         }
@@ -151,7 +151,7 @@ pub async fn create_token(
         return Err(Problem::forbidden("only the registrar (admin token) issues tokens"));
     }
     let request: TokenRequest = parse_body(body, r#"{"student": "s0001"}"#)?;
-    check_id("student", &request.student).map_err(|e| Problem::bad_request("invalid_request", e))?;
+    check_id("student", &request.student).map_err(|e| Problem::bad_request(Code::InvalidRequest, e))?;
     let token = new_token("mst_");
     match writer
         .mint_token(request.student.clone(), hash_token(&token))
@@ -183,7 +183,7 @@ impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     async fn from_request_parts(_: &mut axum::http::request::Parts, app: &Arc<App>) -> Result<Self, Problem> {
         let Some(writer) = app.node.writer() else {
             return Err(Problem::unavailable(
-                "not_primary",
+                Code::NotPrimary,
                 "this node is not the primary right now; nothing of this request was applied. Retry shortly: \
                  any node passes writes to the primary",
             ));
@@ -220,7 +220,7 @@ pub async fn commands(
         Answer::Gap { expected, got } => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
-                "session_gap",
+                Code::SessionGap,
                 format!(
                     "seq {got} arrived but this session's next is {expected}; send seq {expected} first, then retry"
                 ),
@@ -234,7 +234,7 @@ pub async fn commands(
         Answer::Expired => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
-                "session_expired",
+                Code::SessionExpired,
                 format!(
                     "this session was idle for over {} s and has expired; nothing of this request was applied. \
                      Start a new session (a new client id, seq 1); the log tells whether an earlier request applied",
@@ -245,7 +245,7 @@ pub async fn commands(
         Answer::Forgotten { oldest, got } => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
-                "session_seq_forgotten",
+                Code::SessionSeqForgotten,
                 format!(
                     "seq {got} is older than the requests this session remembers (from seq {oldest} on); \
                      it was applied once, and its outcome is in the log"
@@ -254,7 +254,7 @@ pub async fn commands(
         }
         Answer::TooManySessions => {
             return Err(Problem::unavailable(
-                "too_many_sessions",
+                Code::TooManySessions,
                 "the server holds as many sessions as it may; retry shortly, or send the request without client and seq",
             ));
         }
@@ -266,7 +266,7 @@ pub async fn commands(
 
 /// Shape and permission checks, before anything reaches the loop.
 fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max: usize) -> Result<(), Problem> {
-    let bad = |detail: String| Problem::bad_request("invalid_request", detail);
+    let bad = |detail: String| Problem::bad_request(Code::InvalidRequest, detail);
     if request.commands.is_empty() || request.commands.len() > commands_max {
         return Err(bad(format!(
             "send 1 to {commands_max} commands; this request has {}",
@@ -323,6 +323,7 @@ async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<Stri
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
+    /// Any u64, as `/api/v1/events` takes: past the last LSN there are no entries.
     #[serde(default)]
     after: u64,
     limit: Option<u64>,
@@ -337,18 +338,12 @@ pub async fn log(
         return Err(Problem::forbidden("only the registrar (admin token) reads the log"));
     }
     let Query(query) = query
-        .map_err(|e| Problem::bad_request("invalid_query", format!("{}; use ?after=LSN&limit=N", e.body_text())))?;
-    if i64::try_from(query.after).is_err() {
-        return Err(Problem::bad_request(
-            "invalid_query",
-            format!("after must be at most {}", i64::MAX),
-        ));
-    }
+        .map_err(|e| Problem::bad_request(Code::InvalidQuery, format!("{}; use ?after=LSN&limit=N", e.body_text())))?;
     let max = app.limits.log_entries_max;
     let limit = query.limit.unwrap_or(LOG_ENTRIES_DEFAULT.min(max));
     if limit == 0 || limit > max {
         return Err(Problem::bad_request(
-            "invalid_query",
+            Code::InvalidQuery,
             format!("limit must be between 1 and {max}"),
         ));
     }
@@ -376,13 +371,13 @@ fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, example:
         } else {
             format!("the request body could not be read: {}", e.body_text())
         };
-        Problem::new(e.status(), "bad_body", detail)
+        Problem::new(e.status(), Code::BadBody, detail)
     })?;
     serde_json::from_slice(&body).map_err(|e| {
         let code = if e.is_syntax() || e.is_eof() {
-            "malformed_json"
+            Code::MalformedJson
         } else {
-            "invalid_request"
+            Code::InvalidRequest
         };
         Problem::bad_request(
             code,
@@ -394,11 +389,11 @@ fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, example:
 fn submit_problem(error: SubmitError) -> Problem {
     match error {
         SubmitError::Overloaded => Problem::unavailable(
-            "overloaded",
+            Code::Overloaded,
             "the server has more writes than it can answer in time; nothing of this request was applied. \
              Retry after a second (with the same client and seq, a retry applies once)",
         ),
-        SubmitError::Stopped => Problem::unavailable("stopping", "the server is shutting down; retry shortly"),
+        SubmitError::Stopped => Problem::unavailable(Code::Stopping, "the server is shutting down; retry shortly"),
     }
 }
 
@@ -407,7 +402,7 @@ fn submit_problem(error: SubmitError) -> Problem {
 fn refused(refusal: &Refusal) -> Problem {
     match refusal.kind {
         RefusalKind::Deposed => Problem::unavailable(
-            "not_primary",
+            Code::NotPrimary,
             format!(
                 "this node is no longer the primary ({}); nothing of this request was applied here. Retry: \
                  any node passes writes to the new primary (with the same client and seq, a retry applies once)",
@@ -415,7 +410,7 @@ fn refused(refusal: &Refusal) -> Problem {
             ),
         ),
         RefusalKind::OutcomeUnknown => Problem::unavailable(
-            "outcome_unknown",
+            Code::OutcomeUnknown,
             format!(
                 "the database did not confirm this write ({}): it may or may not have been applied. Retry with \
                  the same client and seq: the retry is answered from the log if it was, and applied once if not",
@@ -423,7 +418,7 @@ fn refused(refusal: &Refusal) -> Problem {
             ),
         ),
         RefusalKind::Unavailable => Problem::unavailable(
-            "storage_unavailable",
+            Code::StorageUnavailable,
             format!(
                 "the server cannot store writes now ({}); nothing of this request was applied, and \
                  reads still work. Writes resume by themselves once the store works again: retry \
@@ -434,7 +429,7 @@ fn refused(refusal: &Refusal) -> Problem {
         RefusalKind::Failed => Problem {
             retry_after_seconds: None,
             ..Problem::unavailable(
-                "storage_failed",
+                Code::StorageFailed,
                 format!(
                     "the store failed in a way that leaves its last writes in doubt ({}); nothing of \
                      this request was applied, and writes stay refused until the server is restarted, \
@@ -449,10 +444,10 @@ fn refused(refusal: &Refusal) -> Problem {
 fn no_such(unknown: Unknown) -> Problem {
     match unknown {
         Unknown::Section(id) => Problem::not_found(
-            "no_such_section",
+            Code::NoSuchSection,
             format!("there is no section {id}; GET /api/v1/sections lists them"),
         ),
-        Unknown::Student(id) => Problem::not_found("no_such_student", format!("there is no student {id}")),
+        Unknown::Student(id) => Problem::not_found(Code::NoSuchStudent, format!("there is no student {id}")),
     }
 }
 

@@ -80,8 +80,9 @@ impl LimitedListener {
 fn busy_answer(connections_max: usize) -> String {
     let body = format!(
         "{{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\
-         \"code\":\"too_many_connections\",\"detail\":\"the server has as many connections open as it \
-         may ({connections_max}); nothing was read or applied. Retry after a second\"}}"
+         \"code\":\"{code}\",\"detail\":\"the server has as many connections open as it \
+         may ({connections_max}); nothing was read or applied. Retry after a second\"}}",
+        code = crate::problem::Code::TooManyConnections.as_str()
     );
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CONNECTION, CONTENT_LENGTH};
 use axum::http::{HeaderMap, StatusCode, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use crate::auth::{Principal, TokenHash, hash_token};
 use crate::config::Limits;
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Code, Problem};
 
 /// What every handler shares.
 pub struct App {
@@ -96,13 +96,25 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// Bounds every request's time and counts every response.
+/// Bounds every request's time and counts every response. A body declared larger than
+/// the limit is refused before anything else, at once: waiting for it would only spend
+/// the client's bandwidth and a connection, and shedding it with `503` would ask for a
+/// retry that can never succeed.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let limit = app.limits.request_time_max;
+    if let Some(problem) = declared_too_large(&request, app.limits.request_body_bytes_max) {
+        app.metrics.response(problem.status.as_u16());
+        let mut response = problem.into_response();
+        // The body is left unread: the connection cannot carry another request.
+        response
+            .headers_mut()
+            .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
+        return response;
+    }
     let response = match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Problem::unavailable(
-            "timeout",
+            Code::Timeout,
             format!(
                 "the request took longer than {} ms; retry it (with the same client and seq, it applies once)",
                 limit.as_millis()
@@ -112,6 +124,21 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     };
     app.metrics.response(response.status().as_u16());
     response
+}
+
+/// `413` for a request whose `Content-Length` is over `bytes_max`.
+fn declared_too_large(request: &Request, bytes_max: usize) -> Option<Problem> {
+    let declared: u64 = request.headers().get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()?;
+    (declared > bytes_max as u64).then(|| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::BadBody,
+            format!(
+                "the request body is {declared} bytes, over the server's limit of {bytes_max}; nothing was read \
+                 or applied. Send a smaller one (split the commands over several requests)"
+            ),
+        )
+    })
 }
 
 impl FromRequestParts<Arc<App>> for Principal {
@@ -126,23 +153,27 @@ impl FromRequestParts<Arc<App>> for Principal {
 /// where an endpoint accepts one (a browser's `EventSource` cannot set headers).
 pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
     let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
-    let token = match (headers.get(AUTHORIZATION), query_token) {
-        (Some(header), _) => header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim),
+    let mut authorizations = headers.get_all(AUTHORIZATION).iter();
+    let authorization = authorizations.next();
+    if authorizations.next().is_some() {
+        return Err(Problem::bad_request(
+            Code::InvalidHeader,
+            "this request has more than one Authorization header; send exactly one, `Authorization: Bearer <token>`",
+        ));
+    }
+    let token = match (authorization, query_token) {
+        (Some(header), _) => header.to_str().ok().and_then(bearer),
         (None, Some(token)) => Some(token),
         (None, None) => {
             return Err(unauthorized(
-                "missing_token",
+                Code::MissingToken,
                 "this endpoint needs an `Authorization: Bearer <token>` header; the registrar issues tokens",
             ));
         }
     };
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(unauthorized(
-            "malformed_token",
+            Code::MalformedToken,
             "the Authorization header must read `Bearer <token>`",
         ));
     };
@@ -153,8 +184,15 @@ pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -
     match app.node.snapshot().tokens.get(&hash) {
         Some(student) => Ok(Principal::Student(student.clone())),
         None => Err(unauthorized(
-            "invalid_token",
+            Code::InvalidToken,
             "this token is not valid; check it, or ask the registrar for a new one",
         )),
     }
+}
+
+/// The token of an `Authorization` value `Bearer <token>`. The scheme's name is
+/// case-insensitive (RFC 9110, section 11.1): `bearer x` is the same credential.
+pub fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

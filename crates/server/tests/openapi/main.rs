@@ -362,3 +362,75 @@ async fn views_events_and_effects_match_serde() {
         }
     }
 }
+
+/// Every `code` the server can put in a problem (`problem::Code`, the only way to make
+/// one) is in the document's `Problem.code`, and nothing else is; and every response's
+/// narrower list of codes is within it, so each problem schema can be matched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_problem_code_is_documented_and_every_problem_schema_can_match() {
+    use murphy_server::problem::Code;
+
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let listed: BTreeSet<String> = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("Problem.code is an enum")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let sent: BTreeSet<String> = Code::ALL.iter().map(|c| c.as_str().to_owned()).collect();
+    assert_eq!(listed, sent, "Problem.code vs the codes the server sends");
+
+    // Each response narrows `code` with an `allOf` of Problem and an enum.
+    fn narrowed<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(parts)) = map.get("allOf")
+                    && parts.iter().any(|p| p["$ref"] == "#/components/schemas/Problem")
+                {
+                    for part in parts {
+                        if let Some(codes) = part["properties"]["code"]["enum"].as_array() {
+                            codes.iter().for_each(|c| out.push((at.clone(), c)));
+                        }
+                    }
+                }
+                map.iter().for_each(|(k, v)| narrowed(v, format!("{at}/{k}"), out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| narrowed(v, at.clone(), out)),
+            _ => {}
+        }
+    }
+    let mut codes = Vec::new();
+    narrowed(&doc, String::new(), &mut codes);
+    assert!(codes.len() > 40, "the responses narrow their codes");
+    for (at, code) in &codes {
+        assert!(
+            listed.contains(code.as_str().unwrap()),
+            "{at}: {code} is not a Problem.code, so no answer can match"
+        );
+    }
+    let narrowed_to: BTreeSet<&str> = codes.iter().map(|(_, c)| c.as_str().unwrap()).collect();
+    for code in ["invalid_path", "method_not_allowed", "invalid_header"] {
+        assert!(narrowed_to.contains(code), "{code} is some response's code");
+    }
+}
+
+/// A method a path does not take gets the documented `405`, naming those it takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_a_path_does_not_take_is_405_with_allow() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let documented = &doc["components"]["responses"]["MethodNotAllowed"];
+    assert!(documented["headers"]["Allow"].is_object(), "405 documents Allow");
+    let response = reqwest::Client::new()
+        .delete(format!("{}/api/v1/sections", server.url()))
+        .header(AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = response.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+    assert!(allow.as_deref().is_some_and(|a| a.contains("GET")), "Allow: {allow:?}");
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "method_not_allowed");
+}

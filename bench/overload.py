@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Overload (issue 10): what a stock `murphy serve` does when offered more writes than it
+can answer.
+
+Pinned, as bench/run.py: every server runs under `taskset -c 0` and the load generator
+under `taskset -c 1`; murphy is the release build, over a fresh data directory, with its
+default limits (no flags but the address, the data directory and the admin token).
+
+Each round:
+  1. node's hello world (bench/app.js) under wrk: the yardstick every figure in
+     docs/BENCHMARKS.md is compared with, measured in the same run;
+  2. saturation: `murphy bench --scenario writes --model closed`, at --connections and
+     again at --open-connections; S is the larger of the two answered rates (writes
+     only: enrolls, drops and swaps, each in its student's session; a batch commits
+     more writes per fsync the more are in flight, so one count alone may not find S);
+  3. overload: the same scenario, `--model open --rate k*S` for k = 2, 5 and 10, over
+     --open-connections connections, with `--retries 0`: a shed write is given up, not
+     retried, so every request due is one attempt, and an answered write's latency runs
+     from when it was due (coordinated omission counted, as in wrk2).
+
+Reported for each k, medians over rounds: the rate the generator actually sent (a
+closed pool of connections cannot send a request due while all of them wait for
+answers; what it could not send by the run's end is never sent, and the ones it sent
+late count their lateness as latency), goodput (writes answered per second, over S),
+p99 of the answered writes (from when each was due), p99 of the 503 answers (from each
+shed attempt's send), and the server's largest RSS during the run (VmRSS from /proc,
+sampled every 50 ms). Targets (issue 10): goodput >= 95%, p99 <= 50 ms, 503s within 10 ms.
+
+Usage: python3 bench/overload.py [--duration 10] [--rounds 3] [--connections 64]
+                                 [--open-connections 1024] [--json FILE]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVER_CPU = ["taskset", "-c", "0"]
+LOAD_CPU = ["taskset", "-c", "1"]
+MULTIPLES = (2, 5, 10)
+TOKEN = "overload-admin-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout_s=30):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.05)
+    sys.exit(f"{url} did not come up")
+
+
+def cpu_s(pid):
+    """The CPU time a process has used so far, user and system, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler:
+    """The largest VmRSS of a process while the sampler runs, in MiB, and the share of
+    a core it used (its CPU time over the wall time)."""
+
+    def __init__(self, pid, interval_s=0.05):
+        self.pid, self.interval_s, self.max_kib = pid, interval_s, 0
+        self.path = f"/proc/{pid}/status"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            with open(self.path) as f:
+                kib = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+            self.max_kib = max(self.max_kib, kib)
+            self.stop.wait(self.interval_s)
+
+    def __enter__(self):
+        self.started, self.cpu_started = time.monotonic(), cpu_s(self.pid)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop.set()
+        self.thread.join()
+        self.cpu = (cpu_s(self.pid) - self.cpu_started) / (time.monotonic() - self.started)
+
+    def mib(self):
+        return self.max_kib / 1024
+
+
+def wrk_node(url, args):
+    out = subprocess.run(LOAD_CPU + ["wrk", "-t1", "-c64", f"-d{args.duration}s", url],
+                         capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def bench(murphy, url, work, args, model, connections, rate=None):
+    """One `murphy bench` run of the writes scenario; its JSON report."""
+    report = os.path.join(work, "report.json")
+    cmd = LOAD_CPU + [murphy, "bench", "--url", url, "--admin-token", TOKEN, "--scenario", "writes",
+                      "--model", model, "--connections", str(connections), "--duration", str(args.duration),
+                      "--retries", "0", "--students", str(max(4000, connections)), "--json", report]
+    if rate is not None:
+        cmd += ["--rate", f"{rate:.0f}"]
+    # Writes given up after a 503 make the run exit 1: that is the point here, not a failure.
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if not os.path.exists(report):
+        sys.exit(f"murphy bench failed:\n{run.stdout}{run.stderr}")
+    with open(report) as f:
+        data = json.load(f)
+    os.remove(report)
+    return data["writes"]
+
+
+def overload_run(murphy, url, work, args, pid, saturation, k):
+    with RssSampler(pid) as rss:
+        writes = bench(murphy, url, work, args, "open", args.open_connections, rate=k * saturation)
+    shed = writes.get("shed") or {"answers": 0, "without_retry_after": 0, "latency_ms": {"p99": 0.0}}
+    sent = writes["answered"] + sum(writes["unanswered"].values())
+    return {"k": k, "offered_per_s": k * saturation, "sent_per_s": sent / args.duration,
+            "answered_per_s": writes["answered_per_s"],
+            "goodput": writes["answered_per_s"] / saturation,
+            "p50_ms": writes["latency_ms"]["p50"], "p99_ms": writes["latency_ms"]["p99"],
+            "shed": shed["answers"], "shed_without_retry_after": shed["without_retry_after"],
+            "shed_p99_ms": shed["latency_ms"]["p99"], "rss_mib": rss.mib(), "server_cpu": rss.cpu}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=10, help="seconds per run")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--connections", type=int, default=64, help="closed model (saturation)")
+    p.add_argument("--open-connections", type=int, default=1024, help="open model (overload)")
+    p.add_argument("--json", help="write every run's figures here")
+    args = p.parse_args()
+    for tool in ("wrk", "node", "cargo", "taskset"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "murphy"], cwd=ROOT, check=True)
+    murphy = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "murphy")
+    work = tempfile.mkdtemp(prefix="murphy-overload-")
+    ports = {"node": free_port(), "serve": free_port()}
+    procs = []
+    try:
+        procs.append(subprocess.Popen(SERVER_CPU + ["node", os.path.join(ROOT, "bench", "app.js")],
+                                      env={**os.environ, "PORT": str(ports["node"])}, stdout=subprocess.DEVNULL))
+        serve = subprocess.Popen(SERVER_CPU + [murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}",
+                                               "--data-dir", os.path.join(work, "data"), "--admin-token", TOKEN],
+                                 stdout=subprocess.DEVNULL)
+        procs.append(serve)
+        node_url, url = f"http://127.0.0.1:{ports['node']}/", f"http://127.0.0.1:{ports['serve']}"
+        wait_http(node_url)
+        wait_http(url + "/healthz")
+        rounds = []
+        for r in range(args.rounds):
+            node = wrk_node(node_url, args)
+            closed = max(((c, bench(murphy, url, work, args, "closed", c))
+                          for c in (args.connections, args.open_connections)), key=lambda cw: cw[1]["answered_per_s"])
+            saturation_connections, closed = closed
+            saturation = closed["answered_per_s"]
+            runs = [overload_run(murphy, url, work, args, serve.pid, saturation, k) for k in MULTIPLES]
+            rounds.append({"node_rps": node, "saturation_per_s": saturation,
+                           "saturation_p99_ms": closed["latency_ms"]["p99"],
+                           "saturation_connections": saturation_connections, "runs": runs})
+            print(f"round {r + 1}/{args.rounds}: node {node:,.0f} req/s, saturation {saturation:,.0f} writes/s; "
+                  + "; ".join(f"{x['k']}x goodput {x['goodput']:.2f} p99 {x['p99_ms']:.1f} ms "
+                              f"503 p99 {x['shed_p99_ms']:.1f} ms" for x in runs), file=sys.stderr)
+        report(rounds, args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"args": vars(args), "rounds": rounds}, f, indent=2)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rounds, args):
+    median = lambda values: statistics.median(values)
+    node = median([r["node_rps"] for r in rounds])
+    saturation = median([r["saturation_per_s"] for r in rounds])
+    print(f"\nwrites scenario; saturation: closed model, the better of {args.connections} and "
+          f"{args.open_connections} connections; overload: open model, "
+          f"{args.open_connections} connections, --retries 0; {args.duration} s a run, {args.rounds} rounds "
+          f"(medians); servers pinned to cpu 0, load to cpu 1\n")
+    print(f"node hello (wrk -c64): {node:,.0f} req/s; murphy writes at saturation: {saturation:,.0f}/s "
+          f"({saturation / node:.2f}x node), best at "
+          f"{[r['saturation_connections'] for r in rounds]} connections, p99 {median([r['saturation_p99_ms'] for r in rounds]):.1f} ms\n")
+    print("| offered | sent/s | writes answered/s | goodput | p50 / p99 answered ms | 503s | p99 of 503 ms "
+          "| max RSS MiB | server CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for i, k in enumerate(MULTIPLES):
+        runs = [r["runs"][i] for r in rounds]
+        print(f"| {k}x ({median([x['offered_per_s'] for x in runs]):,.0f}/s) "
+              f"| {median([x['sent_per_s'] for x in runs]):,.0f} "
+              f"| {median([x['answered_per_s'] for x in runs]):,.0f} | {median([x['goodput'] for x in runs]):.0%} "
+              f"| {median([x['p50_ms'] for x in runs]):.1f} / {median([x['p99_ms'] for x in runs]):.1f} | {median([x['shed'] for x in runs]):,.0f} "
+              f"| {median([x['shed_p99_ms'] for x in runs]):.1f} | {median([x['rss_mib'] for x in runs]):.0f} "
+              f"| {median([x['server_cpu'] for x in runs]):.0%} |")
+    missing = sum(x["shed_without_retry_after"] for r in rounds for x in r["runs"])
+    print(f"\n503 answers without Retry-After: {missing}")
+
+
+if __name__ == "__main__":
+    main()
