@@ -12,6 +12,21 @@ use crate::sqlite::{instant, nanos};
 use crate::{Records, Result, StoreError, TokenRow};
 
 const APPEND: &str = "SELECT append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+/// The append's parameters: the epoch, then a column each, then the channel.
+const APPEND_TYPES: [Type; 12] = [
+    Type::INT8,
+    Type::INT8_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT,
+];
 const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
      WHERE lsn > $1 ORDER BY lsn LIMIT $2";
 const LOG_END: &str = "SELECT COALESCE(max(lsn), 0) FROM log";
@@ -69,7 +84,7 @@ pub(super) fn append(slot: &Slot, target: &Target, held: u64, records: &Records)
     let channel = super::schema::channel(&target.schema);
     let mut lost = None;
     let result = slot.with(target, |conn| {
-        let sent = run(&mut conn.client, held, &columns, &channel);
+        let sent = run(conn, held, &columns, &channel);
         if sent.as_ref().is_err_and(StoreError::is_connection_lost) {
             lost = Some((conn.pid, conn.started.clone()));
         }
@@ -81,23 +96,14 @@ pub(super) fn append(slot: &Slot, target: &Target, held: u64, records: &Records)
     }
 }
 
-fn run(client: &mut Client, held: u64, c: &Columns, channel: &str) -> Result<()> {
+fn run(conn: &mut Conn, held: u64, c: &Columns, channel: &str) -> Result<()> {
     let held = signed(held)?;
-    let sent = client.execute_typed(
-        APPEND,
+    let append = conn.prepared(APPEND, &APPEND_TYPES)?;
+    let sent = conn.client.execute(
+        &append,
         &[
-            (&held, Type::INT8),
-            (&c.lsn, Type::INT8_ARRAY),
-            (&c.at, Type::INT8_ARRAY),
-            (&c.client, Type::TEXT_ARRAY),
-            (&c.seq, Type::INT8_ARRAY),
-            (&c.owner, Type::TEXT_ARRAY),
-            (&c.command, Type::TEXT_ARRAY),
-            (&c.outcome, Type::TEXT_ARRAY),
-            (&c.effects, Type::TEXT_ARRAY),
-            (&c.hash, Type::TEXT_ARRAY),
-            (&c.student, Type::TEXT_ARRAY),
-            (&channel, Type::TEXT),
+            &held, &c.lsn, &c.at, &c.client, &c.seq, &c.owner, &c.command, &c.outcome, &c.effects, &c.hash, &c.student,
+            &channel,
         ],
     );
     match sent {
@@ -145,7 +151,7 @@ fn settle(
             .is_some();
         match landed {
             true => Ok(()),
-            false => run(&mut conn.client, held, columns, &channel),
+            false => run(conn, held, columns, &channel),
         }
     });
     match settled {

@@ -153,7 +153,9 @@ BEGIN
         PERFORM pg_notify(channel, lsns[cardinality(lsns)]::text || ' '
             || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text);
     END IF;
-    INSERT INTO tokens (hash, student) SELECT * FROM unnest(hashes, students) ON CONFLICT DO NOTHING;
+    IF cardinality(hashes) > 0 THEN
+        INSERT INTO tokens (hash, student) SELECT * FROM unnest(hashes, students) ON CONFLICT DO NOTHING;
+    END IF;
 END $$;
 ";
 
