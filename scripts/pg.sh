@@ -60,7 +60,8 @@ ensure_user() {
 }
 
 url() {
-    local dir=$1 port
+    local dir port
+    dir=$(cd "$1" 2>/dev/null && pwd) || die "no server was started in $1"
     port=$(cat "$dir/port" 2>/dev/null) || die "no server was started in $dir"
     # The socket directory, percent-encoded into the host part (libpq and rust-postgres
     # both read it so).

@@ -25,7 +25,8 @@ trap 'rm -f "$log"; bash scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; rm
 MURPHY_TEST_POSTGRES=$(bash scripts/pg.sh start "$pgdir")
 export MURPHY_TEST_POSTGRES
 status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# --no-fail-fast: one failing test binary does not hide the results of the others.
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 echo "== the README's walk-through on a fresh demo (scripts/readme-test.sh)"
 bash scripts/readme-test.sh 2>&1 | tee -a "$log" || status=$?
 echo "== web page in a real browser (scripts/web-test.sh)"

@@ -106,13 +106,7 @@ impl Report {
 
 /// Sets up the scenario, runs it, and returns what was measured.
 pub async fn run(options: Options) -> Result<Report, BenchError> {
-    let mut addrs = Vec::new();
-    for url in options.url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-        addrs.push(resolve(url).await?);
-    }
-    let Some(&addr) = addrs.first() else {
-        return Err(BenchError::Url("no URL to drive: give --url".into()));
-    };
+    let addrs = resolve_all(&options.url).await?;
     let run_id = format!(
         "r{:x}",
         SystemTime::now()
@@ -121,7 +115,7 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
             .as_millis()
     );
     let token = options.admin_token.clone().unwrap_or_default();
-    let setup = setup::setup(addr, &token, &options, &run_id).await?;
+    let setup = setup::setup(addrs[0], &token, &options, &run_id).await?;
     let history = options
         .history
         .as_ref()
@@ -143,21 +137,7 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         stop: AtomicBool::new(false),
         history: history.as_ref().map(|(sender, _)| sender.clone()),
     });
-    let mut rng = Rng::new(options.seed);
-    let mut players: Vec<Vec<(Crowd, Rng)>> = (0..options.threads.max(1)).map(|_| Vec::new()).collect();
-    let thread_count = players.len();
-    for c in 0..options.connections {
-        let crowd = Crowd::new(
-            options.scenario,
-            &options.shape,
-            &run_id,
-            c,
-            options.connections,
-            &mut rng,
-        );
-        players[c % thread_count].push((crowd, Rng::new(options.seed ^ (c as u64 + 1))));
-    }
-    let threads: Vec<_> = players
+    let threads: Vec<_> = deal(&options, &run_id)
         .into_iter()
         .map(|players| play_on_own_thread(shared.clone(), players))
         .collect();
@@ -171,17 +151,7 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
             }
         })
     };
-    let mut writes = stats::Recorder::default();
-    let mut reads = stats::Recorder::default();
-    for thread in threads {
-        let all = tokio::task::spawn_blocking(move || thread.join().expect("load threads do not panic"))
-            .await
-            .expect("joining a load thread");
-        for recorders in all {
-            writes.merge(recorders.writes);
-            reads.merge(recorders.reads);
-        }
-    }
+    let (writes, reads) = gather(threads).await;
     let elapsed_s = started.elapsed().as_secs_f64();
     progress.abort();
     interrupt.abort();
@@ -209,6 +179,54 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         writes: summary(writes),
         reads: summary(reads),
     })
+}
+
+/// The servers of `--url`: one, or the comma-separated nodes of a cluster.
+async fn resolve_all(urls: &str) -> Result<Vec<SocketAddr>, BenchError> {
+    let mut addrs = Vec::new();
+    for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        addrs.push(resolve(url).await?);
+    }
+    if addrs.is_empty() {
+        return Err(BenchError::Url("no URL to drive: give --url".into()));
+    }
+    Ok(addrs)
+}
+
+/// Each connection's crowd of students and its own random stream, dealt round-robin
+/// to the load threads.
+fn deal(options: &Options, run_id: &str) -> Vec<Vec<(Crowd, Rng)>> {
+    let mut rng = Rng::new(options.seed);
+    let mut players: Vec<Vec<(Crowd, Rng)>> = (0..options.threads.max(1)).map(|_| Vec::new()).collect();
+    let thread_count = players.len();
+    for c in 0..options.connections {
+        let crowd = Crowd::new(
+            options.scenario,
+            &options.shape,
+            run_id,
+            c,
+            options.connections,
+            &mut rng,
+        );
+        players[c % thread_count].push((crowd, Rng::new(options.seed ^ (c as u64 + 1))));
+    }
+    players
+}
+
+/// Waits for every load thread and merges what they measured: (writes, reads).
+async fn gather(threads: Vec<std::thread::JoinHandle<Vec<run::Recorders>>>) -> (stats::Recorder, stats::Recorder) {
+    let mut writes = stats::Recorder::default();
+    let mut reads = stats::Recorder::default();
+    for thread in threads {
+        let all = tokio::task::spawn_blocking(move || thread.join().expect("load threads do not panic"))
+            .await
+            .expect("joining a load thread");
+        for recorders in all {
+            writes.merge(recorders.writes);
+            reads.merge(recorders.reads);
+        }
+    }
+    (writes, reads)
 }
 
 /// Plays connections on a thread of their own, with a single-threaded runtime: each

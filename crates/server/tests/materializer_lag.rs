@@ -100,3 +100,43 @@ async fn past_its_lag_bound_the_answer_path_waits_for_the_materializer() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A batch that changes no row (a logged refusal) still reaches the tables. Before, it
+/// was never handed to the materializer: its entry stayed in the lag, aged past
+/// `materializer_lag_time_max`, and the next write waited for it forever (and so did
+/// shutdown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_changes_no_row_does_not_hold_up_the_next_write() {
+    const LAG_TIME_MAX: Duration = Duration::from_millis(200);
+    let limits = Limits {
+        materializer_lag_time_max: LAG_TIME_MAX,
+        materializer_interval: Duration::from_millis(10),
+        ..common::functional_limits()
+    };
+    let server = common::TestServer::start_with(limits).await;
+    let admin = server.admin.clone();
+    admin
+        .commands(vec![create_section("MATH-1-1", 5, 0), create_student("s1")])
+        .await
+        .unwrap();
+    let not_enrolled = admin
+        .commands(vec![Command::Drop {
+            student: "s1".into(),
+            section: "MATH-1-1".into(),
+        }])
+        .await
+        .unwrap();
+    assert!(
+        !matches!(not_enrolled.results[0].outcome, murphy_core::Outcome::Dropped { .. }),
+        "a refusal, logged: {:?}",
+        not_enrolled.results[0].outcome
+    );
+    tokio::time::sleep(3 * LAG_TIME_MAX).await;
+    let next = tokio::time::timeout(Duration::from_secs(10), admin.commands(deposit())).await;
+    if next.is_err() {
+        // Stopping a wedged server would wait for its committer forever: fail now.
+        std::mem::forget(server);
+        panic!("the next write was not answered within 10 s");
+    }
+    next.unwrap().unwrap();
+}

@@ -80,7 +80,8 @@ impl Committer {
     }
 
     fn commit(&mut self, sealed: Sealed) -> Result<(), StoreError> {
-        if !sealed.records.is_empty() {
+        let appended = !sealed.records.is_empty();
+        if appended {
             let started = Instant::now();
             if let Err(e) = self.backend.append(&sealed.records) {
                 return Err(self.failed(e, sealed));
@@ -92,7 +93,35 @@ impl Committer {
             self.publisher
                 .publish(&sealed.state, sealed.tokens.clone(), &sealed.changes);
         }
-        self.finish(sealed);
+        let Sealed {
+            state,
+            changes,
+            sessions,
+            answers,
+            token_answers,
+            ..
+        } = sealed;
+        // Every append goes to the materializer, even one that changed no row (refusals
+        // only): the tables must reach its LSN, or the lag would keep an entry no step
+        // ever takes, and past `materializer_lag_time_max` the next append would wait
+        // for it forever.
+        if appended || !changes.sections.is_empty() || !changes.students.is_empty() || !sessions.is_empty() {
+            // Blocks only if the materializer is far behind: backpressure, not loss.
+            let durable = Durable {
+                state,
+                changes,
+                sessions,
+            };
+            if self.materializer.send(durable).is_err() {
+                tracing::error!("the materializer stopped; the tables fall behind the log until a restart");
+            }
+        }
+        for (reply, answer) in answers {
+            let _ = reply.send(answer);
+        }
+        for (reply, result) in token_answers {
+            let _ = reply.send(result);
+        }
         Ok(())
     }
 
@@ -121,34 +150,5 @@ impl Committer {
         }
         sealed.refuse(&self.health.refusal().expect("refused just now"));
         e
-    }
-
-    /// Hands what became durable to the materializer, then answers.
-    fn finish(&mut self, sealed: Sealed) {
-        let Sealed {
-            state,
-            changes,
-            sessions,
-            answers,
-            token_answers,
-            ..
-        } = sealed;
-        if !changes.sections.is_empty() || !changes.students.is_empty() || !sessions.is_empty() {
-            // Blocks only if the materializer is far behind: backpressure, not loss.
-            let durable = Durable {
-                state,
-                changes,
-                sessions,
-            };
-            if self.materializer.send(durable).is_err() {
-                tracing::error!("the materializer stopped; the tables fall behind the log until a restart");
-            }
-        }
-        for (reply, answer) in answers {
-            let _ = reply.send(answer);
-        }
-        for (reply, result) in token_answers {
-            let _ = reply.send(result);
-        }
     }
 }

@@ -33,29 +33,29 @@ const PROBE_INTERVAL_MAX: Duration = Duration::from_secs(5);
 const PROBE_VERDICT_TIME_MAX: Duration = Duration::from_secs(30);
 
 pub(super) struct Engine {
-    pub(super) state: State,
-    pub(super) sessions: Sessions,
+    state: State,
+    sessions: Sessions,
     /// Token hash -> student, including tokens not yet durable.
-    pub(super) tokens: imbl::HashMap<TokenHash, String>,
+    tokens: imbl::HashMap<TokenHash, String>,
     /// Sealed batches go here, in order; the bound is the pipeline's depth.
-    pub(super) committer: SyncSender<Sealed>,
+    committer: SyncSender<Sealed>,
     /// The store, to rebuild the state from after a failed append.
-    pub(super) backend: Arc<dyn Backend>,
-    pub(super) health: Arc<Health>,
+    backend: Arc<dyn Backend>,
+    health: Arc<Health>,
     /// The health generation the state was built in.
-    pub(super) generation: u64,
+    generation: u64,
     /// While writes are refused: when the next trial batch may go, and the wait after.
-    pub(super) probe_at: Instant,
-    pub(super) probe_interval: Duration,
+    probe_at: Instant,
+    probe_interval: Duration,
     /// Session requests that arrived ahead of a missing seq, by client then seq.
-    pub(super) held: HashMap<String, BTreeMap<u64, Held>>,
-    pub(super) held_count: usize,
-    pub(super) metrics: Arc<Metrics>,
-    pub(super) limits: Limits,
+    held: HashMap<String, BTreeMap<u64, Held>>,
+    held_count: usize,
+    metrics: Arc<Metrics>,
+    limits: Limits,
     /// Arrival times are kept monotonic so the log reads in time order.
-    pub(super) last_at: OffsetDateTime,
+    last_at: OffsetDateTime,
     /// The last batch's entries: the next batch's room, so it never grows piecemeal.
-    pub(super) entries_last: usize,
+    entries_last: usize,
 }
 
 pub(super) struct Held {
@@ -75,6 +75,35 @@ struct Pending {
 }
 
 impl Engine {
+    /// The loop over the state start-up recovered.
+    pub(super) fn new(
+        (state, sessions): (State, Sessions),
+        tokens: imbl::HashMap<TokenHash, String>,
+        committer: SyncSender<Sealed>,
+        backend: Arc<dyn Backend>,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+    ) -> Engine {
+        Engine {
+            state,
+            sessions,
+            tokens,
+            committer,
+            backend,
+            health,
+            generation: 0,
+            probe_at: Instant::now(),
+            probe_interval: Duration::ZERO,
+            held: HashMap::new(),
+            held_count: 0,
+            metrics,
+            limits,
+            last_at: OffsetDateTime::UNIX_EPOCH,
+            entries_last: 0,
+        }
+    }
+
     /// Runs until every handle is gone.
     pub(super) fn run(mut self, inbox: Receiver<Message>) {
         loop {

@@ -16,6 +16,7 @@ use murphy_store::{Backend, Materialization};
 use super::health::Health;
 use super::lag::Lag;
 use super::stages::Durable;
+use crate::config::Limits;
 use crate::metrics::Metrics;
 
 /// After a failed step, the wait before the next try.
@@ -25,16 +26,16 @@ const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 const NICE: i32 = 10;
 
 pub(super) struct Materializer {
-    pub(super) backend: Arc<dyn Backend>,
+    backend: Arc<dyn Backend>,
     /// What the tables hold.
-    pub(super) materialized: State,
-    pub(super) pending: Pending,
-    pub(super) lag: Arc<Lag>,
-    pub(super) metrics: Arc<Metrics>,
-    pub(super) health: Arc<Health>,
-    pub(super) interval: Duration,
+    materialized: State,
+    pending: Pending,
+    lag: Arc<Lag>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    interval: Duration,
     /// A step starts early once this many commands wait.
-    pub(super) commands_soon: u64,
+    commands_soon: u64,
 }
 
 /// Durable changes not yet in the tables, coalesced.
@@ -61,6 +62,31 @@ impl Pending {
 }
 
 impl Materializer {
+    /// The materializer of the tables start-up found; `replayed`, the log tail start-up
+    /// replayed (durable, not yet in the tables), is its first step.
+    pub(super) fn new(
+        backend: Arc<dyn Backend>,
+        tables: State,
+        replayed: Durable,
+        (lag, metrics, health): (Arc<Lag>, Arc<Metrics>, Arc<Health>),
+        limits: &Limits,
+    ) -> Materializer {
+        let mut pending = Pending::default();
+        if replayed.state.lsn() > tables.lsn() || !replayed.sessions.is_empty() {
+            pending.absorb(replayed);
+        }
+        Materializer {
+            backend,
+            materialized: tables,
+            pending,
+            lag,
+            metrics,
+            health,
+            interval: limits.materializer_interval,
+            commands_soon: limits.materializer_lag_commands_max / 2,
+        }
+    }
+
     /// Runs until the committer hangs up, then writes what is left.
     pub(super) fn run(mut self, inbox: Receiver<Durable>) {
         lower_priority();

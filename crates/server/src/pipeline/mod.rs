@@ -18,16 +18,14 @@ mod lag;
 mod materializer;
 mod stages;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use murphy_core::Command;
 use murphy_store::{Backend, Recovered, StoreError, TokenRow};
-use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 pub use health::{Health, Refusal, RefusalKind};
@@ -40,8 +38,8 @@ use crate::metrics::Metrics;
 use crate::snapshot::{Publisher, Tokens};
 use committer::Committer;
 use engine::Engine;
-use materializer::{Materializer, Pending};
-use stages::{Durable, Message, Submission};
+use materializer::Materializer;
+use stages::{Durable, Message, Sealed, Submission};
 
 /// Durable states queued for the materializer; the committer waits when it is full.
 const MATERIALIZER_QUEUE_MAX: usize = 1024;
@@ -131,41 +129,34 @@ impl Handle {
 /// `publisher` gets the recovered state first, then every durable state after it.
 pub fn start(
     backend: Arc<dyn Backend>,
-    mut recovered: Recovered,
+    recovered: Recovered,
     limits: Limits,
     metrics: Arc<Metrics>,
     publisher: Publisher,
 ) -> std::io::Result<(Handle, JoinHandle<Result<(), StoreError>>)> {
-    let tokens = token_map(std::mem::take(&mut recovered.tokens))?;
-    publisher.publish(&recovered.state, tokens.clone(), &recovered.changes);
-    let lag = Arc::new(Lag::new(recovered.tables.lsn()));
-    lag.appended(recovered.state.lsn());
+    let Recovered {
+        tables,
+        state,
+        changes,
+        mut sessions,
+        tokens,
+        ..
+    } = recovered;
+    let tokens = token_map(tokens)?;
+    publisher.publish(&state, tokens.clone(), &changes);
+    let lag = Arc::new(Lag::new(tables.lsn()));
+    lag.appended(state.lsn());
     let (to_materializer, materializer_inbox) = sync_channel(MATERIALIZER_QUEUE_MAX);
     let (to_committer, committer_inbox) = sync_channel(limits.pipeline_batches_max);
     let (queue, inbox) = sync_channel(limits.queue_requests_max);
-    let limits_for_handle = limits.clone();
     let health = Arc::new(Health::default());
-
-    let mut pending = Pending::default();
     let replayed = Durable {
-        state: recovered.state.clone(),
-        changes: std::mem::take(&mut recovered.changes),
-        sessions: recovered.sessions.take_changes(),
+        state: state.clone(),
+        changes,
+        sessions: sessions.take_changes(),
     };
-    if replayed.state.lsn() > recovered.tables.lsn() || !replayed.sessions.is_empty() {
-        // The tail start-up replayed is durable but not yet in the tables.
-        pending.absorb(replayed);
-    }
-    let materializer = Materializer {
-        backend: backend.clone(),
-        materialized: recovered.tables,
-        pending,
-        lag: lag.clone(),
-        metrics: metrics.clone(),
-        health: health.clone(),
-        interval: limits.materializer_interval,
-        commands_soon: limits.materializer_lag_commands_max / 2,
-    };
+    let shared = (lag.clone(), metrics.clone(), health.clone());
+    let materializer = Materializer::new(backend.clone(), tables, replayed, shared, &limits);
     let committer = Committer {
         backend: backend.clone(),
         publisher,
@@ -175,23 +166,38 @@ pub fn start(
         lag: lag.clone(),
         limits: limits.clone(),
     };
-    let engine = Engine {
-        state: recovered.state,
-        sessions: recovered.sessions,
+    let queue_wait_us_max = queue_wait_us_max(&limits);
+    let engine = Engine::new(
+        (state, sessions),
         tokens,
-        committer: to_committer,
+        to_committer,
         backend,
-        health: health.clone(),
-        generation: 0,
-        probe_at: Instant::now(),
-        probe_interval: std::time::Duration::ZERO,
-        held: HashMap::new(),
-        held_count: 0,
-        metrics: metrics.clone(),
+        health.clone(),
+        metrics.clone(),
         limits,
-        last_at: OffsetDateTime::UNIX_EPOCH,
-        entries_last: 0,
+    );
+    let thread = spawn_stages(
+        (engine, inbox),
+        (committer, committer_inbox),
+        (materializer, materializer_inbox),
+    )?;
+    let handle = Handle {
+        queue,
+        metrics,
+        lag,
+        health,
+        queue_wait_us_max,
     };
+    Ok((handle, thread))
+}
+
+/// One thread per stage. The returned thread is the loop's; it ends after the committer,
+/// which ends after the materializer: each drains what the one before handed it.
+fn spawn_stages(
+    (engine, inbox): (Engine, Receiver<Message>),
+    (committer, committer_inbox): (Committer, Receiver<Sealed>),
+    (materializer, materializer_inbox): (Materializer, Receiver<Durable>),
+) -> std::io::Result<JoinHandle<Result<(), StoreError>>> {
     let spawn = |name: &str| std::thread::Builder::new().name(name.into());
     let materializer = spawn("murphy-materialize").spawn(move || materializer.run(materializer_inbox))?;
     let committer = spawn("murphy-commit").spawn(move || {
@@ -200,21 +206,13 @@ pub fn start(
         let _ = materializer.join();
         result
     })?;
-    let thread = spawn("murphy-loop").spawn(move || {
+    spawn("murphy-loop").spawn(move || {
         engine.run(inbox);
         // The loop hung up on the committer: it drains the last batches and ends.
         committer
             .join()
             .unwrap_or_else(|_| Err(StoreError::Corrupt("the committer panicked".into())))
-    })?;
-    let handle = Handle {
-        queue,
-        metrics,
-        lag,
-        health,
-        queue_wait_us_max: queue_wait_us_max(&limits_for_handle),
-    };
-    Ok((handle, thread))
+    })
 }
 
 fn queue_wait_us_max(limits: &Limits) -> u64 {
