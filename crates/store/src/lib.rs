@@ -14,7 +14,7 @@ mod postgres;
 mod recover;
 mod sqlite;
 
-pub use self::postgres::{Epoch, Follower, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus, Postgres, PostgresOptions};
+pub use self::postgres::{Commit, Epoch, Follower, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus, Postgres, PostgresOptions};
 pub use backend::{Backend, Materialization, Records, Tables, TokenRow};
 pub use error::{Result, StoreError};
 pub use recover::{Recovered, Verified, recover, verify};

@@ -67,9 +67,68 @@ fn a_schema_of_another_version_is_refused() {
         .unwrap();
     let message = refused.to_string();
     assert!(
-        message.contains("schema version 99") && message.contains("reads version 2"),
+        message.contains("schema version 99") && message.contains("reads version 3"),
         "{message}"
     );
+}
+
+/// A schema of version 2 differs only in its append function: connecting replaces the
+/// function and records version 3, and appends work again.
+#[test]
+fn a_schema_of_version_2_is_brought_up_to_date() {
+    let harness = temp();
+    let backend = harness.open();
+    let mut model = Model::set_up(&backend);
+    drop(backend);
+    let mut raw = pg::raw(&harness.url);
+    let sql = format!(
+        "UPDATE {0}.meta SET value = 2 WHERE key = 'schema_version'; DROP FUNCTION {0}.append",
+        harness.schema
+    );
+    raw.batch_execute(&sql).unwrap();
+
+    let backend = harness.open();
+    model.append(&backend, &[conformance::model::enroll("p0", "S0")]);
+    let sql = format!("SELECT value FROM {}.meta WHERE key = 'schema_version'", harness.schema);
+    assert_eq!(raw.query_one(&sql, &[]).unwrap().get::<_, i64>(0), 3);
+    assert_eq!(backend.log(0, u64::MAX).unwrap().len() as u64, model.state.lsn());
+}
+
+/// A follower hears of every append with the time it committed, by the database's
+/// clock (this machine's here), and hands each commit out once, only when asked
+/// through its end.
+#[test]
+fn a_follower_learns_when_each_append_committed() {
+    // The database's clock and this process's are one machine's; a commit is timed
+    // within the append's call, give or take this.
+    const CLOCK_SLACK: time::Duration = time::Duration::milliseconds(50);
+    let harness = temp();
+    let primary = harness.open();
+    let mut model = Model::set_up(&primary);
+    let secondary = harness.open();
+    let mut follower = secondary.0.follower().unwrap();
+    let mut appends = Vec::new();
+    for student in ["p0", "p1", "p2"] {
+        let before = time::OffsetDateTime::now_utc();
+        model.append(&primary, &[conformance::model::enroll(student, "S0")]);
+        appends.push((model.state.lsn(), before, time::OffsetDateTime::now_utc()));
+    }
+    let end = model.state.lsn();
+    assert_eq!(follower.wait_for_log(end - 1, Duration::from_secs(10)).unwrap(), end);
+
+    assert!(follower.take_commits(appends[0].0 - 1).unwrap().is_empty());
+    let first = follower.take_commits(appends[0].0).unwrap();
+    let rest = follower.take_commits(end).unwrap();
+    assert_eq!((first.len(), rest.len()), (1, 2), "one commit per append, each once");
+    for (commit, (lsn, before, after)) in first.iter().chain(&rest).zip(&appends) {
+        assert_eq!(commit.end, *lsn);
+        assert!(
+            commit.at >= *before - CLOCK_SLACK && commit.at <= *after + CLOCK_SLACK,
+            "commit of lsn {lsn} timed at {}, outside its append's call ({before} to {after})",
+            commit.at
+        );
+    }
+    assert!(follower.take_commits(end).unwrap().is_empty());
 }
 
 /// A follower on another store sleeps until an append commits, and wakes within

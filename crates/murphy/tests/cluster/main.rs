@@ -90,6 +90,52 @@ async fn any_node_takes_writes_and_a_secondary_reads_your_writes() {
     assert_eq!(roles.iter().filter(|r| **r == "primary").count(), 1, "{roles:?}");
     assert_eq!(roles.iter().filter(|r| **r == "secondary").count(), 2, "{roles:?}");
     assert!(views.iter().all(|v| v.epoch == views[0].epoch), "one epoch: {views:?}");
+
+    // The secondary timed the appends it followed (the deposit at least) from their
+    // commit to their publication there: each within a second on an idle cluster.
+    let lag = replication_lag(&http, &cluster.nodes[b].url, 1).await;
+    assert!(
+        lag.within_1_s == lag.appends,
+        "appends published over a second late: {lag:?}"
+    );
+}
+
+#[derive(Debug)]
+struct Lag {
+    appends: u64,
+    within_1_s: u64,
+}
+
+/// A node's `murphy_replication_lag_seconds` counts, once it has at least `appends`
+/// (its follower records a commit just after publishing it).
+async fn replication_lag(http: &reqwest::Client, url: &str, appends: u64) -> Lag {
+    let count = |text: &str, series: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(series));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lag = Lag {
+            appends: count(&text, "murphy_replication_lag_seconds_count "),
+            within_1_s: count(&text, "murphy_replication_lag_seconds_bucket{le=\"1\"} "),
+        };
+        if lag.appends >= appends || Instant::now() > deadline {
+            assert!(
+                lag.appends >= appends,
+                "the secondary timed fewer appends than it published: {lag:?}"
+            );
+            return lag;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn futures_views(cluster: &Cluster) -> Vec<murphy_core::wire::ClusterView> {

@@ -3,7 +3,9 @@
 //! land at its LSN with its logged outcome, or the follower stops rather than serve a
 //! state the log does not explain), and publishes the state: reads here are served at
 //! this version, with the ETags the primary would give. It also learns, every few
-//! seconds, the tokens minted on the primary.
+//! seconds, the tokens minted on the primary. Its replication lag is measured per
+//! append: from the append's commit (the database's clock, told by its notification)
+//! to the publication here of the state that holds it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use murphy_core::{Changes, State};
-use murphy_store::{Backend, Postgres, StoreError};
+use murphy_store::{Backend, Commit, Postgres, StoreError};
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
@@ -59,6 +61,10 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
     let mut tokens = publisher.snapshot().tokens.clone();
     let mut tokens_read: Option<Instant> = None;
     let mut follower = None;
+    let mut published = Published {
+        lsn: state.lsn(),
+        at: None,
+    };
     while !stop.load(Ordering::SeqCst) {
         if tokens_read.is_none_or(|t| t.elapsed() >= TOKENS_INTERVAL) {
             if let Some(fresh) = read_tokens(store, &tokens) {
@@ -78,7 +84,12 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
             },
         };
         match waited.and_then(|end| catch_up(store, &mut state, end, metrics)) {
-            Ok(Some(changes)) => publisher.publish(&state, tokens.clone(), &changes),
+            Ok(Some(changes)) => {
+                publisher.publish(&state, tokens.clone(), &changes);
+                if let Some(f) = &mut follower {
+                    published.measure(f, state.lsn(), metrics);
+                }
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!("following the log failed; trying again: {e}");
@@ -100,13 +111,11 @@ fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) ->
     if end <= state.lsn() {
         return Ok(None);
     }
-    let mut oldest: Option<OffsetDateTime> = None;
     while state.lsn() < end {
         let entries = store.log(state.lsn(), ENTRIES_PER_READ)?;
         if entries.is_empty() {
             break;
         }
-        oldest.get_or_insert(entries[0].at);
         for entry in &entries {
             let applied = state.apply(entry.at, &entry.command);
             if applied.lsn != entry.lsn || applied.outcome != entry.outcome || applied.effects != entry.effects {
@@ -118,12 +127,39 @@ fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) ->
         }
     }
     metrics.replication_behind(0);
-    if let Some(at) = oldest {
-        // From the primary's arrival time (its clock) to published here (this one's).
-        let lag = OffsetDateTime::now_utc() - at;
-        metrics.replication_lag(Duration::try_from(lag).unwrap_or_default());
-    }
     Ok(Some(state.take_changes()))
+}
+
+/// The last publication here, for timing the commits published by it.
+struct Published {
+    lsn: u64,
+    /// When (`None`: before this follower published anything).
+    at: Option<OffsetDateTime>,
+}
+
+impl Published {
+    /// Just published through `lsn`: one lag sample per append published, from its
+    /// commit to the publication that first held it. A commit heard of only now but
+    /// already held by the last publication (its notification came after its entries
+    /// were read) is timed to that one.
+    fn measure(&mut self, follower: &mut murphy_store::Follower, lsn: u64, metrics: &Metrics) {
+        let now = OffsetDateTime::now_utc();
+        let commits = match follower.take_commits(lsn) {
+            Ok(commits) => commits,
+            Err(e) => {
+                tracing::warn!("reading the log's notifications failed: {e}");
+                Vec::new()
+            }
+        };
+        for Commit { end, at } in commits {
+            let published_at = match self.at {
+                Some(last) if end <= self.lsn => last,
+                _ => now,
+            };
+            metrics.replication_lag(Duration::try_from(published_at - at).unwrap_or_default());
+        }
+        *self = Published { lsn, at: Some(now) };
+    }
 }
 
 /// The tokens, read again; `None` if unchanged or unreadable (tried again later).

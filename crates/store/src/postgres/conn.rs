@@ -6,7 +6,8 @@ use std::error::Error as _;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ::postgres::{Client, Config, NoTls, SimpleQueryMessage};
+use ::postgres::types::Type;
+use ::postgres::{Client, Config, NoTls, SimpleQueryMessage, Statement};
 
 use crate::{Result, StoreError};
 
@@ -43,6 +44,21 @@ pub(super) struct Conn {
     pub(super) pid: i32,
     /// `backend_start` as text: with `pid`, names this session uniquely.
     pub(super) started: String,
+    /// Statements prepared on this session, by their SQL.
+    prepared: Vec<(&'static str, Statement)>,
+}
+
+impl Conn {
+    /// `sql` with parameters of `types`, parsed and planned once per session: a hot
+    /// statement's later runs skip both.
+    pub(super) fn prepared(&mut self, sql: &'static str, types: &[Type]) -> Result<Statement> {
+        if let Some((_, statement)) = self.prepared.iter().find(|(known, _)| *known == sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare_typed(sql, types)?;
+        self.prepared.push((sql, statement.clone()));
+        Ok(statement)
+    }
 }
 
 impl Target {
@@ -70,7 +86,12 @@ impl Target {
             .ok_or_else(|| StoreError::Corrupt("pg_stat_activity does not show this session".into()))?;
         let pid = row.get(0).and_then(|p| p.parse().ok()).unwrap_or(0);
         let started = row.get(1).unwrap_or_default().to_owned();
-        Ok(Conn { client, pid, started })
+        Ok(Conn {
+            client,
+            pid,
+            started,
+            prepared: Vec::new(),
+        })
     }
 
     pub(super) fn unavailable(&self, e: &dyn std::fmt::Display) -> StoreError {

@@ -1,16 +1,32 @@
 //! Following the log from another node: a session that LISTENs on the log's channel
-//! (every append notifies at commit, with the new end of the log as payload), so a
-//! secondary wakes within moments of an append instead of polling, then reads the new
-//! entries by LSN (`Backend::log`).
+//! (every append notifies at commit, with the new end of the log and the commit's time
+//! as payload), so a secondary wakes within moments of an append instead of polling,
+//! then reads the new entries by LSN (`Backend::log`), and can tell how long after each
+//! commit it published it (`take_commits`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::postgres::fallible_iterator::FallibleIterator;
+use time::OffsetDateTime;
 
 use super::conn::{Conn, Role, Target};
 use super::{log, schema};
 use crate::Result;
+
+/// Commits remembered for `take_commits`; past this the oldest are forgotten (a
+/// follower that never asks keeps bounded memory).
+const COMMITS_KEPT_MAX: usize = 10_000;
+
+/// One append as its notification tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commit {
+    /// The log's end after the append.
+    pub end: u64,
+    /// When it committed, by the database's clock.
+    pub at: OffsetDateTime,
+}
 
 /// A follower of the log: one session of its own, listening.
 pub struct Follower {
@@ -18,6 +34,8 @@ pub struct Follower {
     conn: Option<Conn>,
     /// The highest log end seen, from a query or a notification.
     end: u64,
+    /// Commits notified and not yet taken, oldest first.
+    commits: VecDeque<Commit>,
 }
 
 impl Follower {
@@ -26,6 +44,7 @@ impl Follower {
             target,
             conn: None,
             end: 0,
+            commits: VecDeque::new(),
         };
         follower.listen()?;
         Ok(follower)
@@ -41,6 +60,8 @@ impl Follower {
             conn.client.batch_execute(&format!("LISTEN \"{channel}\""))?;
             self.end = self.end.max(log::end(&mut conn.client)?);
             self.conn = Some(conn);
+            // Commits heard on a lost session may have been read meanwhile, unheard.
+            self.commits.clear();
         }
         Ok(self.conn.as_mut().expect("just opened"))
     }
@@ -60,27 +81,70 @@ impl Follower {
 
     fn wait(&mut self, after: u64, deadline: Instant) -> Result<u64> {
         self.listen()?;
-        let conn = self.conn.as_mut().expect("listening");
-        {
-            // Notifications already here (delivered while nobody waited).
-            let mut pending = conn.client.notifications();
-            let mut arrived = pending.iter();
-            while let Some(n) = arrived.next()? {
-                self.end = self.end.max(n.payload().parse().unwrap_or(0));
-            }
-        }
+        self.drain()?;
         while self.end <= after {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let mut notifications = conn.client.notifications();
-            match notifications.timeout_iter(left).next()? {
-                Some(n) => self.end = self.end.max(n.payload().parse().unwrap_or(0)),
+            let conn = self.conn.as_mut().expect("listening");
+            let payload = match conn.client.notifications().timeout_iter(left).next()? {
+                Some(n) => n.payload().to_owned(),
                 None => break,
-            }
+            };
+            self.note(&payload);
         }
         Ok(self.end)
+    }
+
+    /// Takes in the notifications already here (delivered while nobody waited).
+    fn drain(&mut self) -> Result<()> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        let mut payloads = Vec::new();
+        {
+            let mut pending = conn.client.notifications();
+            let mut arrived = pending.iter();
+            while let Some(n) = arrived.next()? {
+                payloads.push(n.payload().to_owned());
+            }
+        }
+        payloads.iter().for_each(|p| self.note(p));
+        Ok(())
+    }
+
+    /// A notification's payload: the log's new end, then (since schema version 3) the
+    /// commit's time in microseconds. One that does not parse tells nothing.
+    fn note(&mut self, payload: &str) {
+        let mut fields = payload.split(' ');
+        let Some(end) = fields.next().and_then(|f| f.parse().ok()) else {
+            return;
+        };
+        self.end = self.end.max(end);
+        let at = fields
+            .next()
+            .and_then(|f| f.parse::<i128>().ok())
+            .and_then(|micros| OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok());
+        if let Some(at) = at {
+            if self.commits.len() == COMMITS_KEPT_MAX {
+                self.commits.pop_front();
+            }
+            self.commits.push_back(Commit { end, at });
+        }
+    }
+
+    /// The commits notified so far whose entries all lie at or before `through` (say,
+    /// what was just published), oldest first; they are not returned again. Takes in
+    /// the notifications already here first, without waiting for more.
+    pub fn take_commits(&mut self, through: u64) -> Result<Vec<Commit>> {
+        let drained = self.drain();
+        if drained.as_ref().is_err_and(crate::StoreError::is_connection_lost) {
+            self.conn = None;
+        }
+        drained?;
+        let ready = self.commits.iter().take_while(|c| c.end <= through).count();
+        Ok(self.commits.drain(..ready).collect())
     }
 
     /// The highest log end this follower has seen.

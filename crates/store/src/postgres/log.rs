@@ -12,8 +12,28 @@ use crate::sqlite::{instant, nanos};
 use crate::{Records, Result, StoreError, TokenRow};
 
 const APPEND: &str = "SELECT append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+/// The append's parameters: the epoch, then a column each, then the channel.
+const APPEND_TYPES: [Type; 12] = [
+    Type::INT8,
+    Type::INT8_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT,
+];
+/// The entries after `$1`, at most `$2`, bounded above by `$3` = `$1 + $2` as well: the
+/// log has no gaps, so the bound drops nothing, but it makes the range narrow in the
+/// planner's eyes. With `lsn > $1` alone, a log that has grown since it was last
+/// analyzed looked to the planner like a third of it would match, and it chose a
+/// sequential scan and a sort: every follower's read cost the whole log.
 const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
-     WHERE lsn > $1 ORDER BY lsn LIMIT $2";
+     WHERE lsn > $1 AND lsn <= $3 ORDER BY lsn LIMIT $2";
 const LOG_END: &str = "SELECT COALESCE(max(lsn), 0) FROM log";
 /// How long settling a lost append waits for the old session to end.
 const TERMINATE_WAIT_MS: i64 = 5_000;
@@ -69,7 +89,7 @@ pub(super) fn append(slot: &Slot, target: &Target, held: u64, records: &Records)
     let channel = super::schema::channel(&target.schema);
     let mut lost = None;
     let result = slot.with(target, |conn| {
-        let sent = run(&mut conn.client, held, &columns, &channel);
+        let sent = run(conn, held, &columns, &channel);
         if sent.as_ref().is_err_and(StoreError::is_connection_lost) {
             lost = Some((conn.pid, conn.started.clone()));
         }
@@ -81,23 +101,14 @@ pub(super) fn append(slot: &Slot, target: &Target, held: u64, records: &Records)
     }
 }
 
-fn run(client: &mut Client, held: u64, c: &Columns, channel: &str) -> Result<()> {
+fn run(conn: &mut Conn, held: u64, c: &Columns, channel: &str) -> Result<()> {
     let held = signed(held)?;
-    let sent = client.execute_typed(
-        APPEND,
+    let append = conn.prepared(APPEND, &APPEND_TYPES)?;
+    let sent = conn.client.execute(
+        &append,
         &[
-            (&held, Type::INT8),
-            (&c.lsn, Type::INT8_ARRAY),
-            (&c.at, Type::INT8_ARRAY),
-            (&c.client, Type::TEXT_ARRAY),
-            (&c.seq, Type::INT8_ARRAY),
-            (&c.owner, Type::TEXT_ARRAY),
-            (&c.command, Type::TEXT_ARRAY),
-            (&c.outcome, Type::TEXT_ARRAY),
-            (&c.effects, Type::TEXT_ARRAY),
-            (&c.hash, Type::TEXT_ARRAY),
-            (&c.student, Type::TEXT_ARRAY),
-            (&channel, Type::TEXT),
+            &held, &c.lsn, &c.at, &c.client, &c.seq, &c.owner, &c.command, &c.outcome, &c.effects, &c.hash, &c.student,
+            &channel,
         ],
     );
     match sent {
@@ -145,7 +156,7 @@ fn settle(
             .is_some();
         match landed {
             true => Ok(()),
-            false => run(&mut conn.client, held, columns, &channel),
+            false => run(conn, held, columns, &channel),
         }
     });
     match settled {
@@ -162,7 +173,11 @@ fn settle(
 pub(super) fn read(client: &mut Client, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = client.query_typed(SELECT_ENTRIES, &[(&after, Type::INT8), (&limit, Type::INT8)])?;
+    let through = after.saturating_add(limit);
+    let rows = client.query_typed(
+        SELECT_ENTRIES,
+        &[(&after, Type::INT8), (&limit, Type::INT8), (&through, Type::INT8)],
+    )?;
     rows.iter().map(entry).collect()
 }
 

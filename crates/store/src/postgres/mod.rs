@@ -25,7 +25,7 @@ use murphy_core::LogEntry;
 use crate::{Backend, Materialization, Records, Result, StoreError, Tables, TokenRow};
 use conn::{Pool, Role, Slot, Target};
 pub(crate) use conn::{describe, is_connection_lost, is_fault};
-pub use follow::Follower;
+pub use follow::{Commit, Follower};
 pub use lease::{Epoch, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus};
 
 /// Limits and names of the PostgreSQL backend.

@@ -13,8 +13,12 @@ use ::postgres::Client;
 use super::conn::Target;
 use crate::{Result, StoreError};
 
-/// Bumped on any incompatible change of anything below.
-pub(super) const SCHEMA_VERSION: u64 = 2;
+/// Bumped on any incompatible change of anything below. 3: the log's notifications
+/// carry the time of their append's commit.
+pub(super) const SCHEMA_VERSION: u64 = 3;
+/// The version `create` brings up to this one in place: it differs only in the append
+/// function, which is replaced.
+const SCHEMA_VERSION_UPGRADABLE: u64 = 2;
 
 /// The first key of murphy's advisory locks (ASCII "murp"); the second names what is
 /// locked, so other applications' locks in the same database never collide with ours.
@@ -120,10 +124,12 @@ CREATE TABLE sessions (
 /// The append, in one statement and so one round trip: checks the epoch (holding the
 /// lease row shared, so a takeover waits for the append and an append after a takeover
 /// sees the new epoch), checks the LSNs follow the log's end, inserts, and notifies
-/// followers of the new end at commit. Its errors: `MF001` fenced (the current epoch in
-/// DETAIL), `MG001` a gap.
+/// followers at commit: the payload is the new end and the time of the commit, in
+/// microseconds since 1970 by the database's clock (taken as the statement ends, just
+/// before the commit's flush), for followers to measure their lag from. Its errors:
+/// `MF001` fenced (the current epoch in DETAIL), `MG001` a gap.
 const APPEND: &str = "
-CREATE FUNCTION append(
+CREATE OR REPLACE FUNCTION append(
     held bigint, lsns bigint[], ats bigint[], clients text[], seqs bigint[], owners text[],
     commands text[], outcomes text[], effects text[], hashes text[], students text[],
     channel text
@@ -144,13 +150,17 @@ BEGIN
         END IF;
         INSERT INTO log (lsn, at, client, seq, owner, command, outcome, effects)
             SELECT * FROM unnest(lsns, ats, clients, seqs, owners, commands, outcomes, effects);
-        PERFORM pg_notify(channel, lsns[cardinality(lsns)]::text);
+        PERFORM pg_notify(channel, lsns[cardinality(lsns)]::text || ' '
+            || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text);
     END IF;
-    INSERT INTO tokens (hash, student) SELECT * FROM unnest(hashes, students) ON CONFLICT DO NOTHING;
+    IF cardinality(hashes) > 0 THEN
+        INSERT INTO tokens (hash, student) SELECT * FROM unnest(hashes, students) ON CONFLICT DO NOTHING;
+    END IF;
 END $$;
 ";
 
-/// The channel appends notify on, with the new end of the log as payload.
+/// The channel appends notify on, with the new end of the log and the commit's time as
+/// payload.
 pub(super) fn channel(schema: &str) -> String {
     format!("{schema}_log")
 }
@@ -164,7 +174,8 @@ pub(super) fn valid_name(schema: &str) -> bool {
 }
 
 /// Creates the schema if it is not there, under a lock so that nodes starting together
-/// create it once; refuses a database that is not UTF-8 or a schema of another version.
+/// create it once; brings one of `SCHEMA_VERSION_UPGRADABLE` up to date; refuses a
+/// database that is not UTF-8 or a schema of another version.
 pub(super) fn create(client: &mut Client, target: &Target) -> Result<()> {
     let encoding: String = client.query_one("SHOW server_encoding", &[])?.get(0);
     if encoding != "UTF8" {
@@ -188,9 +199,18 @@ pub(super) fn create(client: &mut Client, target: &Target) -> Result<()> {
             &[&version],
         )?;
     }
-    let found: Option<i64> = tx
+    let mut found: Option<i64> = tx
         .query_opt(&format!("SELECT value FROM {meta} WHERE key = 'schema_version'"), &[])?
         .map(|r| r.get(0));
+    if found == Some(SCHEMA_VERSION_UPGRADABLE as i64) {
+        tx.batch_execute(&format!("SET LOCAL search_path TO \"{schema}\"; {APPEND}"))?;
+        let version = i64::try_from(SCHEMA_VERSION).expect("a small version");
+        tx.execute(
+            &format!("UPDATE {meta} SET value = $1 WHERE key = 'schema_version'"),
+            &[&version],
+        )?;
+        found = Some(version);
+    }
     tx.commit()?;
     match found {
         Some(v) if v == SCHEMA_VERSION as i64 => Ok(()),
