@@ -22,7 +22,7 @@ export async function act(command, button) {
   try {
     const [result] = await sendCommands([stripHints(command)]);
     const kind = SUCCESS.has(result.outcome.type) ? "ok" : "refusal";
-    const text = describe(command, result.outcome);
+    const text = describe(command, result.outcome, state.byId.get(section));
     say(text, kind);
     note(section, text, kind);
     await refresh();

@@ -42,7 +42,9 @@ export const LINK_PROBLEMS = {
 };
 
 // A sentence a student understands, for every outcome a command can have.
-export function describe(command, outcome) {
+// `section`, the section's last read (SectionView) when the page has it, lets a
+// refusal offer only what can be done: no waitlist where it takes no one.
+export function describe(command, outcome, section) {
   const sec = command.section || command.to;
   const both = pairText(sec, command.with);
   switch (outcome.type) {
@@ -56,7 +58,9 @@ export function describe(command, outcome) {
       if (command.permission) return `${both} is full. A permission number never adds a seat.`;
       return command.waitlist
         ? `${both} is full, and so is its waitlist. Nothing was changed.`
-        : `${both} is full. You can join its waitlist instead.`;
+        : section && section.waitlist_capacity === 0
+          ? `${both} is full, and it has no waitlist.`
+          : `${both} is full. You can join its waitlist instead.`;
     case "reserved": return `The seats left in ${sec} are reserved until ${when(outcome.until)}; they open to everyone then. You can join its waitlist.`;
     case "needs_linked": return needsLinkedText(command, outcome.choices);
     case "missing_prerequisite": return `${sec} requires ${outcome.course}, which is not on your record as completed. The registrar can give you a permission number.`;
