@@ -4,6 +4,7 @@
 pub mod cluster;
 mod events;
 mod handlers;
+pub(crate) mod lag_probe;
 pub mod listener;
 mod web;
 
