@@ -68,8 +68,6 @@ pub struct Metrics {
     pub queue_dequeued: AtomicU64,
     /// How long the last write the loop took had waited in its queue, in microseconds.
     pub queue_wait_us: AtomicU64,
-    /// How late the HTTP runtime's probe last woke, in microseconds (`lag_probe`).
-    pub runtime_lag_us: AtomicU64,
     /// Connections answered `503` for being past `connections_max`.
     pub connections_turned_away: Arc<AtomicU64>,
     batch_commands: Histogram<12>,
@@ -197,12 +195,6 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# TYPE murphy_queue_depth_requests gauge\nmurphy_queue_depth_requests {depth}"
-        );
-        let runtime_lag_s = self.runtime_lag_us.load(Relaxed) as f64 / 1e6;
-        let _ = writeln!(
-            out,
-            "# HELP murphy_runtime_lag_seconds How late the HTTP runtime last woke a task.\n\
-             # TYPE murphy_runtime_lag_seconds gauge\nmurphy_runtime_lag_seconds {runtime_lag_s}"
         );
         out.push_str(
             "# HELP murphy_batch_commands Commands per group commit.\n# TYPE murphy_batch_commands histogram\n",

@@ -228,10 +228,6 @@ impl Server {
             app.metrics.connections_turned_away.clone(),
         );
         let router = http::router(app.clone());
-        let probe = tokio::spawn(http::lag_probe::watch(
-            app.metrics.clone(),
-            http::lag_probe::PROBE_INTERVAL,
-        ));
         drop(app);
         let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
         let ending = match mode {
@@ -259,7 +255,6 @@ impl Server {
             let _ = stopping.send(true);
         };
         http::serve(listener, router, header_read_time_max, stop).await;
-        probe.abort();
         ending.wait().await
     }
 }

@@ -4,7 +4,6 @@
 pub mod cluster;
 mod events;
 mod handlers;
-pub(crate) mod lag_probe;
 pub mod listener;
 mod web;
 
