@@ -280,3 +280,25 @@ fn a_pair_granted_past_an_earlier_refusal_is_an_fcfs_inversion() {
         "{report}"
     );
 }
+
+/// A swap between two discussions of one lecture into a full one, logged as done: the
+/// swap must keep the lecture and respect the discussion's seats like any enrollment.
+#[test]
+fn a_swap_into_a_full_discussion_is_caught() {
+    let mut run = registrar();
+    run.send("c1", &[pair("s1", "D1", false)]);
+    run.send("c2", &[pair("s2", "D2", false)]);
+    let results = run.send("c2", &[swap("s2", "D2", "D1")]).1;
+    assert_eq!(only(&results), &Outcome::Full, "D1's one seat is s1's");
+    run.rewrite_outcome(
+        results[0].lsn,
+        Outcome::Swapped {
+            promoted: vec![],
+            linked: None,
+        },
+    );
+    let report = run.check();
+    assert!(report.invariants.violations >= 1, "{report}");
+    let example = &report.invariants.examples[0];
+    assert!(example.contains("replay answers full"), "{example}");
+}
