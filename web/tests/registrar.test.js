@@ -131,6 +131,11 @@ test("the registrar issues a permission number on the admin page; it opens the l
   await page.locator("#permission-form").getByRole("button", { name: "Enroll" }).click();
   await message(page, "COMSCI-32-1 with COMSCI-32-1A is full. A permission number never adds a seat.");
   await page.locator("#perm-with").fill("COMSCI-32-1B");
+  // A wrong code is refused as a sentence, and uses nothing.
+  await page.getByLabel("Permission number").fill("not-the-code");
+  await page.locator("#permission-form").getByRole("button", { name: "Enroll" }).click();
+  await message(page, "That permission number does not open COMSCI-32-1 for you: it is someone else's, for another section, or already used.");
+  await page.getByLabel("Permission number").fill(code);
   await page.locator("#permission-form").getByRole("button", { name: "Enroll" }).click();
   await message(page, `You are enrolled in COMSCI-32-1 with COMSCI-32-1B. Your permission number ${code} is used.`);
   await page.locator("#st-permissions", { hasText: `${code} for COMSCI-32-1 (used)` }).waitFor();
