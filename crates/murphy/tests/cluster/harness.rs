@@ -3,12 +3,13 @@
 //! in a schema of its own. A node is killed (SIGKILL), paused (SIGSTOP) or resumed, and
 //! restarted on the port it had, so clients that knew it find it again.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use murphy_client::Client;
+
+use crate::common::served_url;
 use murphy_core::wire::ClusterView;
 
 pub const ADMIN_TOKEN: &str = "cluster-test-admin-token";
@@ -79,16 +80,7 @@ impl Cluster {
             .stdout(Stdio::piped())
             .spawn()
             .expect("murphy starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
-            if let Some(rest) = line.strip_prefix("murphy serving ") {
-                break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in stdout.lines() {});
+        let url = served_url(&mut child);
         let addr = url.trim_start_matches("http://").parse().unwrap();
         Node {
             child: Some(child),

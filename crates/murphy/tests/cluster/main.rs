@@ -4,6 +4,8 @@
 //! race for the last seat across a failover; a paused primary fenced out; PostgreSQL
 //! restarted under writes (`pg_restart.rs`).
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 mod pg_restart;
 
@@ -213,28 +215,27 @@ async fn failover_under_load_loses_no_answered_write() {
     println!("{report}");
 
     let any = cluster.primary(Duration::from_secs(5)).await;
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_murphy"))
-        .args([
-            "check",
-            "--url",
-            &cluster.nodes[any].url,
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--history",
-        ])
-        .arg(&history)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success(),
-        "murphy check: {out}{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_history_clean(&cluster.nodes[any].url, &history);
     let answered = std::fs::read_to_string(&history).unwrap().lines().count();
     assert!(
         answered > 1000,
         "the history holds {answered} requests: the load did not run"
+    );
+}
+
+/// `murphy check` of the clients' `history` against the log that `url` serves: lost
+/// writes, real-time order, sessions, all clean.
+fn assert_history_clean(url: &str, history: &std::path::Path) {
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_murphy"))
+        .args(["check", "--url", url, "--admin-token", ADMIN_TOKEN, "--history"])
+        .arg(history)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "murphy check: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
     );
 }
 
@@ -293,23 +294,7 @@ async fn the_race_for_the_last_seats_ends_at_capacity_across_a_failover() {
         .find(|s| s.id.starts_with("LAST-"))
         .expect("the race's section");
     assert_eq!((race.enrolled, race.capacity), (SEATS, SEATS), "exactly full");
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_murphy"))
-        .args([
-            "check",
-            "--url",
-            &cluster.nodes[any].url,
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--history",
-        ])
-        .arg(&history)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "murphy check: {}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    assert_history_clean(&cluster.nodes[any].url, &history);
 }
 
 /// A primary paused past its lease is deposed; resumed, it writes nothing and answers

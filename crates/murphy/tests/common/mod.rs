@@ -39,19 +39,25 @@ impl Murphy {
             .stdout(Stdio::piped())
             .spawn()
             .expect("murphy starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
-            if let Some(rest) = line.strip_prefix("murphy serving ") {
-                break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in stdout.lines() {});
+        let url = served_url(&mut child);
         Murphy { child, url }
     }
+}
+
+/// The URL a `murphy serve` child with piped stdout says it serves on (no trailing
+/// slash). Its stdout is drained afterwards, so the child never blocks on a full pipe.
+pub fn served_url(child: &mut Child) -> String {
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout piped"));
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "murphy exited before serving");
+        if let Some(rest) = line.strip_prefix("murphy serving ") {
+            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in stdout.lines() {});
+    url
 }
 
 impl Drop for Murphy {
