@@ -86,6 +86,18 @@ struct LimitArgs {
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
+    /// Live sessions one student may hold; a new one past it recycles that student's
+    /// least recently used (the registrar has no such share).
+    #[arg(long, env = "MURPHY_SESSIONS_PER_OWNER_MAX", default_value_t = Limits::default().sessions_per_owner_max)]
+    sessions_per_owner_max: usize,
+    /// How long a client may take to send a request's body after its headers, in
+    /// milliseconds; past it, 408 and the connection is closed.
+    #[arg(long, env = "MURPHY_REQUEST_BODY_TIME_MAX_MS", default_value_t = Limits::default().request_body_time_max.as_millis() as u64)]
+    request_body_time_max_ms: u64,
+    /// Failed authentications one client address may make per minute; past it, its
+    /// authentications are refused 429 unchecked until the rate allows one again.
+    #[arg(long, env = "MURPHY_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_MAX", default_value_t = Limits::default().auth_failures_per_address_per_minute_max)]
+    auth_failures_per_address_per_minute_max: u32,
 }
 
 impl ServeArgs {
@@ -106,6 +118,9 @@ impl ServeArgs {
                 materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),
                 materializer_lag_time_max: Duration::from_millis(l.materializer_lag_time_max_ms.max(1)),
                 session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
+                sessions_per_owner_max: l.sessions_per_owner_max.max(1),
+                request_body_time_max: Duration::from_millis(l.request_body_time_max_ms.max(1)),
+                auth_failures_per_address_per_minute_max: l.auth_failures_per_address_per_minute_max.max(1),
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
@@ -123,14 +138,18 @@ impl ServeArgs {
 pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()> {
     let config = args.config();
     let data_dir = config.data_dir.clone();
+    // The address first: a port in use is said at once, before any recovery.
+    let listener = bind(args.listen).with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
     // The errors of opening name the path, the cause and the fix themselves. Opening
     // blocks (a database's client runs its own runtime): off the async threads.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
-    if let Some(students) = demo_students {
-        demo::seed(&server, &data_dir, students).await?;
+    if let Some(students) = demo_students
+        && let Err(e) = demo::seed(&server, &data_dir, students).await
+    {
+        discard(server).await;
+        return Err(e);
     }
-    let listener = bind(args.listen).with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     match &args.database {
         None => say!(
             "murphy serving http://{addr}/ (data in {}, log at lsn {})",
@@ -159,6 +178,12 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
     server.serve(listener, shutdown_signal()).await?;
     say!("murphy stopped cleanly");
     Ok(())
+}
+
+/// Drops a server that will not serve off the async threads: a PostgreSQL client owns
+/// a runtime of its own, which may not be dropped inside another one.
+async fn discard(server: Server) {
+    let _ = tokio::task::spawn_blocking(move || drop(server)).await;
 }
 
 pub async fn hello(listen: SocketAddr) -> anyhow::Result<()> {

@@ -49,6 +49,19 @@ pub struct Limits {
     pub session_expired_time_max: Duration,
     /// Sessions kept, live and expired; past it, new sessions get `503`.
     pub sessions_max: usize,
+    /// Live sessions one student holds; a new one past it recycles that student's
+    /// least recently used (the registrar has no such share).
+    pub sessions_per_owner_max: usize,
+    /// How long a client may take to send a request's body once its headers are in;
+    /// past it, `408` and the connection is closed.
+    pub request_body_time_max: Duration,
+    /// Failed authentications (a wrong token) one address may make per minute; past it,
+    /// every authentication from that address is refused `429` without being checked,
+    /// until the rate allows one again.
+    pub auth_failures_per_address_per_minute_max: u32,
+    /// Addresses whose failed authentications are remembered; past it, new addresses
+    /// share one allowance.
+    pub auth_failure_addresses_max: usize,
     /// Requests per session whose answers a retry can still get.
     pub session_requests_remembered_max: usize,
     /// In a cluster: how long the primary's lease lasts unless renewed (it is renewed
@@ -85,6 +98,10 @@ impl Default for Limits {
             session_idle_time_max: Duration::from_secs(3600),
             session_expired_time_max: Duration::from_secs(24 * 3600),
             sessions_max: 200_000,
+            sessions_per_owner_max: 64,
+            request_body_time_max: Duration::from_secs(10),
+            auth_failures_per_address_per_minute_max: 60,
+            auth_failure_addresses_max: 10_000,
             session_requests_remembered_max: 16,
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
@@ -101,6 +118,7 @@ impl Limits {
             idle_time_max: span(self.session_idle_time_max),
             expired_time_max: span(self.session_expired_time_max),
             sessions_max: self.sessions_max,
+            sessions_per_owner_max: self.sessions_per_owner_max,
             requests_remembered_max: self.session_requests_remembered_max.max(1),
         }
     }

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod config;
 pub mod hello;
 pub mod http;
+mod lock;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;
@@ -41,4 +42,10 @@ pub enum ServerError {
     Loop(String),
     #[error("{0}")]
     Refused(String),
+    /// Another process serves the data directory.
+    #[error("{}", lock::locked_message(dir, *holder))]
+    Locked {
+        dir: std::path::PathBuf,
+        holder: Option<u32>,
+    },
 }

@@ -75,7 +75,20 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_resumes_by_itself() {
     // Reads go on, from the last durable state; the retry of an answered request too.
     assert_eq!(student.student("s1").await.unwrap().balance_cents, 100);
     assert_eq!(student.send(&session(1, vec![deposit(100)])).await.unwrap(), first);
-    assert!(healthz(&server).await.starts_with("degraded: writes refused"));
+    let health = healthz(&server).await;
+    assert!(health.starts_with("degraded: writes refused"), "{health}");
+    let dir = server.dir.path().to_string_lossy().into_owned();
+    assert!(!health.contains(&dir), "no paths for anyone: {health}");
+    let for_admin = reqwest::Client::new()
+        .get(format!("{}/healthz", server.url()))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(for_admin.contains(&dir), "the store's words for the admin: {for_admin}");
     assert_eq!(server.log_len().await, log, "nothing reached the log");
 
     store.fail_appends(None);

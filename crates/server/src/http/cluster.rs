@@ -33,6 +33,9 @@ pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) ->
     };
     match min_version(&request) {
         Ok(None) => {}
+        // Only a caller with a valid credential is held; anyone else is answered at once
+        // (a read that needs one refuses them itself).
+        Ok(Some(_)) if super::authenticate(&app, request.headers(), None).is_err() => {}
         Ok(Some(version)) => {
             if let Err(problem) = reach(&app, version).await {
                 return problem.into_response();

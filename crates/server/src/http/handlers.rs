@@ -42,9 +42,11 @@ pub async fn method_not_allowed() -> Problem {
 }
 
 /// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
-/// the process serves; a monitor reads the body.
-pub async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let body = match app.node.writer().and_then(|w| w.health().describe()) {
+/// the process serves; a monitor reads the body. The store's own words (paths, hosts)
+/// only with the admin token.
+pub async fn healthz(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let admin = matches!(super::authenticate(&app, &headers, None), Ok(Principal::Admin));
+    let body = match app.node.writer().and_then(|w| w.health().describe(admin)) {
         None => "ok".to_owned(),
         Some(what) => format!("degraded: {what}"),
     };
@@ -77,10 +79,11 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.node.writer().as_ref()),
-    )
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        let mut text = app.metrics.render(app.node.writer().as_ref());
+        app.auth_failures.render(&mut text);
+        text
+    })
         .into_response()
 }
 
@@ -236,9 +239,11 @@ pub async fn commands(
                 StatusCode::CONFLICT,
                 Code::SessionExpired,
                 format!(
-                    "this session was idle for over {} s and has expired; nothing of this request was applied. \
+                    "this session has expired: it was idle for over {} s, or its owner opened more than {} \
+                     sessions since and it was the least recently used; nothing of this request was applied. \
                      Start a new session (a new client id, seq 1); the log tells whether an earlier request applied",
-                    app.limits.session_idle_time_max.as_secs()
+                    app.limits.session_idle_time_max.as_secs(),
+                    app.limits.sessions_per_owner_max
                 ),
             ));
         }

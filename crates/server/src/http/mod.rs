@@ -3,6 +3,7 @@
 
 pub mod cluster;
 mod events;
+pub mod failures;
 mod handlers;
 pub mod listener;
 mod web;
@@ -35,6 +36,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Failed authentications per client address, and their slowing.
+    pub auth_failures: failures::AuthFailures,
 }
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
@@ -57,6 +60,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::map_response(security_headers))
         .layer(middleware::from_fn_with_state(app.clone(), cluster::route))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
@@ -80,8 +84,14 @@ pub async fn serve(
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            (io, _) = listener.accept() => {
-                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            (io, peer) = listener.accept() => {
+                // Every request knows its client's address (failed authentications are
+                // counted per address).
+                let router = router.clone();
+                let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(failures::PeerAddr(peer));
+                    tower::ServiceExt::oneshot(router.clone(), request)
+                });
                 let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(io), service));
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
@@ -102,15 +112,19 @@ pub async fn serve(
 /// retry that can never succeed.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let limit = app.limits.request_time_max;
-    if let Some(problem) = declared_too_large(&request, app.limits.request_body_bytes_max) {
-        app.metrics.response(problem.status.as_u16());
-        let mut response = problem.into_response();
-        // The body is left unread: the connection cannot carry another request.
-        response
-            .headers_mut()
-            .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
-        return response;
+    let peer = request.extensions().get::<failures::PeerAddr>().map(|p| p.0.ip());
+    let credentials = carries_credentials(&request);
+    if credentials && let Err(wait) = app.auth_failures.admit(peer) {
+        return answered(&app, too_many_failures(wait).into_response());
     }
+    if let Some(problem) = declared_too_large(&request, app.limits.request_body_bytes_max) {
+        // The body is left unread: the connection cannot carry another request.
+        return answered(&app, closing(problem.into_response()));
+    }
+    let request = match read_body(&app.limits, request).await {
+        Ok(request) => request,
+        Err(problem) => return answered(&app, closing(problem.into_response())),
+    };
     let response = match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Problem::unavailable(
@@ -122,7 +136,102 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         )
         .into_response(),
     };
+    if credentials && response.status() == StatusCode::UNAUTHORIZED {
+        app.auth_failures.failed(peer);
+    }
+    answered(&app, response)
+}
+
+/// Counts `response` among the answers given.
+fn answered(app: &App, response: Response) -> Response {
     app.metrics.response(response.status().as_u16());
+    response
+}
+
+/// `response`, with the connection closed after it.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
+    response
+}
+
+/// Whether the request offers a credential (a token in a header or the query), so that
+/// its `401` is a failed authentication, not a forgotten one.
+fn carries_credentials(request: &Request) -> bool {
+    request.headers().contains_key(AUTHORIZATION) || request.uri().query().is_some_and(|q| q.contains("access_token="))
+}
+
+fn too_many_failures(wait: std::time::Duration) -> Problem {
+    Problem {
+        retry_after_seconds: Some(wait.as_secs() + 1),
+        ..Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::TooManyAuthFailures,
+            format!(
+                "too many failed sign-ins from your address; no credential from it is checked for {} s. \
+                 Check your token (the registrar issues them), then try again",
+                wait.as_secs() + 1
+            ),
+        )
+    }
+}
+
+/// The request with its body read whole, within `request_body_time_max`: a client that
+/// trickles its body is answered `408` and cut off, so it holds no request slot, and
+/// the answer does not invite a retry of something that was never received.
+async fn read_body(limits: &Limits, request: Request) -> Result<Request, Problem> {
+    let has_body = request.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if !has_body {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let time_max = limits.request_body_time_max;
+    let read = axum::body::to_bytes(body, limits.request_body_bytes_max);
+    match tokio::time::timeout(time_max, read).await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Ok(Err(e)) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            Code::BadBody,
+            format!(
+                "the request body could not be read whole ({e}); it may be over the server's limit of {} bytes. \
+                 Nothing was applied",
+                limits.request_body_bytes_max
+            ),
+        )),
+        Err(_) => Err(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            Code::BodyTimeout,
+            format!(
+                "the request body did not arrive within {} ms of its headers; nothing was applied. Send it \
+                 at once, as one request",
+                time_max.as_millis()
+            ),
+        )),
+    }
+}
+
+/// Headers every answer carries: its content type is what it says (`nosniff`), no
+/// page of another site may frame it, and no URL of murphy's leaks in a `Referer`. An
+/// answer that is not the page (JSON, problems, metrics) may load nothing at all.
+async fn security_headers(mut response: Response) -> Response {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    let h = response.headers_mut();
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // For browsers older than CSP's frame-ancestors.
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(CONTENT_SECURITY_POLICY) {
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     response
 }
 
