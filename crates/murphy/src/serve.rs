@@ -71,6 +71,10 @@ struct LimitArgs {
     /// How long an entry may wait to reach the tables before writes wait, in milliseconds.
     #[arg(long, env = "MURPHY_MATERIALIZER_LAG_TIME_MAX_MS", default_value_t = Limits::default().materializer_lag_time_max.as_millis() as u64)]
     materializer_lag_time_max_ms: u64,
+    /// How long stopping may keep trying to write the tables (a full disk, say), in
+    /// milliseconds; past it murphy stops anyway, and the next start replays the log.
+    #[arg(long, env = "MURPHY_MATERIALIZER_SHUTDOWN_TIME_MAX_MS", default_value_t = Limits::default().materializer_shutdown_time_max.as_millis() as u64)]
+    materializer_shutdown_time_max_ms: u64,
     /// With --database: how long the primary's lease lasts unless renewed, in
     /// milliseconds (a stuck primary is deposed after it; a dead one at once).
     #[arg(long, env = "MURPHY_LEASE_TIME_MAX_MS", default_value_t = Limits::default().lease_time_max.as_millis() as u64)]
@@ -117,6 +121,7 @@ impl ServeArgs {
                 materializer_interval: Duration::from_millis(l.materializer_interval_ms),
                 materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),
                 materializer_lag_time_max: Duration::from_millis(l.materializer_lag_time_max_ms.max(1)),
+                materializer_shutdown_time_max: Duration::from_millis(l.materializer_shutdown_time_max_ms),
                 session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
                 sessions_per_owner_max: l.sessions_per_owner_max.max(1),
                 request_body_time_max: Duration::from_millis(l.request_body_time_max_ms.max(1)),

@@ -43,6 +43,9 @@ pub struct Limits {
     /// How long an entry may wait in the log before it is in the tables; past it,
     /// appends (and answers) wait.
     pub materializer_lag_time_max: Duration,
+    /// How long stopping may keep trying to write the tables (a full disk, say) before
+    /// it gives up: the log holds everything, and the next start replays it.
+    pub materializer_shutdown_time_max: Duration,
     /// A session unused this long expires; its requests get `409 session_expired`.
     pub session_idle_time_max: Duration,
     /// How long an expired session is still refused before its id is forgotten.
@@ -95,6 +98,7 @@ impl Default for Limits {
             materializer_interval: Duration::from_millis(500),
             materializer_lag_commands_max: 200_000,
             materializer_lag_time_max: Duration::from_secs(10),
+            materializer_shutdown_time_max: Duration::from_secs(10),
             session_idle_time_max: Duration::from_secs(3600),
             session_expired_time_max: Duration::from_secs(24 * 3600),
             sessions_max: 200_000,

@@ -134,6 +134,11 @@ impl Health {
         self.lock().tables = failure.map(Into::into);
     }
 
+    /// Why the tables cannot be written, while the materializer's steps fail.
+    pub fn tables_failing(&self) -> Option<Arc<str>> {
+        self.lock().tables.clone()
+    }
+
     /// `None` when all is well; else what `/healthz` reports. `reasons` adds the
     /// store's own words, which name files and hosts: for the operator (the admin), not
     /// for anyone who can reach the port.
