@@ -1,6 +1,6 @@
 // The murphy web page's entry: plain ES modules under js/, no build step, no
-// dependencies. It wires every control of the page to what it does, then signs in
-// again with the token a reload kept, or shows the sign-in form.
+// dependencies. It wires every control of the page to what it does, then resumes the
+// sign-in its cookie holds, or shows the ways to sign in.
 //
 // The modules under js/, lowest first: each imports only modules above it here.
 //   state.js          the state every module shares
@@ -24,8 +24,9 @@ import { $ } from "./js/dom.js";
 import { say, wireMessage } from "./js/message.js";
 import { wireSchedule } from "./js/schedule-controls.js";
 import { wireSections } from "./js/sections-controls.js";
+import { fetchSignInConfig } from "./js/api.js";
 import { signIn, signOut } from "./js/signin.js";
-import { STORE_STUDENT, STORE_TOKEN, state } from "./js/state.js";
+import { STORE_STUDENT, state } from "./js/state.js";
 
 wireMessage();
 wireSections();
@@ -56,7 +57,6 @@ function wireSignIn() {
       $("main").focus({ preventScroll: true });
       window.scrollTo(0, 0);
     } catch (e) {
-      state.token = null;
       handleError(e);
     } finally {
       if (b) b.disabled = false;
@@ -64,14 +64,34 @@ function wireSignIn() {
   });
 }
 
-// A reload stays signed in: the token kept in localStorage signs in again.
+// Why the identity provider's sign-in came back without one (`/?signin=CODE`).
+const SIGN_IN_FAILURES = {
+  unknown_student: "You signed in at the university, but the registrar has no student record for you here yet. Ask the registrar.",
+  expired: "That sign-in took too long or was started in another window. Sign in again.",
+  refused: "The university's sign-in was cancelled or refused.",
+  no_student_claim: "The university's sign-in did not say which student you are. Ask the registrar.",
+  provider: "The university's sign-in did not work just now. Try again, or sign in with a token.",
+};
+
+// A reload stays signed in: murphy says whether the sign-in cookie (which the script
+// cannot read) holds a sign-in, and it is resumed. Without one, the ways to sign in.
 async function start() {
-  const token = localStorage.getItem(STORE_TOKEN);
+  const params = new URLSearchParams(location.search);
+  const failure = params.get("signin");
+  if (failure !== null) history.replaceState(null, "", location.pathname + location.hash);
   const student = localStorage.getItem(STORE_STUDENT);
   if (student) $("signin-student").value = student;
-  if (!token) { $("signin-view").hidden = false; return; }
+  const config = await fetchSignInConfig().catch(() => ({ oidc: false, sign_in: "none" }));
+  $("signin-oidc").hidden = !config.oidc;
+  if (config.sign_in !== "signed_in") {
+    $("signin-view").hidden = false;
+    if (failure !== null) say(SIGN_IN_FAILURES[failure] || SIGN_IN_FAILURES.provider, "error");
+    else if (config.sign_in === "expired") say("Your sign-in has expired; sign in again.", "error");
+    else if (config.sign_in === "invalid") say("Your sign-in was not made by this murphy, or was changed; sign in again.", "error");
+    return;
+  }
   try {
-    await signIn(token, student);
+    await signIn(null, student);
   } catch (e) {
     signOut(false);
     if (student) $("signin-student").value = student;

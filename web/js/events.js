@@ -13,7 +13,8 @@ let studentRefresh = null;
 
 export function connectEvents() {
   if (state.events) state.events.close();
-  const es = new EventSource(`/api/v1/events?access_token=${encodeURIComponent(state.token)}`);
+  // Same origin: the sign-in cookie goes along; no credential in the URL.
+  const es = new EventSource("/api/v1/events");
   state.events = es;
   const live = $("live");
   live.hidden = false;

@@ -2,11 +2,11 @@
 // said (the catalog, the student's record, cached answers), and this tab's session.
 // Only the modules that read, write or draw change it; nothing here does I/O.
 
-export const STORE_TOKEN = "murphy.token";
+// No credential is kept here or in localStorage: the sign-in is an HttpOnly cookie
+// the script never sees. Only the student an admin acts for is remembered.
 export const STORE_STUDENT = "murphy.student";
 
 export const state = {
-  token: null,
   student: null, // the student id this page acts as (null: admin without one)
   admin: false,
   me: null, // the last StudentView

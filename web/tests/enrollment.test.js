@@ -118,7 +118,12 @@ test("sign in: a wrong token is refused in words, the right one signs in and is 
   assert.equal(await page.locator("#st-units").textContent(), "9 of 20");
   assert.equal(await page.locator("#st-balance").textContent(), "$1,250.00");
 
-  // The token is kept in localStorage: a reload stays signed in.
+  // The sign-in is an HttpOnly cookie, no token in reach of a script: a reload stays
+  // signed in through it.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(!stored.includes(tokens.s0001), `no token in localStorage: ${stored}`);
+  const [cookie] = (await page.context().cookies()).filter((c) => c.name === "murphy_session");
+  assert.ok(cookie && cookie.httpOnly && cookie.secure && cookie.sameSite === "Strict", JSON.stringify(cookie));
   await page.reload();
   await waitFor(page, "#who", "Signed in as s0001");
   await waitFor(page, "#sections-body tr");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use murphy_server::oidc::OidcConfig;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
@@ -37,7 +38,39 @@ pub struct ServeArgs {
     #[arg(long, env = "MURPHY_ADVERTISE_URL")]
     advertise_url: Option<String>,
     #[command(flatten)]
+    oidc: OidcArgs,
+    #[command(flatten)]
     limits: LimitArgs,
+}
+
+/// The university's identity provider, for the page's sign-in (OpenID Connect, the
+/// authorization code flow with PKCE). Without --oidc-issuer the page signs in with
+/// tokens only.
+#[derive(Args)]
+struct OidcArgs {
+    /// The identity provider's issuer URL (https; plain http only on this machine).
+    #[arg(long, env = "MURPHY_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret"])]
+    oidc_issuer: Option<String>,
+    /// murphy's client id at the provider.
+    #[arg(long, env = "MURPHY_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// murphy's client secret at the provider.
+    #[arg(long, env = "MURPHY_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// The claim whose value is the student's murphy id.
+    #[arg(long, env = "MURPHY_OIDC_STUDENT_CLAIM", default_value = "student_id")]
+    oidc_student_claim: String,
+    /// Who signs in as the registrar: NAME=VALUE (a claim that is, or is a list
+    /// holding, VALUE, e.g. groups=registrar) or NAME (a claim that is true).
+    #[arg(long, env = "MURPHY_OIDC_ADMIN_CLAIM")]
+    oidc_admin_claim: Option<String>,
+    /// Scopes asked for besides openid, space-separated.
+    #[arg(long, env = "MURPHY_OIDC_SCOPES", default_value = "profile")]
+    oidc_scopes: String,
+    /// Where the provider sends the browser back (registered with the provider);
+    /// default: http://HOST/auth/oidc/callback, HOST as the browser reached murphy.
+    #[arg(long, env = "MURPHY_OIDC_REDIRECT_URL")]
+    oidc_redirect_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -102,6 +135,9 @@ struct LimitArgs {
     /// authentications are refused 429 unchecked until the rate allows one again.
     #[arg(long, env = "MURPHY_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_MAX", default_value_t = Limits::default().auth_failures_per_address_per_minute_max)]
     auth_failures_per_address_per_minute_max: u32,
+    /// How long the page's sign-in (its session cookie) lasts, in seconds.
+    #[arg(long, env = "MURPHY_SIGN_IN_TIME_MAX_S", default_value_t = Limits::default().sign_in_time_max.as_secs())]
+    sign_in_time_max_s: u64,
 }
 
 impl ServeArgs {
@@ -126,6 +162,7 @@ impl ServeArgs {
                 sessions_per_owner_max: l.sessions_per_owner_max.max(1),
                 request_body_time_max: Duration::from_millis(l.request_body_time_max_ms.max(1)),
                 auth_failures_per_address_per_minute_max: l.auth_failures_per_address_per_minute_max.max(1),
+                sign_in_time_max: Duration::from_secs(l.sign_in_time_max_s.max(1)),
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
@@ -135,6 +172,15 @@ impl ServeArgs {
                 url,
                 schema: self.database_schema.clone(),
                 advertise_url: self.advertise_url.clone(),
+            }),
+            oidc: self.oidc.oidc_issuer.clone().map(|issuer| OidcConfig {
+                issuer,
+                client_id: self.oidc.oidc_client_id.clone().unwrap_or_default(),
+                client_secret: self.oidc.oidc_client_secret.clone().unwrap_or_default(),
+                student_claim: self.oidc.oidc_student_claim.clone(),
+                admin_claim: self.oidc.oidc_admin_claim.clone(),
+                scopes: self.oidc.oidc_scopes.clone(),
+                redirect_url: self.oidc.oidc_redirect_url.clone(),
             }),
         }
     }

@@ -65,6 +65,8 @@ pub struct Limits {
     /// Addresses whose failed authentications are remembered; past it, new addresses
     /// share one allowance.
     pub auth_failure_addresses_max: usize,
+    /// How long the page's sign-in (its session cookie) lasts.
+    pub sign_in_time_max: Duration,
     /// Requests per session whose answers a retry can still get.
     pub session_requests_remembered_max: usize,
     /// In a cluster: how long the primary's lease lasts unless renewed (it is renewed
@@ -106,6 +108,7 @@ impl Default for Limits {
             request_body_time_max: Duration::from_secs(10),
             auth_failures_per_address_per_minute_max: 60,
             auth_failure_addresses_max: 10_000,
+            sign_in_time_max: Duration::from_secs(12 * 3600),
             session_requests_remembered_max: 16,
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
@@ -139,6 +142,8 @@ pub struct Config {
     pub limits: Limits,
     /// `None`: SQLite in `data_dir`, alone. `Some`: a node of a cluster over PostgreSQL.
     pub database: Option<Database>,
+    /// The university's identity provider, for the page's sign-in; `None`: tokens only.
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// A PostgreSQL database shared by the nodes of a cluster.
@@ -160,6 +165,7 @@ impl Config {
             admin_token: None,
             limits: Limits::default(),
             database: None,
+            oidc: None,
         }
     }
 }

@@ -10,10 +10,12 @@
 pub mod auth;
 pub mod cluster;
 pub mod config;
+pub mod cookie;
 pub mod hello;
 pub mod http;
 mod lock;
 pub mod metrics;
+pub mod oidc;
 pub mod pipeline;
 pub mod problem;
 mod server;
@@ -42,6 +44,9 @@ pub enum ServerError {
     Loop(String),
     #[error("{0}")]
     Refused(String),
+    /// The configuration cannot work (say, an identity provider over plain HTTP).
+    #[error("{0}")]
+    Config(String),
     /// Another process serves the data directory.
     #[error("{}", lock::locked_message(dir, *holder))]
     Locked {

@@ -40,10 +40,14 @@ codes! {
     MalformedToken => "malformed_token",
     InvalidToken => "invalid_token",
     TooManyAuthFailures => "too_many_auth_failures",
+    SignInInvalid => "sign_in_invalid",
+    SignInExpired => "sign_in_expired",
+    CrossSite => "cross_site",
     Forbidden => "forbidden",
     NoSuchSection => "no_such_section",
     NoSuchStudent => "no_such_student",
     NoSuchRoute => "no_such_route",
+    NoProvider => "no_provider",
     MethodNotAllowed => "method_not_allowed",
     SessionGap => "session_gap",
     SessionExpired => "session_expired",
@@ -99,6 +103,11 @@ impl Problem {
             retry_after_seconds: Some(1),
             ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
         }
+    }
+
+    /// The same problem with another code.
+    pub fn with_code(self, code: Code) -> Problem {
+        Problem { code, ..self }
     }
 
     pub fn internal(detail: impl Into<String>) -> Problem {

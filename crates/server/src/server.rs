@@ -79,7 +79,7 @@ impl Server {
         )
         .map_err(io_error("starting the event loop thread"))?;
         let node = Arc::new(Node::alone(publisher, writer));
-        Ok(Server::new(
+        Server::new(
             lock,
             config,
             node,
@@ -89,7 +89,7 @@ impl Server {
             admin_source,
             replayed,
             Mode::Alone(thread),
-        ))
+        )
     }
 
     /// A node of a cluster: the state as the log has it now, a secondary until the
@@ -122,7 +122,7 @@ impl Server {
             manager: Box::new(manager),
             advertise_url: database.advertise_url,
         };
-        Ok(Server::new(
+        Server::new(
             lock,
             config,
             node,
@@ -132,7 +132,7 @@ impl Server {
             admin_source,
             recovered.replayed,
             mode,
-        ))
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -146,8 +146,14 @@ impl Server {
         admin_source: AdminTokenSource,
         replayed: u64,
         mode: Mode,
-    ) -> Server {
+    ) -> Result<Server, ServerError> {
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let oidc = config
+            .oidc
+            .clone()
+            .map(crate::oidc::Oidc::new)
+            .transpose()
+            .map_err(ServerError::Config)?;
         let forwarder = reqwest::Client::builder()
             .timeout(config.limits.request_time_max)
             .build()
@@ -158,6 +164,8 @@ impl Server {
             forwarder,
             store,
             admin_token_hash: auth::hash_token(&admin_token),
+            signer: crate::cookie::Signer::from_admin_token(&admin_token),
+            oidc,
             auth_failures: http::failures::AuthFailures::new(
                 config.limits.auth_failures_per_address_per_minute_max,
                 config.limits.auth_failure_addresses_max,
@@ -165,14 +173,14 @@ impl Server {
             limits: config.limits,
             metrics,
         });
-        Server {
+        Ok(Server {
             lock,
             app,
             stopping,
             mode,
             admin_source,
             replayed,
-        }
+        })
     }
 
     pub fn admin_token_source(&self) -> &AdminTokenSource {

@@ -6,6 +6,7 @@ mod events;
 pub mod failures;
 mod handlers;
 pub mod listener;
+mod signin;
 mod web;
 
 use std::sync::Arc;
@@ -38,6 +39,10 @@ pub struct App {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Failed authentications per client address, and their slowing.
     pub auth_failures: failures::AuthFailures,
+    /// Signs and checks the page's session cookie.
+    pub signer: crate::cookie::Signer,
+    /// The identity provider, when one is configured.
+    pub oidc: Option<crate::oidc::Oidc>,
 }
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
@@ -57,6 +62,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/commands", post(handlers::commands))
         .route("/api/v1/log", get(handlers::log))
         .route("/api/v1/events", get(events::events))
+        .route("/auth/config", get(signin::config))
+        .route("/auth/token", post(signin::token))
+        .route("/auth/sign-out", post(signin::sign_out))
+        .route("/auth/oidc", get(signin::oidc_start))
+        .route("/auth/oidc/callback", get(signin::oidc_callback))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -117,6 +127,9 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     if credentials && let Err(wait) = app.auth_failures.admit(peer) {
         return answered(&app, too_many_failures(wait).into_response());
     }
+    if let Some(problem) = cross_site(&request) {
+        return answered(&app, problem.into_response());
+    }
     if let Some(problem) = declared_too_large(&request, app.limits.request_body_bytes_max) {
         // The body is left unread: the connection cannot carry another request.
         return answered(&app, closing(problem.into_response()));
@@ -159,7 +172,10 @@ fn closing(mut response: Response) -> Response {
 /// Whether the request offers a credential (a token in a header or the query), so that
 /// its `401` is a failed authentication, not a forgotten one.
 fn carries_credentials(request: &Request) -> bool {
-    request.headers().contains_key(AUTHORIZATION) || request.uri().query().is_some_and(|q| q.contains("access_token="))
+    request.headers().contains_key(AUTHORIZATION)
+        || request.uri().query().is_some_and(|q| q.contains("access_token="))
+        || crate::cookie::find(request.headers(), crate::cookie::SESSION_COOKIE).is_some()
+        || request.uri().path() == "/auth/token"
 }
 
 fn too_many_failures(wait: std::time::Duration) -> Problem {
@@ -259,7 +275,8 @@ impl FromRequestParts<Arc<App>> for Principal {
 }
 
 /// The caller's principal from `Authorization: Bearer <token>`, or else from `query_token`
-/// where an endpoint accepts one (a browser's `EventSource` cannot set headers).
+/// where an endpoint accepts one, or else from the page's session cookie (which a
+/// same-origin `EventSource` sends too).
 pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
     let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
     let mut authorizations = headers.get_all(AUTHORIZATION).iter();
@@ -273,6 +290,9 @@ pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -
     let token = match (authorization, query_token) {
         (Some(header), _) => header.to_str().ok().and_then(bearer),
         (None, Some(token)) => Some(token),
+        (None, None) if let Some(session) = crate::cookie::find(headers, crate::cookie::SESSION_COOKIE) => {
+            return from_cookie(app, session);
+        }
         (None, None) => {
             return Err(unauthorized(
                 Code::MissingToken,
@@ -297,6 +317,59 @@ pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -
             "this token is not valid; check it, or ask the registrar for a new one",
         )),
     }
+}
+
+/// The principal of a session cookie, if this server signed it and it is current.
+fn from_cookie(app: &App, value: &str) -> Result<Principal, Problem> {
+    use crate::cookie::Refused;
+    match app.signer.principal(value, time::OffsetDateTime::now_utc()) {
+        Ok(principal) => Ok(principal),
+        Err(Refused::Expired) => Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            Code::SignInExpired,
+            "your sign-in has expired; sign in again",
+        )),
+        Err(Refused::Invalid) => Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            Code::SignInInvalid,
+            "your sign-in cookie was not made by this server (or was changed); sign in again",
+        )),
+    }
+}
+
+/// A request the page's cookie would authenticate (or one that signs in) must come
+/// from murphy's own page: a browser sends `Origin` with every such request, and it
+/// must name the host the request was sent to. `SameSite=Strict` already keeps the
+/// cookie off other sites' requests; this also refuses a sibling origin on the same
+/// site (another port of the same host) and a sign-in forced on a visitor.
+fn cross_site(request: &Request) -> Option<Problem> {
+    use axum::http::Method;
+    if [Method::GET, Method::HEAD, Method::OPTIONS].contains(request.method()) {
+        return None;
+    }
+    let headers = request.headers();
+    let by_cookie =
+        !headers.contains_key(AUTHORIZATION) && crate::cookie::find(headers, crate::cookie::SESSION_COOKIE).is_some();
+    let signing_in = request.uri().path().starts_with("/auth/");
+    if !by_cookie && !signing_in {
+        return None;
+    }
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok());
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    let same = match (origin, host) {
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, rest)| rest == host),
+        // No browser sends a cookie-authenticated write without `Origin`; a program
+        // signing in with a token (no cookie yet) may.
+        (None, _) => !by_cookie,
+        (Some(_), None) => false,
+    };
+    (!same).then(|| {
+        Problem::forbidden(
+            "this request came from a page that is not murphy's (its Origin is another site's), so the \
+             sign-in cookie does not count for it: cross-site requests are refused. Use murphy's own page",
+        )
+        .with_code(Code::CrossSite)
+    })
 }
 
 /// The token of an `Authorization` value `Bearer <token>`. The scheme's name is

@@ -136,6 +136,7 @@ async fn launch_on(dir: &Path, limits: Limits, store: Arc<dyn Backend>) -> Launc
         admin_token: Some(ADMIN_TOKEN.into()),
         limits,
         database: None,
+        oidc: None,
     };
     let server = Server::open_with(config, store).expect("server opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -28,6 +28,11 @@ const ROUTER_PATHS: &[&str] = &[
     "/api/v1/sections/{id}",
     "/api/v1/students/{id}",
     "/api/v1/commands",
+    "/auth/config",
+    "/auth/token",
+    "/auth/sign-out",
+    "/auth/oidc",
+    "/auth/oidc/callback",
     "/api/v1/log",
     "/api/v1/events",
 ];
@@ -282,7 +287,11 @@ async fn every_documented_operation_is_served_as_documented() {
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: needs a token");
                     assert_eq!(code, Some(Value::from("missing_token")), "{what}");
                 }
-                if open {
+                // The sign-in's endpoints redirect, or want a body of their own; none
+                // needs a token.
+                if open && path.starts_with("/auth/") {
+                    assert_ne!(status, StatusCode::UNAUTHORIZED, "{what}: open endpoints need no token");
+                } else if open {
                     assert_eq!(status, StatusCode::OK, "{what}: open endpoints need no token");
                 }
             }
