@@ -113,3 +113,26 @@ fn a_second_server_on_one_data_directory_exits_3_naming_the_first() {
     assert!(!String::from_utf8_lossy(&second.stdout).contains("murphy serving"));
     assert!(still_up, "the first server serves on");
 }
+
+/// A cluster node whose address is taken says so in one error and exits `3`: no panic,
+/// no backtrace (its PostgreSQL client used to be dropped inside the async runtime).
+#[test]
+fn a_cluster_node_on_a_port_in_use_says_so_and_exits_3() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_murphy"))
+        .args(["serve", "--admin-token", "t", "--listen", &address])
+        .args(["--database", "postgres://murphy@127.0.0.1:1/murphy", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&address), "names the address: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains("address already in use"),
+        "says why: {stderr}"
+    );
+    assert!(!stderr.contains("panicked") && stderr.lines().count() <= 3, "{stderr}");
+}
