@@ -33,6 +33,32 @@ pub struct CommandResult {
     pub outcome: Outcome,
 }
 
+/// The JSON of `results` as answered to their requester. A student is told that seats
+/// were freed, never to whom: an outcome that promoted others (`dropped`, `swapped`,
+/// `capacity_set`) has `promoted` empty and `promoted_count` saying how many. The
+/// registrar's answers, and the log, name them.
+pub fn results_json(results: &[CommandResult], registrar: bool) -> String {
+    let promoted = |o: &Outcome| match o {
+        Outcome::Dropped { promoted, .. } | Outcome::Swapped { promoted, .. } | Outcome::CapacitySet { promoted } => {
+            promoted.len()
+        }
+        _ => 0,
+    };
+    if registrar || results.iter().all(|r| promoted(&r.outcome) == 0) {
+        return serde_json::to_string(results).expect("results serialize");
+    }
+    let mut value = serde_json::to_value(results).expect("results serialize");
+    for (result, json) in results.iter().zip(value.as_array_mut().expect("a list")) {
+        let count = promoted(&result.outcome);
+        if count > 0 {
+            let outcome = &mut json["outcome"];
+            outcome["promoted"] = serde_json::Value::Array(Vec::new());
+            outcome["promoted_count"] = count.into();
+        }
+    }
+    value.to_string()
+}
+
 /// The answer to `POST /api/v1/commands`, one result per command, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandsAnswer {

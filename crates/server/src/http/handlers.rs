@@ -218,7 +218,9 @@ pub async fn commands(
         .await;
     let results = match answer.map_err(submit_problem)? {
         Answer::Results(json) => json.to_string(),
-        Answer::InLog { first_lsn, last_lsn } => stored_results(&app, first_lsn, last_lsn).await?,
+        Answer::InLog { first_lsn, last_lsn } => {
+            stored_results(&app, first_lsn, last_lsn, principal == Principal::Admin).await?
+        }
         Answer::Unknown(unknown) => return Err(no_such(unknown)),
         Answer::Gap { expected, got } => {
             return Err(Problem::new(
@@ -309,7 +311,7 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
 }
 
 /// The answer of an earlier request of a session, read back from the durable log.
-async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<String, Problem> {
+async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64, registrar: bool) -> Result<String, Problem> {
     let store = app.store.clone();
     let entries = tokio::task::spawn_blocking(move || store.log(first_lsn - 1, last_lsn - first_lsn + 1))
         .await
@@ -322,7 +324,7 @@ async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<Stri
             outcome: e.outcome,
         })
         .collect();
-    Ok(serde_json::to_string(&results).expect("results serialize"))
+    Ok(murphy_core::wire::results_json(&results, registrar))
 }
 
 #[derive(Deserialize)]

@@ -100,17 +100,19 @@ fn required(schema: &Value) -> BTreeSet<String> {
 }
 
 /// Each serialized value's tag has a variant schema whose properties are exactly the
-/// fields serde wrote, all its required ones among them; and the document lists no tag
-/// the code does not produce.
+/// fields written for that tag (over all its values), all its required ones in each;
+/// and the document lists no tag the code does not produce.
 fn check_union(doc: &Value, union: &str, serialized: &[Value]) {
     let variants = variants(doc, union);
     let documented: BTreeSet<String> = variants.iter().map(|(tag, _)| tag.clone()).collect();
     assert_eq!(documented, tags(serialized), "{union}: documented tags vs serde's");
-    for value in serialized {
-        let tag = value["type"].as_str().unwrap();
-        let (_, schema) = variants.iter().find(|(t, _)| t == tag).unwrap();
-        assert_eq!(keys(&schema["properties"]), keys(value), "{union} {tag}: fields");
-        assert!(required(schema).is_subset(&keys(value)), "{union} {tag}: required");
+    for (tag, schema) in &variants {
+        let values: Vec<&Value> = serialized.iter().filter(|v| v["type"] == tag.as_str()).collect();
+        let written: BTreeSet<String> = values.iter().flat_map(|v| keys(v)).collect();
+        assert_eq!(keys(&schema["properties"]), written, "{union} {tag}: fields");
+        for value in values {
+            assert!(required(schema).is_subset(&keys(value)), "{union} {tag}: required");
+        }
     }
 }
 
@@ -164,10 +166,20 @@ async fn command_and_outcome_schemas_match_serde() {
     let outcomes = every_outcome();
     let kinds: BTreeSet<usize> = outcomes.iter().map(outcome_kind).collect();
     assert_eq!(kinds, (0..OUTCOME_KINDS).collect(), "every_outcome misses a variant");
-    let serialized: Vec<Value> = outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
+    let mut serialized: Vec<Value> = outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
     for (outcome, value) in outcomes.iter().zip(&serialized) {
         assert_eq!(value["type"], outcome.kind());
     }
+    // And each as a student is answered it (promotions counted, not named).
+    let results: Vec<murphy_core::wire::CommandResult> = outcomes
+        .iter()
+        .map(|outcome| murphy_core::wire::CommandResult {
+            lsn: 1,
+            outcome: outcome.clone(),
+        })
+        .collect();
+    let as_student: Value = serde_json::from_str(&murphy_core::wire::results_json(&results, false)).unwrap();
+    serialized.extend(as_student.as_array().unwrap().iter().map(|r| r["outcome"].clone()));
     check_union(&doc, "Outcome", &serialized);
 
     // The documented examples are what serde reads, and `required` and `default` say
