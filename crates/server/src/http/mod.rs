@@ -138,9 +138,9 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         Ok(request) => request,
         Err(problem) => return answered(&app, closing(problem.into_response())),
     };
-    let response = match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Problem::unavailable(
+    let response = match within(limit, next.run(request)).await {
+        Some(response) => response,
+        None => Problem::unavailable(
             Code::Timeout,
             format!(
                 "the request took longer than {} ms; retry it (with the same client and seq, it applies once)",
@@ -153,6 +153,25 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         app.auth_failures.failed(peer);
     }
     answered(&app, response)
+}
+
+/// How late past its deadline a request's timer may fire before murphy takes it that
+/// the process itself was not running (paused, say, by SIGSTOP or a frozen VM).
+const STALL_LATENESS_MIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// `answer`, if it comes within `limit`. Time the process was stopped does not count:
+/// a timer that fires well past its deadline means murphy itself did not run, and the
+/// request, which may be mid-write, is given `limit` again to get its real answer (a
+/// primary paused past its lease answers `not_primary` once it learns it was
+/// deposed, not a `timeout` that leaves the client guessing).
+async fn within(limit: std::time::Duration, answer: impl Future<Output = Response>) -> Option<Response> {
+    tokio::pin!(answer);
+    let deadline = tokio::time::Instant::now() + limit;
+    match tokio::time::timeout_at(deadline, &mut answer).await {
+        Ok(response) => Some(response),
+        Err(_) if deadline.elapsed() > STALL_LATENESS_MIN => tokio::time::timeout(limit, answer).await.ok(),
+        Err(_) => None,
+    }
 }
 
 /// Counts `response` among the answers given.

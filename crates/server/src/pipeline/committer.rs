@@ -61,7 +61,10 @@ impl Committer {
             let waited = self.lag.wait_within(
                 self.limits.materializer_lag_commands_max,
                 self.limits.materializer_lag_time_max,
-                || self.health.tables_failing(),
+                || {
+                    let stopped = self.health.refusal().filter(Refusal::stopped).map(|r| r.reason);
+                    stopped.or_else(|| self.health.tables_failing())
+                },
             );
             match waited {
                 Ok(waited) => self.metrics.materializer_wait(waited),
@@ -147,6 +150,11 @@ impl Committer {
     /// refused at once, not appended (answered `storage_unavailable`), as a failed
     /// append would be; writes resume once a materializer step succeeds.
     fn tables_failing(&self, why: &str, sealed: Sealed) {
+        if let Some(refusal) = self.health.refusal().filter(Refusal::stopped) {
+            // Deposed, or the store in doubt: said as such.
+            sealed.refuse(&refusal);
+            return;
+        }
         let reason = format!(
             "the tables cannot be written and trail the log by as much as they may: {why} ({})",
             self.backend.describe()

@@ -122,9 +122,12 @@ impl Materializer {
                 self.pending = Pending::default();
                 true
             }
-            Err(murphy_store::StoreError::Fenced { .. }) => {
+            Err(e @ murphy_store::StoreError::Fenced { .. }) => {
                 // Another node holds the lease and writes the tables from the log now.
+                // This one is deposed: its committer must not wait for tables it will
+                // never write again (it would hold every write until it timed out).
                 tracing::info!("deposed: the new primary materializes the tables");
+                self.health.stop(&e.to_string(), super::health::RefusalKind::Deposed);
                 self.pending = Pending::default();
                 true
             }
