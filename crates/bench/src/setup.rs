@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use murphy_core::Command;
-use murphy_core::wire::{CommandsAnswer, CommandsRequest, SectionsAnswer};
+use murphy_core::wire::{CommandsAnswer, CommandsRequest, ProblemBody, SectionsAnswer};
 use serde::Serialize;
 
 use crate::http::Connection;
@@ -132,7 +132,16 @@ fn failed(e: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(e.to_string())
 }
 
+/// A refusal of setup, as the problem's own sentence where the server sent one.
 fn refused(status: u16, body: &[u8]) -> BenchError {
-    let text = String::from_utf8_lossy(body);
-    BenchError::Setup(format!("status {status}: {text} (is --admin-token right?)"))
+    let said = serde_json::from_slice::<ProblemBody>(body)
+        .map(|p| p.detail)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+    BenchError::Setup(match status {
+        401 | 403 => format!(
+            "the server refused the admin token ({status}: {said}); pass the admin token of the \
+             server at --url (--admin-token or MURPHY_ADMIN_TOKEN)"
+        ),
+        _ => format!("the server answered {status}: {said}"),
+    })
 }

@@ -206,6 +206,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<Status> {
         .full_log()
         .await
         .context("fetching the server's log (is --admin-token right?)")?;
+    murphy_check::same_server(&history, &log).map_err(usage)?;
     let report = murphy_check::check(&history, &log);
     println!("{report}");
     if let Some(path) = &args.json {

@@ -10,6 +10,7 @@ use clap::Args;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
+use crate::cli::exit::failed;
 use crate::demo;
 
 #[derive(Args)]
@@ -123,13 +124,15 @@ impl ServeArgs {
 pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()> {
     let config = args.config();
     let data_dir = config.data_dir.clone();
+    // Bound before anything is opened: a start that cannot listen creates no data
+    // directory. Connections that come before the server runs wait in the backlog.
+    let listener = bind(args.listen)?;
     // The errors of opening name the path, the cause and the fix themselves. Opening
     // blocks (a database's client runs its own runtime): off the async threads.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
     if let Some(students) = demo_students {
         demo::seed(&server, &data_dir, students).await?;
     }
-    let listener = bind(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     match &args.database {
         None => say!(
@@ -162,7 +165,7 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
 }
 
 pub async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
-    let listener = bind(listen).with_context(|| format!("listening on {listen}"))?;
+    let listener = bind(listen)?;
     say!("Server running at http://{}/", listener.local_addr()?);
     murphy_server::hello::serve(listener, shutdown_signal()).await?;
     Ok(())
@@ -190,7 +193,18 @@ pub fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
 /// of 1024, the rest wait out a one-second SYN retry. The kernel caps it at somaxconn.
 const ACCEPT_BACKLOG_CONNECTIONS: u32 = 8192;
 
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// Listens on `addr`; an address in use is said with what to do about it.
+fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    listen(addr).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => failed(format!(
+            "another process listens on {addr}: stop it, or pass --listen (or set MURPHY_LISTEN) \
+             with another address"
+        )),
+        _ => anyhow::Error::new(e).context(format!("listening on {addr}")),
+    })
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
