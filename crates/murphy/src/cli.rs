@@ -12,6 +12,7 @@ mod ctx;
 pub mod exit;
 pub mod help;
 mod import;
+mod money;
 mod reads;
 mod schedule;
 mod table;
@@ -117,14 +118,16 @@ pub enum Command {
     Deposit {
         #[command(flatten)]
         common: Common,
-        /// The amount in cents: 5000 is $50.00.
+        /// The amount in dollars: 50, 12.50 or $12.50.
+        #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
     /// Take money out (an overdraft costs a $30.00 fee).
     Withdraw {
         #[command(flatten)]
         common: Common,
-        /// The amount in cents: 5000 is $50.00.
+        /// The amount in dollars: 50, 12.50 or $12.50.
+        #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
     /// Send money to another student (never overdraws).
@@ -133,7 +136,8 @@ pub enum Command {
         common: Common,
         /// The student who receives the money.
         to: String,
-        /// The amount in cents: 5000 is $50.00.
+        /// The amount in dollars: 50, 12.50 or $12.50.
+        #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
     /// Live seat counts of a section, one line per change, until ctrl-c.

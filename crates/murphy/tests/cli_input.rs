@@ -1,0 +1,39 @@
+//! What a user types, against the real binary: money in dollars as every answer prints
+//! it, server addresses in the forms people write them, and a command run with a
+//! token of the wrong role, each answered in a sentence that says what to do.
+
+mod common;
+
+use common::{CliServer as Server, both, stdout};
+
+#[test]
+fn money_is_typed_in_dollars_as_it_is_printed() {
+    let server = Server::start();
+    let [ada, _] = &server.students(&["s0001", "s0002"])[..] else {
+        panic!("two tokens")
+    };
+    let said = |args: &[&str]| {
+        let out = server.murphy_as(ada, args);
+        assert!(out.status.success(), "{args:?}: {}", both(&out));
+        stdout(&out).trim().to_owned()
+    };
+    assert_eq!(said(&["deposit", "12.50"]), "deposited $12.50; your balance is $12.50");
+    assert_eq!(said(&["deposit", "$7.5"]), "deposited $7.50; your balance is $20.00");
+    assert_eq!(said(&["withdraw", "5"]), "withdrew $5.00; your balance is $15.00");
+    assert_eq!(
+        said(&["transfer", "s0002", "0.25"]),
+        "transferred $0.25 to s0002; your balance is $14.75"
+    );
+    let json: serde_json::Value = serde_json::from_str(&said(&["balance", "--json"])).unwrap();
+    assert_eq!(json["balance_cents"], 1475, "the API keeps cents: {json}");
+
+    for typed in ["12.345", "0", "ten"] {
+        let refused = server.murphy_as(ada, &["deposit", typed]);
+        assert_eq!(refused.status.code(), Some(2), "{typed}: {}", both(&refused));
+        assert!(
+            both(&refused).contains("write it as 12.50, $12.50 or 12"),
+            "{typed}: {}",
+            both(&refused)
+        );
+    }
+}
