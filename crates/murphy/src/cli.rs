@@ -30,8 +30,8 @@ use exit::Status;
 /// Connection and output options, shared by every client subcommand.
 #[derive(Args, Clone)]
 pub struct Common {
-    /// The murphy server's address.
-    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    /// The murphy server's URL (http:// when left out).
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000", value_parser = crate::address::server_url)]
     url: String,
     /// Your token: a student's (the registrar issues it with `murphy admin token`) or
     /// the admin token.

@@ -22,7 +22,7 @@ pub enum ModelArg {
 pub struct BenchArgs {
     /// The server to drive; several, comma-separated (the nodes of a cluster), spread the
     /// connections over them, each moving on to the next when its node cannot be reached.
-    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000", value_parser = crate::address::server_urls)]
     url: String,
     /// murphy's admin token (the scenario is set up and played through it).
     #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
@@ -185,8 +185,8 @@ pub struct CheckArgs {
     /// The history `murphy bench --history` (or `--out DIR`: DIR/history.jsonl) recorded.
     #[arg(long)]
     history: PathBuf,
-    /// The server whose log to check against.
-    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    /// The server whose log to check against (http:// when left out).
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000", value_parser = crate::address::server_url)]
     url: String,
     /// murphy's admin token: only the admin may read the log.
     #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]

@@ -12,6 +12,7 @@ macro_rules! say {
     }};
 }
 
+mod address;
 mod demo;
 mod load;
 mod net;
@@ -56,8 +57,9 @@ enum Cmd {
     },
     /// Serve the lecture's app.js: `Hello, World!` as text/plain on every path.
     Hello {
-        /// Address to listen on (port 0 picks a free port; the address is printed).
-        #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
+        /// Address to listen on: 127.0.0.1:3000, localhost:3000 or a port (port 0 picks
+        /// a free port; the address is printed).
+        #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000", value_parser = address::listen)]
         listen: SocketAddr,
     },
     /// Drive a running murphy (or any server, for `hello`) with a load scenario.

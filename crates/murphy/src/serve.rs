@@ -15,8 +15,9 @@ use crate::demo;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the address is printed).
-    #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
+    /// Address to listen on: 127.0.0.1:3000, localhost:3000 or a port (port 0 picks a
+    /// free port; the address is printed).
+    #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000", value_parser = crate::address::listen)]
     listen: SocketAddr,
     /// Directory holding the SQLite files (log.sqlite3, tables.sqlite3) and the
     /// generated admin token.

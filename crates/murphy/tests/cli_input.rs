@@ -37,3 +37,29 @@ fn money_is_typed_in_dollars_as_it_is_printed() {
         );
     }
 }
+
+#[test]
+fn a_url_without_a_scheme_is_http_and_listen_takes_a_host_name_or_a_port() {
+    let server = Server::start();
+    let bare = server.url.strip_prefix("http://").unwrap();
+    let sections = server.murphy(&["sections", "--url", bare]);
+    assert!(sections.status.success(), "{}", both(&sections));
+    assert!(stdout(&sections).contains("0 sections"), "{}", both(&sections));
+    let wrong = server.murphy(&["sections", "--url", &format!("ftp://{bare}")]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", both(&wrong));
+    assert!(both(&wrong).contains("murphy speaks http://"), "{}", both(&wrong));
+
+    for listen in ["localhost:0", "0"] {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_murphy"))
+            .args(["serve", "--admin-token", "t", "--listen", listen, "--data-dir"])
+            .arg(data.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let url = common::served_url(&mut child);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(url.starts_with("http://127.0.0.1:"), "--listen {listen}: {url}");
+    }
+}
