@@ -204,26 +204,7 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
         Command::Schedule { common } => reads::schedule(&Ctx::new(common)?).await,
         Command::Balance { common } => reads::balance(&Ctx::new(common)?).await,
         Command::Watch { common, id } => reads::watch(&Ctx::new(common)?, &id).await,
-        Command::Admin(AdminCommand::Token { common, holder }) => writes::token(&Ctx::new(common)?, &holder).await,
-        Command::Admin(AdminCommand::Import { common, file }) => writes::import(&Ctx::new(common)?, &file).await,
-        Command::Admin(AdminCommand::Permission {
-            common,
-            holder,
-            section,
-        }) => {
-            let command = Cmd::IssuePermission {
-                student: holder,
-                section,
-            };
-            writes::apply(&Ctx::new(common)?, vec![command]).await
-        }
-        Command::Admin(AdminCommand::Complete { common, holder, course }) => {
-            let command = Cmd::RecordCompletion {
-                student: holder,
-                course,
-            };
-            writes::apply(&Ctx::new(common)?, vec![command]).await
-        }
+        Command::Admin(command) => admin(command).await,
         write => {
             let (common, make) = write_command(write);
             let ctx = Ctx::new(common)?;
@@ -231,6 +212,46 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
             writes::apply(&ctx, vec![command]).await
         }
     }
+}
+
+/// Runs a registrar's command, once the token is known to be the admin's.
+async fn admin(command: AdminCommand) -> anyhow::Result<Status> {
+    let (common, work) = match command {
+        AdminCommand::Token { common, holder } => (common, Admin::Token(holder)),
+        AdminCommand::Import { common, file } => (common, Admin::Import(file)),
+        AdminCommand::Permission {
+            common,
+            holder,
+            section,
+        } => (
+            common,
+            Admin::Apply(Cmd::IssuePermission {
+                student: holder,
+                section,
+            }),
+        ),
+        AdminCommand::Complete { common, holder, course } => (
+            common,
+            Admin::Apply(Cmd::RecordCompletion {
+                student: holder,
+                course,
+            }),
+        ),
+    };
+    let ctx = Ctx::new(common)?;
+    ctx.require_admin().await?;
+    match work {
+        Admin::Token(holder) => writes::token(&ctx, &holder).await,
+        Admin::Import(file) => writes::import(&ctx, &file).await,
+        Admin::Apply(command) => writes::apply(&ctx, vec![command]).await,
+    }
+}
+
+/// What a registrar's command does, apart from its connection options.
+enum Admin {
+    Token(String),
+    Import(PathBuf),
+    Apply(Cmd),
 }
 
 /// The student commands that write: their options, and the command for a student.

@@ -79,7 +79,7 @@ fn each_kind_of_ending_has_its_exit_status() {
     assert_eq!(unknown.status.code(), Some(1), "a 404: {}", both(&unknown));
     assert_eq!(
         stderr(&unknown).lines().next(),
-        Some("error: there is no section NOPE-1; GET /api/v1/sections lists them")
+        Some("error: there is no section NOPE-1; `murphy sections` lists them")
     );
     let bad_token = server.murphy_as("mst_not-a-token", &["sections"]);
     assert_eq!(bad_token.status.code(), Some(1), "a 401: {}", both(&bad_token));

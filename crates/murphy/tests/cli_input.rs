@@ -63,3 +63,49 @@ fn a_url_without_a_scheme_is_http_and_listen_takes_a_host_name_or_a_port() {
         assert!(url.starts_with("http://127.0.0.1:"), "--listen {listen}: {url}");
     }
 }
+
+#[test]
+fn the_wrong_role_and_other_refusals_are_said_once_in_the_command_lines_words() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{}MATH-31A-1,Differential Calculus,4,10,0,MWF,09:00,09:50\n",
+        common::CSV_HEADER
+    );
+    assert!(server.import(dir.path(), &csv).status.success());
+    let [ada] = &server.students(&["s0001"])[..] else {
+        panic!("a token")
+    };
+
+    // A registrar's command with a student's token: whatever it would have sent first.
+    let file = dir.path().join("sections.csv");
+    for args in [
+        vec!["admin", "permission", "s0001", "MATH-31A-1"],
+        vec!["admin", "import", file.to_str().unwrap()],
+        vec!["admin", "complete", "s0001", "MATH-1"],
+        vec!["admin", "token", "s0001"],
+    ] {
+        let out = server.murphy_as(ada, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", both(&out));
+        assert!(
+            both(&out).starts_with("error: this needs the admin token"),
+            "{args:?}: {}",
+            both(&out)
+        );
+    }
+
+    // A student's sentences name commands, not API paths.
+    let nope = server.murphy_as(ada, &["section", "NOPE-1"]);
+    assert_eq!(
+        both(&nope).trim(),
+        "error: there is no section NOPE-1; `murphy sections` lists them"
+    );
+    // A cause already said is not said again.
+    let bad = server.murphy_as("not-a-token", &["sections"]);
+    assert_eq!(both(&bad).lines().count(), 1, "{}", both(&bad));
+    // A name that does not resolve is no server to start.
+    let dns = server.murphy_as(ada, &["sections", "--url", "http://no-such-host.invalid:3000"]);
+    assert_eq!(dns.status.code(), Some(3), "{}", both(&dns));
+    assert!(both(&dns).contains("its name does not resolve"), "{}", both(&dns));
+    assert!(!both(&dns).contains("is it running?"), "{}", both(&dns));
+}

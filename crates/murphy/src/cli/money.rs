@@ -2,10 +2,15 @@
 //! page takes them and as every answer prints them. The API keeps integer cents; this
 //! is the one place the command line turns one into the other.
 
+use murphy_core::command::AMOUNT_CENTS_MAX;
+
+use super::words::dollars;
+
 /// Dollars typed on the command line, as cents: `"$12.50"` is `1250`. A clap value
 /// parser: its error is the sentence clap prints after the argument's name.
 pub fn parse_dollars(text: &str) -> Result<i64, String> {
-    let bad = || format!("{text:?} is not an amount of dollars: write it as 12.50, $12.50 or 12 (at least $0.01)");
+    let most = dollars(AMOUNT_CENTS_MAX);
+    let bad = || format!("{text:?} is not an amount of dollars: write it as 12.50, $12.50 or 12 ($0.01 to {most})");
     let digits = text.trim().strip_prefix('$').unwrap_or(text.trim()).replace(',', "");
     let (whole, fraction) = digits.split_once('.').unwrap_or((&digits, ""));
     let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -22,7 +27,7 @@ pub fn parse_dollars(text: &str) -> Result<i64, String> {
         .checked_mul(100)
         .and_then(|c| c.checked_add(cents))
         .ok_or_else(bad)?;
-    if total < 1 {
+    if !(1..=AMOUNT_CENTS_MAX).contains(&total) {
         return Err(bad());
     }
     Ok(total)
@@ -30,7 +35,7 @@ pub fn parse_dollars(text: &str) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_dollars;
+    use super::{AMOUNT_CENTS_MAX, parse_dollars};
 
     #[test]
     fn dollars_as_students_write_them() {
@@ -43,6 +48,7 @@ mod tests {
             (".75", 75),
             ("1,000", 100_000),
             (" $3 ", 300),
+            ("10,000,000", AMOUNT_CENTS_MAX),
         ] {
             assert_eq!(parse_dollars(typed), Ok(cents), "{typed}");
         }
