@@ -74,12 +74,15 @@ enum Cmd {
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
         data_dir: PathBuf,
     },
+    /// What murphy's exit statuses mean (`murphy help exit-status`).
+    #[command(hide = true, after_help = cli::exit::EXIT_STATUS_HELP)]
+    ExitStatus,
     /// The client commands: sections, enroll, watch, admin import, ...
     #[command(flatten)]
     Client(cli::Command),
 }
 
-/// Ends with the status of `cli::exit` (documented in every `--help`); an error is
+/// Ends with the status of `cli::exit` (`murphy help exit-status`); an error is
 /// printed as `error: ...` with its causes, never as a backtrace.
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -90,7 +93,7 @@ fn main() -> ExitCode {
         // Colour codes only for a person at a terminal, not in a file or a pipe.
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
-    let matches = cli::help::with_exit_statuses(Cli::command()).get_matches();
+    let matches = cli::help::finished(Cli::command()).get_matches();
     let args = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(args) {
         Ok(status) => status.into(),
@@ -110,6 +113,10 @@ fn run(args: Cli) -> anyhow::Result<Status> {
             Cmd::Net(args) => net::run(args).map(done),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,
+            Cmd::ExitStatus => {
+                println!("{}", cli::exit::EXIT_STATUS_HELP);
+                Ok(Status::Done)
+            }
             Cmd::Client(command) => cli::run(command).await,
         }
     })

@@ -28,6 +28,10 @@ Exit status:
   3  failed: murphy could not be reached or failed (no connection, a lost answer,
      a 5xx), or a file could not be written; trying again later may work";
 
+/// What every help page but `murphy --help` says of the exit statuses.
+pub const EXIT_STATUS_LINE: &str =
+    "Exit status: 0 done, 1 refused, 2 usage, 3 failed (`murphy help exit-status` says what each means).";
+
 impl From<Status> for ExitCode {
     fn from(status: Status) -> ExitCode {
         ExitCode::from(status as u8)
