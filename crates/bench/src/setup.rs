@@ -45,7 +45,7 @@ pub async fn setup(addr: SocketAddr, token: &str, options: &Options, run_id: &st
     let shape = &options.shape;
     let sections = scenario::sections(scenario, shape, run_id);
     let sections = if scenario == Scenario::LastSeat {
-        sections
+        sections // named after the run: always new
     } else {
         let existing = existing_sections(&mut conn).await?;
         let (old, new): (Vec<Command>, Vec<Command>) = sections
@@ -54,11 +54,25 @@ pub async fn setup(addr: SocketAddr, token: &str, options: &Options, run_id: &st
         setup.sections_reused = old.len() as u64;
         new
     };
+    // Reads need no students.
+    let first_missing = match scenario {
+        Scenario::Reads => None,
+        _ => Some(students_present(&mut conn, shape.students).await?),
+    };
+    setup.students_reused = first_missing.unwrap_or(0) as u64;
+    // Reads leave the catalog as they found it: only the scenarios that write are
+    // skewed by seats an earlier run took.
+    if setup.reused_any() && scenario != Scenario::Reads && !options.reuse {
+        return Err(BenchError::Reused(format!(
+            "this server holds an earlier run's {} sections and {} students, their seats taken \
+             by that run, so this run would measure something else: serve murphy over a new data \
+             directory for a clean run, or pass --reuse to run over them anyway",
+            setup.sections_reused, setup.students_reused
+        )));
+    }
     setup.sections_created = sections.len() as u64;
     apply(&mut conn, sections).await?;
-    if scenario != Scenario::Reads {
-        let first_missing = students_present(&mut conn, shape.students).await?;
-        setup.students_reused = first_missing as u64;
+    if let Some(first_missing) = first_missing {
         setup.students_created = (shape.students - first_missing) as u64;
         apply(&mut conn, scenario::students(shape).split_off(first_missing)).await?;
     }
