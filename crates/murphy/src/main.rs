@@ -24,7 +24,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -68,12 +67,9 @@ enum Cmd {
     Check(load::CheckArgs),
     /// Simulate the lecture's networks: circuit and packet switching, Baran, registration day.
     Net(net::NetArgs),
-    /// Replay the whole log offline and check it against the materialized tables.
-    Verify {
-        /// The data directory whose log and tables to check against each other.
-        #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
-        data_dir: PathBuf,
-    },
+    /// Replay the whole log and check it against the materialized tables (SQLite's
+    /// offline, or a cluster's PostgreSQL while it runs).
+    Verify(serve::VerifyArgs),
     /// What murphy's exit statuses mean (`murphy help exit-status`).
     #[command(hide = true, after_help = cli::exit::EXIT_STATUS_HELP)]
     ExitStatus,
@@ -109,7 +105,10 @@ fn run(args: Cli) -> anyhow::Result<Status> {
             Cmd::Serve(args) => serve::serve(args, None).await.map(done),
             Cmd::Demo { serve: args, students } => serve::serve(args, Some(students)).await.map(done),
             Cmd::Hello { listen } => serve::hello(listen).await.map(done),
-            Cmd::Verify { data_dir } => serve::verify(data_dir).map(done),
+            // PostgreSQL's client runs a runtime of its own: off the async threads.
+            Cmd::Verify(args) => tokio::task::spawn_blocking(move || serve::verify(args))
+                .await?
+                .map(done),
             Cmd::Net(args) => net::run(args).map(done),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,

@@ -10,7 +10,7 @@ use clap::Args;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
-use crate::cli::exit::failed;
+use crate::cli::exit::{failed, usage};
 use crate::demo;
 
 #[derive(Args)]
@@ -142,7 +142,8 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
             server.lsn()
         ),
         Some(_) => say!(
-            "murphy serving http://{addr}/ (a node of the cluster on PostgreSQL schema {}, log at lsn {})",
+            "murphy serving http://{addr}/ (a node of the cluster on PostgreSQL schema {}, log at lsn {}; \
+             its role is logged once it has looked at the primary's lease)",
             args.database_schema,
             server.lsn()
         ),
@@ -172,18 +173,54 @@ pub async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        murphy_store::Sqlite::exists(&data_dir),
-        "no murphy database in {}: start `murphy serve --data-dir {}` first, or name the right directory",
-        data_dir.display(),
-        data_dir.display()
-    );
-    let store = murphy_store::Sqlite::open(&data_dir)?;
-    let verified = murphy_store::verify(&store).context("replaying the log against the tables")?;
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The data directory whose log and tables to check against each other.
+    #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
+    data_dir: PathBuf,
+    /// A cluster's PostgreSQL database (postgres://user@host:port/db) instead of the
+    /// data directory: its log and tables are checked while the nodes run.
+    #[arg(long, env = "MURPHY_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// With --database: the schema murphy's tables live in.
+    #[arg(long, env = "MURPHY_DATABASE_SCHEMA", default_value = "murphy")]
+    database_schema: String,
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let (store, place): (Box<dyn murphy_store::Backend>, String) = match &args.database {
+        Some(url) => {
+            let options = murphy_store::PostgresOptions {
+                schema: args.database_schema.clone(),
+                ..murphy_store::PostgresOptions::default()
+            };
+            let store = murphy_store::Postgres::connect(url, options)?;
+            if store.log_end()? == 0 {
+                return Err(usage(format!(
+                    "the schema {} holds no log entries: is --database-schema the one the nodes serve from?",
+                    args.database_schema
+                )));
+            }
+            (Box::new(store), format!("PostgreSQL schema {}", args.database_schema))
+        }
+        None => {
+            let data_dir = &args.data_dir;
+            anyhow::ensure!(
+                murphy_store::Sqlite::exists(data_dir),
+                "no murphy database in {}: start `murphy serve --data-dir {}` first, or name the right directory",
+                data_dir.display(),
+                data_dir.display()
+            );
+            (
+                Box::new(murphy_store::Sqlite::open(data_dir)?),
+                data_dir.display().to_string(),
+            )
+        }
+    };
+    let verified = murphy_store::verify(&*store).context("replaying the log against the tables")?;
     println!(
-        "ok: {} log entries replay to their logged outcomes, the tables equal the replay at their lsn {}, \
-         and every invariant holds",
+        "ok ({place}): {} log entries replay to their logged outcomes, the tables equal the replay at \
+         their lsn {}, and every invariant holds",
         verified.log_lsn, verified.tables_lsn
     );
     Ok(())
