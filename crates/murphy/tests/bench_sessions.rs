@@ -144,6 +144,22 @@ fn a_second_run_starts_only_when_asked_to_reuse_and_then_grows_the_scenario() {
     );
     assert!(both(&again).contains("pass --reuse"), "{}", both(&again));
 
+    // Another server's admin token (the demo's, say) is said in a sentence, not as the
+    // raw problem JSON.
+    let wrong = murphy(&[
+        "bench",
+        "--url",
+        &server.url,
+        "--admin-token",
+        "not-this-servers",
+        "--duration",
+        "1",
+    ]);
+    let said = both(&wrong);
+    assert_eq!(wrong.status.code(), Some(3), "{said}");
+    assert!(said.contains("the server refused the admin token (401: "), "{said}");
+    assert!(!said.contains("{\""), "no raw JSON: {said}");
+
     let reused = bench("150", &["--reuse"]);
     let text = both(&reused);
     assert!(reused.status.success(), "{text}");
