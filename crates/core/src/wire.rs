@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Command, Meeting, Outcome, Permission, Population, Section, Student};
+use crate::{Command, Meeting, Outcome, Permission, Population, Section, State, Student};
 
 /// `POST /api/v1/commands`. Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +144,9 @@ pub struct StudentView {
     pub name: String,
     pub enrolled: Vec<String>,
     pub waitlisted: Vec<String>,
+    /// Each waitlist's 1-based place: `{"COMSCI-35L-1": 3}` is third in line. A place
+    /// moving (someone ahead left or was promoted) changes the student's version.
+    pub waitlist_positions: BTreeMap<String, u32>,
     pub units: u32,
     pub max_units: u32,
     pub balance_cents: i64,
@@ -160,13 +163,15 @@ pub struct StudentView {
     pub version: u64,
 }
 
-impl From<&Student> for StudentView {
-    fn from(s: &Student) -> Self {
+impl StudentView {
+    /// `s` as the API shows it; `state` holds the lines its places are read from.
+    pub fn new(s: &Student, state: &State) -> Self {
         StudentView {
             id: s.id.clone(),
             name: s.name.clone(),
             enrolled: s.enrolled.iter().cloned().collect(),
             waitlisted: s.waitlisted.iter().cloned().collect(),
+            waitlist_positions: state.waitlist_positions(s),
             units: s.units,
             max_units: s.max_units,
             balance_cents: s.balance_cents,

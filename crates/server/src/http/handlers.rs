@@ -139,7 +139,9 @@ pub async fn student(
     let Some(student) = snapshot.state.student(&id) else {
         return no_such(Unknown::Student(id)).into_response();
     };
-    cached(&headers, student.version, || json(&StudentView::from(student)))
+    cached(&headers, student.version, || {
+        json(&StudentView::new(student, &snapshot.state))
+    })
 }
 
 pub async fn create_token(

@@ -341,11 +341,14 @@ async fn views_events_and_effects_match_serde() {
         }],
     };
     let reserved = serde_json::to_value(SectionView::from(section)).unwrap()["reserved"][0].clone();
-    let permission = serde_json::to_value(StudentView::from(student)).unwrap()["permissions"][0].clone();
+    let permission = serde_json::to_value(StudentView::new(student, &state)).unwrap()["permissions"][0].clone();
     let values = [
         ("SectionView", serde_json::to_value(SectionView::from(section)).unwrap()),
         ("ReservedView", reserved),
-        ("StudentView", serde_json::to_value(StudentView::from(student)).unwrap()),
+        (
+            "StudentView",
+            serde_json::to_value(StudentView::new(student, &state)).unwrap(),
+        ),
         ("Permission", permission),
         (
             "SectionEvent",
