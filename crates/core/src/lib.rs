@@ -7,6 +7,7 @@
 pub mod command;
 pub mod meeting;
 mod objects;
+mod order;
 pub mod outcome;
 pub mod permission;
 pub mod reservation;
@@ -16,6 +17,7 @@ pub mod wire;
 
 pub use command::{Command, CourseId, SectionId, StudentId};
 pub use meeting::{Days, Meeting, TimeOfDay};
+pub use order::natural_cmp;
 pub use outcome::{Applied, Effects, LinkProblem, LogEntry, Outcome, Promotion, Release, Skip};
 pub use permission::Permission;
 pub use reservation::{Population, Reservation, ReservedSeats};

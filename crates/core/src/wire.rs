@@ -130,11 +130,47 @@ impl From<&Section> for SectionEvent {
     }
 }
 
-/// `GET /api/v1/sections`.
+/// The query of `GET /api/v1/sections`. Without any of it, the whole catalog; with a
+/// filter, `limit` or `cursor`, a page: the sections that match, in natural id order
+/// (`COMSCI-31` before `COMSCI-111`), at most `limit` of them, after `cursor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionsQuery {
+    /// A course (`COMSCI-35L`) or a department (`COMSCI`), any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course: Option<String>,
+    /// Words that must all appear in the id or the title, any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// `true`: only sections with a seat anyone may take (free and not held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+    /// Only sections meeting on these days alone, e.g. `MWF`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<String>,
+    /// Only sections whose meetings all start at or after this time (`HH:MM`)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// ...and end at or before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// At most this many sections; `next` in the answer when more follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// The `next` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/sections`: the whole catalog, or one page of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionsAnswer {
+    /// The catalog's version; for a page, its newest section's.
     pub version: u64,
     pub sections: Vec<SectionView>,
+    /// When more sections match, the `cursor=` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `GET /api/v1/students/{id}`.

@@ -35,6 +35,9 @@ pub struct Limits {
     pub held_requests_max: usize,
     /// Entries one `GET /api/v1/log` returns.
     pub log_entries_max: u64,
+    /// Memory for the catalog's answers kept made and compressed (pages and the whole
+    /// catalog, by content); past it the oldest are dropped and made again on demand.
+    pub catalog_bodies_bytes_max: usize,
     /// How long the materializer gathers durable changes before writing them to the
     /// tables: the longer, the more changes to one row are coalesced into one write.
     pub materializer_interval: Duration,
@@ -79,6 +82,7 @@ impl Default for Limits {
             session_gap_hold_max: Duration::from_millis(500),
             held_requests_max: 1024,
             log_entries_max: 10_000,
+            catalog_bodies_bytes_max: 64 << 20,
             materializer_interval: Duration::from_millis(500),
             materializer_lag_commands_max: 200_000,
             materializer_lag_time_max: Duration::from_secs(10),

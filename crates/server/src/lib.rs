@@ -8,6 +8,7 @@
 //! the tables and closes the store.
 
 pub mod auth;
+mod catalog;
 pub mod cluster;
 pub mod config;
 pub mod hello;

@@ -144,6 +144,7 @@ impl Server {
             forwarder,
             store,
             admin_token_hash: auth::hash_token(&admin_token),
+            catalog: crate::catalog::Bodies::new(config.limits.catalog_bodies_bytes_max),
             limits: config.limits,
             metrics,
         });

@@ -1,6 +1,6 @@
 //! What readers see: an immutable, durable state, and where it is published. Cloning the
-//! state is O(1) (persistent maps); the serialized catalog is cached per catalog version,
-//! so a busy `GET /api/v1/sections` serializes once.
+//! state is O(1) (persistent maps); the catalog's index (`catalog::Index`) is made on
+//! demand and kept from snapshot to snapshot until a section is added.
 //!
 //! `Publisher` is the one way a durable state reaches readers: the snapshot they read,
 //! the live events of the sections it changed, and the version that reads asking for a
@@ -15,6 +15,7 @@ use murphy_core::{Changes, State};
 use tokio::sync::{broadcast, watch};
 
 use crate::auth::TokenHash;
+use crate::catalog::Index;
 
 /// Token hash -> student id.
 pub type Tokens = imbl::HashMap<TokenHash, String>;
@@ -25,8 +26,9 @@ const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
 pub struct Snapshot {
     pub state: State,
     pub tokens: Tokens,
-    /// The JSON of `GET /api/v1/sections` at `state.catalog_version()`, made on demand.
-    catalog_json: Arc<OnceLock<Arc<str>>>,
+    /// The catalog's fixed facts, for filters and pages: made on demand, and the same
+    /// for every snapshot with as many sections.
+    index: Arc<OnceLock<Arc<Index>>>,
 }
 
 impl Snapshot {
@@ -34,26 +36,26 @@ impl Snapshot {
         Snapshot {
             state,
             tokens,
-            catalog_json: Default::default(),
+            index: Default::default(),
         }
     }
 
-    /// The snapshot after `self`, keeping the cached catalog if no section changed.
+    /// The snapshot after `self`, keeping the catalog's index while no section was
+    /// added (sections are never removed, and their indexed facts never change).
     pub fn next(&self, state: State, tokens: Tokens) -> Snapshot {
-        let catalog_json = if state.catalog_version() == self.state.catalog_version() {
-            self.catalog_json.clone()
+        let index = if state.section_count() == self.state.section_count() {
+            self.index.clone()
         } else {
             Default::default()
         };
-        Snapshot {
-            state,
-            tokens,
-            catalog_json,
-        }
+        Snapshot { state, tokens, index }
     }
 
-    pub fn catalog_json(&self, make: impl FnOnce(&State) -> String) -> Arc<str> {
-        self.catalog_json.get_or_init(|| make(&self.state).into()).clone()
+    /// The catalog's index for this state.
+    pub(crate) fn index(&self) -> Arc<Index> {
+        let index = self.index.get_or_init(|| Arc::new(Index::new(&self.state))).clone();
+        debug_assert_eq!(index.len(), self.state.section_count());
+        index
     }
 }
 

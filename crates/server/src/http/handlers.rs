@@ -6,19 +6,20 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use murphy_core::Unknown;
 use murphy_core::command::check_id;
 use murphy_core::wire::{
-    CommandResult, CommandsRequest, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
+    CommandResult, CommandsRequest, SectionView, SectionsAnswer, SectionsQuery, StudentView, TokenAnswer, TokenRequest,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
+use crate::catalog::{self, Ask, Encoding};
 use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
 use crate::problem::{Code, Problem};
 
@@ -88,17 +89,85 @@ pub async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
+/// `GET /api/v1/sections`: the whole catalog (tagged by its version), or the page a
+/// filter, `limit` and `cursor` ask for (tagged by what it shows), in the best coding
+/// the client accepts.
+pub async fn sections(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    headers: HeaderMap,
+    query: Result<Query<SectionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let bad = |detail: String| Problem::bad_request(Code::InvalidQuery, detail);
+    let Query(query) = query.map_err(|e| {
+        bad(format!(
+            "{}; filter with course=, q=, open=true, days=, start=HH:MM, end=HH:MM, page with limit= and cursor=",
+            e.body_text()
+        ))
+    })?;
+    let ask = catalog::check(query).map_err(bad)?;
     let snapshot = app.node.snapshot();
-    let version = snapshot.state.catalog_version();
-    cached(&headers, version, || {
-        snapshot
-            .catalog_json(|state| {
+    let state = &snapshot.state;
+    let wanted = Encoding::accepted(&headers);
+    Ok(match ask {
+        Ask::Whole => {
+            let version = state.catalog_version();
+            catalog_answer(&app, &headers, &version.to_string(), wanted, || {
                 let sections = state.sections().map(SectionView::from).collect();
-                serde_json::to_string(&SectionsAnswer { version, sections }).expect("views serialize")
+                json(&SectionsAnswer {
+                    version,
+                    sections,
+                    next: None,
+                })
             })
-            .to_string()
+        }
+        Ask::Page(filter) => {
+            let index = snapshot.index();
+            let page = index.page(state, &filter);
+            catalog_answer(&app, &headers, &page.tag(), wanted, || {
+                json(&SectionsAnswer {
+                    version: page.version(),
+                    sections: page.sections.iter().map(|s| SectionView::from(*s)).collect(),
+                    next: page.next.clone(),
+                })
+            })
+        }
     })
+}
+
+/// A catalog answer tagged `tag`: `304` when the client has it (in any coding), else its
+/// bytes in the coding `wanted`, made once and kept. Each coding's bytes are their own
+/// representation, so their strong ETag says the coding (`"12-gzip"`).
+fn catalog_answer(
+    app: &App,
+    headers: &HeaderMap,
+    tag: &str,
+    wanted: Encoding,
+    json: impl FnOnce() -> String,
+) -> Response {
+    let etag = |coding: Encoding| match coding.token() {
+        Some(token) => format!("\"{tag}-{token}\""),
+        None => format!("\"{tag}\""),
+    };
+    let mut response = if client_has(headers, &etag(Encoding::Identity)) {
+        let mut response = (StatusCode::NOT_MODIFIED, Body::empty()).into_response();
+        set_etag(&mut response, &etag(wanted));
+        response
+    } else {
+        let (bytes, coding) = app.catalog.get(tag, wanted, json);
+        let mut response = ([(CONTENT_TYPE, "application/json")], bytes).into_response();
+        if let Some(token) = coding.token() {
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static(token));
+        }
+        set_etag(&mut response, &etag(coding));
+        response
+    };
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    response
 }
 
 /// The `{id}` of a path, with a problem (not axum's plain text) when it cannot be read.
@@ -463,14 +532,31 @@ fn json_body(body: String) -> Response {
 
 /// Whether the client already has the representation tagged `etag`: its
 /// `If-None-Match` lists that tag (weak or strong, as RFC 9110 compares them) or `*`.
+/// A tag of the same content in another coding (`"12-gzip"` for `"12"`) counts: the
+/// client has the content, and a `304` tells it so.
 pub(super) fn client_has(headers: &HeaderMap, etag: &str) -> bool {
+    let content = |tag: &str| -> String {
+        let tag = tag.trim_start_matches("W/").trim_matches('"');
+        let tag = ["-gzip", "-br"]
+            .iter()
+            .fold(tag, |t, suffix| t.strip_suffix(suffix).unwrap_or(t));
+        tag.to_owned()
+    };
+    let wanted = content(etag);
     headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        .any(|tag| tag == "*" || content(tag) == wanted)
+}
+
+fn set_etag(response: &mut Response, etag: &str) {
+    let h = response.headers_mut();
+    h.insert(ETAG, HeaderValue::from_str(etag).expect("tags are ASCII"));
+    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
 }
 
 /// A read with a strong ETag `"<version>"`: `304` with no body when the client has it.
@@ -481,10 +567,7 @@ fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> R
     } else {
         json_body(body())
     };
-    let h = response.headers_mut();
-    h.insert(ETAG, HeaderValue::from_str(&etag).expect("digits and quotes"));
-    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    set_etag(&mut response, &etag);
     response
 }
 

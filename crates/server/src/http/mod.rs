@@ -33,6 +33,8 @@ pub struct App {
     pub admin_token_hash: TokenHash,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
+    /// The catalog's answers, made and compressed once per content.
+    pub(crate) catalog: crate::catalog::Bodies,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
