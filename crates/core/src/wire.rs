@@ -130,6 +130,24 @@ impl From<&Section> for SectionEvent {
     }
 }
 
+/// One `student` event of `GET /api/v1/events`: the caller's own record changed (a
+/// promotion, a place in a line moved); its places, and the version to read it at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentEvent {
+    pub id: String,
+    pub waitlist_positions: BTreeMap<String, u32>,
+    pub version: u64,
+}
+
+/// `POST /api/v1/events/ticket`: a single-use pass that opens one live stream, so a
+/// browser's `EventSource` (which cannot send headers) never puts a token in a URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    pub ticket: String,
+    /// Seconds it stays good, unused.
+    pub expires_in_s: u64,
+}
+
 /// The query of `GET /api/v1/sections`. Without any of it, the whole catalog; with a
 /// filter, `limit` or `cursor`, a page: the sections that match, in natural id order
 /// (`COMSCI-31` before `COMSCI-111`), at most `limit` of them, after `cursor`.

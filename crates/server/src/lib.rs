@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod config;
 pub mod hello;
 pub mod http;
+mod live;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;

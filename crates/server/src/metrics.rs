@@ -77,6 +77,9 @@ pub struct Metrics {
     materialized_rows: AtomicU64,
     materializer_wait_us: AtomicU64,
     sessions_live: AtomicU64,
+    /// Writes to live streams, and the events they carried.
+    stream_writes: AtomicU64,
+    stream_events: AtomicU64,
     sessions_expired: AtomicU64,
     primary: AtomicU64,
     epoch: AtomicU64,
@@ -169,6 +172,12 @@ impl Metrics {
             .render(out, "murphy_replication_lag_seconds", &LAG_BUCKETS_US, 1e-6);
     }
 
+    /// One write to a live stream, carrying `events`.
+    pub fn stream_write(&self, events: u64) {
+        self.stream_writes.fetch_add(1, Relaxed);
+        self.stream_events.fetch_add(events, Relaxed);
+    }
+
     pub fn render(&self, writer: Option<&crate::pipeline::Handle>) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# TYPE murphy_http_responses_total counter\n");
@@ -184,6 +193,8 @@ impl Metrics {
             ("murphy_commands_applied_total", &self.commands_applied),
             ("murphy_requests_shed_total", &self.requests_shed),
             ("murphy_connections_turned_away_total", &*self.connections_turned_away),
+            ("murphy_stream_writes_total", &self.stream_writes),
+            ("murphy_stream_events_total", &self.stream_events),
         ];
         for (name, value) in counters {
             let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Relaxed));

@@ -145,6 +145,7 @@ impl Server {
             store,
             admin_token_hash: auth::hash_token(&admin_token),
             catalog: crate::catalog::Bodies::new(config.limits.catalog_bodies_bytes_max),
+            streams: http::Streams::new(&config.limits),
             limits: config.limits,
             metrics,
         });

@@ -10,18 +10,15 @@
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
-use murphy_core::wire::SectionEvent;
 use murphy_core::{Changes, State};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use crate::auth::TokenHash;
 use crate::catalog::Index;
+use crate::live::Hub;
 
 /// Token hash -> student id.
 pub type Tokens = imbl::HashMap<TokenHash, String>;
-
-/// Appends a live watcher may fall behind by before it is dropped.
-const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
 
 pub struct Snapshot {
     pub state: State,
@@ -64,18 +61,18 @@ impl Snapshot {
 #[derive(Clone)]
 pub struct Publisher {
     snapshot: Arc<ArcSwap<Snapshot>>,
-    events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
+    /// Live streams, by what they watch.
+    hub: Arc<Hub>,
     /// The LSN of the published state.
     version: watch::Sender<u64>,
 }
 
 impl Publisher {
     pub fn new(state: State, tokens: Tokens) -> Publisher {
-        let (events, _) = broadcast::channel(EVENT_BATCHES_BUFFERED_MAX);
         let (version, _) = watch::channel(state.lsn());
         Publisher {
             snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::first(state, tokens))),
-            events,
+            hub: Arc::default(),
             version,
         }
     }
@@ -85,9 +82,9 @@ impl Publisher {
         self.snapshot.load_full()
     }
 
-    /// Live seat counts: the sections each published state changed.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
-        self.events.subscribe()
+    /// Where live streams subscribe to what they watch.
+    pub(crate) fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// The published version, to wait on.
@@ -101,7 +98,8 @@ impl Publisher {
         let previous = self.snapshot.load_full();
         self.snapshot.store(Arc::new(previous.next(state.clone(), tokens)));
         self.version.send_replace(state.lsn());
-        self.announce(state, changes);
+        // After the store: a stream woken now reads this snapshot or a later one.
+        self.hub.announce(changes);
     }
 
     /// Replaces the tokens only (a secondary learning of tokens minted elsewhere).
@@ -109,21 +107,5 @@ impl Publisher {
         let previous = self.snapshot.load_full();
         self.snapshot
             .store(Arc::new(previous.next(previous.state.clone(), tokens)));
-    }
-
-    /// Tells live watchers what changed, after it is durable and published. A watcher
-    /// too slow to keep up is dropped by the channel, never waited for.
-    fn announce(&self, state: &State, changes: &Changes) {
-        if changes.sections.is_empty() || self.events.receiver_count() == 0 {
-            return;
-        }
-        let mut events: Vec<SectionEvent> = changes
-            .sections
-            .iter()
-            .filter_map(|id| state.section(id))
-            .map(SectionEvent::from)
-            .collect();
-        events.sort_by_key(|e| e.version);
-        let _ = self.events.send(Arc::new(events));
     }
 }

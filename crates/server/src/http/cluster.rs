@@ -46,10 +46,11 @@ pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) ->
 /// Whether a secondary passes `request` on: every write, and an API read whose token
 /// this node does not know (yet).
 fn passes_on(app: &App, request: &Request) -> bool {
-    if request.method() == Method::POST {
-        return true;
-    }
     let path = request.uri().path();
+    // A stream ticket opens a stream on the node that gave it: it stays here.
+    if request.method() == Method::POST {
+        return path != "/api/v1/events/ticket";
+    }
     let local = ["/api/v1/events", "/api/v1/openapi.json", "/api/v1/cluster"];
     if !path.starts_with("/api/v1/") || local.contains(&path) {
         return false;

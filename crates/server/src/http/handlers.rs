@@ -78,11 +78,38 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.node.writer().as_ref()),
-    )
-        .into_response()
+    use std::fmt::Write;
+    let mut text = app.metrics.render(app.node.writer().as_ref());
+    let _ = writeln!(
+        text,
+        "# HELP murphy_streams Live streams open.\n# TYPE murphy_streams gauge\nmurphy_streams {}",
+        app.streams.shares.open()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP murphy_stream_subscriptions Entities watched, summed over streams.\n\
+         # TYPE murphy_stream_subscriptions gauge\nmurphy_stream_subscriptions {}",
+        app.node.publisher().hub().subscriptions()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP process_cpu_seconds_total CPU time of the process, user and system.\n\
+         # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {:.3}",
+        process_cpu_seconds()
+    );
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The CPU time this process has used, user and system, in seconds.
+fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole rusage into the pointer it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 pub async fn openapi() -> Response {

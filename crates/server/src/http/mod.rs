@@ -7,6 +7,8 @@ mod handlers;
 pub mod listener;
 mod web;
 
+pub(crate) use events::Streams;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -33,6 +35,8 @@ pub struct App {
     pub admin_token_hash: TokenHash,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
+    /// Live streams' shares and tickets.
+    pub(crate) streams: events::Streams,
     /// The catalog's answers, made and compressed once per content.
     pub(crate) catalog: crate::catalog::Bodies,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
@@ -56,6 +60,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/commands", post(handlers::commands))
         .route("/api/v1/log", get(handlers::log))
         .route("/api/v1/events", get(events::events))
+        .route("/api/v1/events/ticket", post(events::ticket))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -30,6 +30,7 @@ const ROUTER_PATHS: &[&str] = &[
     "/api/v1/commands",
     "/api/v1/log",
     "/api/v1/events",
+    "/api/v1/events/ticket",
 ];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
