@@ -36,6 +36,14 @@ export async function fetchMe() {
   return res.json();
 }
 
+// A single-use ticket that opens one live stream: the URL of an EventSource (which
+// cannot send headers) carries it, never the token.
+export async function fetchTicket() {
+  const res = await fetch("/api/v1/events/ticket", { method: "POST", headers: headers(), cache: "no-store" });
+  if (!res.ok) throw await problemOf(res);
+  return (await res.json()).ticket;
+}
+
 // One page of the log: up to `limit` entries after LSN `after` (JSON lines).
 export async function fetchLog(after, limit) {
   const res = await fetch(`/api/v1/log?after=${after}&limit=${limit}`, { headers: headers(), cache: "no-store" });

@@ -5,7 +5,7 @@
 
 import { HttpError, fetchMe, newSession } from "./api.js";
 import { $ } from "./dom.js";
-import { connectEvents } from "./events.js";
+import { connectEvents, disconnectEvents } from "./events.js";
 import { loadLog } from "./log.js";
 import { say } from "./message.js";
 import { loadSections, loadStudent } from "./reads.js";
@@ -14,9 +14,10 @@ import { STORE_STUDENT, STORE_TOKEN, state } from "./state.js";
 export async function signIn(token, student) {
   state.token = token;
   state.student = student || null;
+  disconnectEvents();
   state.cache.clear();
   state.byId.clear();
-  state.catalog = null;
+  state.list = { ids: [], next: null, query: "", loaded: false };
   state.me = null;
   state.notes.clear();
   // Whose token is this? The token says: a student's, or the admin's.
@@ -43,8 +44,7 @@ export async function signIn(token, student) {
 export function signOut(clearMessage = true) {
   localStorage.removeItem(STORE_TOKEN);
   localStorage.removeItem(STORE_STUDENT);
-  if (state.events) state.events.close();
-  state.events = null;
+  disconnectEvents();
   state.token = null;
   state.student = null;
   state.admin = false;
