@@ -83,6 +83,22 @@ struct LimitArgs {
     /// over), in milliseconds, before it answers 503 no_primary.
     #[arg(long, env = "MURPHY_PRIMARY_WAIT_TIME_MAX_MS", default_value_t = Limits::default().primary_wait_time_max.as_millis() as u64)]
     primary_wait_time_max_ms: u64,
+    /// Live streams open at once (each holds a connection: keep it under
+    /// --connections-max).
+    #[arg(long, env = "MURPHY_STREAMS_MAX", default_value_t = Limits::default().streams_max)]
+    streams_max: usize,
+    /// Live streams one student may hold open at once.
+    #[arg(long, env = "MURPHY_STREAMS_PER_OWNER_MAX", default_value_t = Limits::default().streams_per_owner_max)]
+    streams_per_owner_max: usize,
+    /// Sections one live stream may name.
+    #[arg(long, env = "MURPHY_STREAM_SECTIONS_MAX", default_value_t = Limits::default().stream_sections_max)]
+    stream_sections_max: usize,
+    /// Events one live stream sends per second, at most (latest value per section wins).
+    #[arg(long, env = "MURPHY_STREAM_EVENTS_PER_S_MAX", default_value_t = Limits::default().stream_events_per_s_max)]
+    stream_events_per_s_max: u32,
+    /// Writes to one live stream per second, at most (changes between are coalesced).
+    #[arg(long, env = "MURPHY_STREAM_SENDS_PER_S_MAX", default_value_t = Limits::default().stream_sends_per_s_max)]
+    stream_sends_per_s_max: u32,
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
@@ -109,6 +125,11 @@ impl ServeArgs {
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
+                streams_max: l.streams_max,
+                streams_per_owner_max: l.streams_per_owner_max.max(1),
+                stream_sections_max: l.stream_sections_max.max(1),
+                stream_events_per_s_max: l.stream_events_per_s_max.max(1),
+                stream_sends_per_s_max: l.stream_sends_per_s_max.max(1),
                 ..defaults
             },
             database: self.database.clone().map(|url| Database {
