@@ -13,12 +13,16 @@ use super::Filter;
 /// Filters whose matches an index keeps; past it, it forgets them all and starts over
 /// (a bound, not a policy: a registrar's students search for far fewer things at once).
 const FILTERS_KEPT_MAX: usize = 256;
+/// Pages whose tags an index remembers, likewise.
+const TAGS_KEPT_MAX: usize = 4096;
 
 pub struct Index {
     /// Every section, in natural id order.
     entries: Vec<Entry>,
     /// Filter key -> the positions in `entries` it matches, ascending.
     matches: Mutex<HashMap<String, Arc<[u32]>>>,
+    /// Page key -> the catalog version its tag was found at, and the tag.
+    tags: Mutex<HashMap<String, (u64, String)>>,
 }
 
 struct Entry {
@@ -53,7 +57,22 @@ impl Index {
         Index {
             entries,
             matches: Mutex::new(HashMap::new()),
+            tags: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub(super) fn remembered(&self, key: &str, version: u64) -> Option<String> {
+        let tags = self.tags.lock().expect("not poisoned");
+        let (at, tag) = tags.get(key)?;
+        (*at == version).then(|| tag.clone())
+    }
+
+    pub(super) fn remember(&self, key: String, version: u64, tag: String) {
+        let mut tags = self.tags.lock().expect("not poisoned");
+        if tags.len() >= TAGS_KEPT_MAX {
+            tags.clear();
+        }
+        tags.insert(key, (version, tag));
     }
 
     /// How many sections it indexes (the shape it holds for).

@@ -133,6 +133,11 @@ impl Filter {
         key
     }
 
+    /// The whole query as a key: equal keys ask for the same page of one state.
+    fn page_key(&self) -> String {
+        format!("{}o={};l={:?};a={:?}", self.key(), self.open, self.limit, self.after)
+    }
+
     /// Whether `s`'s seats let it on the page (`open`).
     fn seats_allow(&self, s: &Section) -> bool {
         !self.open || s.free() > s.held()
@@ -162,6 +167,21 @@ impl Page<'_> {
 }
 
 impl Index {
+    /// The tag of the page `filter` asks for in `state`, remembered per catalog
+    /// version: while no section changes (browsing before registration opens, a quiet
+    /// hour), a page is found once and its tag answered from memory, and the page's
+    /// body is the one `Bodies` keeps under it.
+    pub fn tag(&self, state: &State, filter: &Filter) -> String {
+        let key = filter.page_key();
+        let version = state.catalog_version();
+        if let Some(tag) = self.remembered(&key, version) {
+            return tag;
+        }
+        let tag = self.page(state, filter).tag();
+        self.remember(key, version, tag.clone());
+        tag
+    }
+
     /// The page of `state`'s catalog that `filter` asks for.
     pub fn page<'s>(&self, state: &'s State, filter: &Filter) -> Page<'s> {
         let limit = filter.limit.unwrap_or(usize::MAX);

@@ -150,8 +150,9 @@ pub async fn sections(
         }
         Ask::Page(filter) => {
             let index = snapshot.index();
-            let page = index.page(state, &filter);
-            catalog_answer(&app, &headers, &page.tag(), wanted, || {
+            // The page itself is read only when its bytes are not kept already.
+            catalog_answer(&app, &headers, &index.tag(state, &filter), wanted, || {
+                let page = index.page(state, &filter);
                 json(&SectionsAnswer {
                     version: page.version(),
                     sections: page.sections.iter().map(|s| SectionView::from(*s)).collect(),
