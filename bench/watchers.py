@@ -70,7 +70,7 @@ def serve(murphy, data_dir, port, watchers):
 def bench(murphy, port, args, watchers, out):
     cmd = ["taskset", "-c", "1", murphy, "bench", "--url", f"http://127.0.0.1:{port}", "--admin-token", ARGS.admin_token,
            "--scenario", "registration-day", "--students", str(args.students), "--sections", str(args.sections),
-           "--connections", str(args.connections), "--duration", str(args.duration), "--json", out]
+           "--connections", str(args.connections), "--duration", str(args.duration), "--json", out, "--reuse"]
     if watchers:
         cmd += ["--watchers", str(watchers)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod operator;
 mod pg_restart;
 
 use std::time::{Duration, Instant};
