@@ -332,7 +332,7 @@ async fn bad_queries_are_refused_with_a_sentence() {
         "limit=ten",
         "days=MX",
         "start=25:00",
-        "cursor=not-one-of-ours!",
+        "cursor=a-cursor-far-longer-than-any-murphy-gives-a-cursor-far-longer-than-any-murphy-gives-a-cursor-far-longer-than-any-murphy-gives-a-cursor-far-longer-than-any-murphy-gives-a-cursor-far-longer-than-any-murphy-gives",
         "open=maybe",
         "colour=blue",
     ] {
