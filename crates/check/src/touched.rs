@@ -1,6 +1,6 @@
-//! The invariants of DESIGN section 5.1 around what one log entry touched, in time
-//! proportional to the entry rather than to the state, and the schedule of the full
-//! `State::check_invariants` sweeps that complement them.
+//! The invariants of docs/DESIGN.md §5 (guarantee 1) around what one log entry
+//! touched, in time proportional to the entry rather than to the state, and the
+//! schedule of the full `State::check_invariants` sweeps that complement them.
 //!
 //! Why both: `check_invariants` visits every section and student, and for each seated
 //! student scans the section's list (about the sum of the squares of the section

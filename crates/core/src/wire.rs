@@ -1,4 +1,4 @@
-//! The JSON shapes of HTTP API v1 (DESIGN section 4) that are not commands or outcomes:
+//! The JSON shapes of HTTP API v1 (docs/DESIGN.md §4) that are not commands or outcomes:
 //! requests, answers and the read views. Kept apart from the domain types so the
 //! contract can stay fixed while the domain grows; server and clients share them.
 
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Command, Meeting, Outcome, Permission, Population, Section, Student};
+use crate::{Command, Meeting, Outcome, Permission, Population, RulesVersion, Section, Student};
 
 /// `POST /api/v1/commands`. Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,4 +229,9 @@ pub struct ClusterView {
     pub primary: Option<String>,
     /// Log entries this node has yet to apply (a secondary's replication lag).
     pub replication_behind_commands: u64,
+    /// The rules version the log is at, as this node has read it: what the next
+    /// command is decided under.
+    pub rules: RulesVersion,
+    /// The newest rules version this node's binary knows.
+    pub rules_version_max: RulesVersion,
 }

@@ -71,6 +71,9 @@ enum Cmd {
         /// The data directory whose log and tables to check against each other.
         #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
         data_dir: PathBuf,
+        /// The newest rules version to replay under, as an older release would (hidden).
+        #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = murphy_core::RulesVersion::LATEST.number())]
+        rules_version_max: u32,
     },
     /// The client commands: sections, enroll, watch, admin import, ...
     #[command(flatten)]
@@ -104,7 +107,10 @@ fn run(args: Cli) -> anyhow::Result<Status> {
             Cmd::Serve(args) => serve::serve(args, None).await.map(done),
             Cmd::Demo { serve: args, students } => serve::serve(args, Some(students)).await.map(done),
             Cmd::Hello { listen } => serve::hello(listen).await.map(done),
-            Cmd::Verify { data_dir } => serve::verify(data_dir).map(done),
+            Cmd::Verify {
+                data_dir,
+                rules_version_max,
+            } => serve::verify(data_dir, rules_version_max).map(done),
             Cmd::Net(args) => net::run(args).map(done),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,

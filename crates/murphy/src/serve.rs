@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use murphy_core::RulesVersion;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
@@ -86,6 +87,11 @@ struct LimitArgs {
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
+    /// The newest rules version this node knows, as if it were an older release: how
+    /// the rolling-upgrade tests run an old node from this build. Hidden: no operator
+    /// needs it.
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    pub rules_version_max: u32,
 }
 
 impl ServeArgs {
@@ -109,6 +115,7 @@ impl ServeArgs {
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
+                rules_version_max: known_rules(l.rules_version_max),
                 ..defaults
             },
             database: self.database.clone().map(|url| Database {
@@ -168,7 +175,12 @@ pub async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
+/// The rules a capped node knows: at least version 1, at most this build's newest.
+pub fn known_rules(max: u32) -> RulesVersion {
+    RulesVersion::new(max).clamp(RulesVersion::V1, RulesVersion::LATEST)
+}
+
+pub fn verify(data_dir: PathBuf, rules_version_max: u32) -> anyhow::Result<()> {
     anyhow::ensure!(
         murphy_store::Sqlite::exists(&data_dir),
         "no murphy database in {}: start `murphy serve --data-dir {}` first, or name the right directory",
@@ -176,7 +188,8 @@ pub fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
         data_dir.display()
     );
     let store = murphy_store::Sqlite::open(&data_dir)?;
-    let verified = murphy_store::verify(&store).context("replaying the log against the tables")?;
+    let verified =
+        murphy_store::verify(&store, known_rules(rules_version_max)).context("replaying the log against the tables")?;
     println!(
         "ok: {} log entries replay to their logged outcomes, the tables equal the replay at their lsn {}, \
          and every invariant holds",

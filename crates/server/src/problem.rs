@@ -57,6 +57,8 @@ codes! {
     NotPrimary => "not_primary",
     OutcomeUnknown => "outcome_unknown",
     Behind => "behind",
+    RulesNotFinalized => "rules_not_finalized",
+    UpgradeRefused => "upgrade_refused",
     Internal => "internal",
 }
 

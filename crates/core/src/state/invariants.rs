@@ -1,6 +1,6 @@
-//! Every invariant of DESIGN section 5.1 and of the registrar's rules, checked over the
-//! whole state: run after each command in debug builds, after a restore, by `murphy
-//! check`'s sweeps and by the property tests.
+//! Every invariant of docs/DESIGN.md §5 (guarantee 1) and of the registrar's rules,
+//! checked over the whole state: run after each command in debug builds, after a
+//! restore, by `murphy check`'s sweeps and by the property tests.
 
 use std::collections::BTreeSet;
 

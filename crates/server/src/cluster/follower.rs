@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use murphy_core::{Changes, State};
+use murphy_core::{Changes, RulesVersion, State};
 use murphy_store::{Backend, Commit, Postgres, StoreError};
 use time::OffsetDateTime;
 
@@ -39,13 +39,14 @@ impl Following {
     pub(super) fn start(
         store: Arc<Postgres>,
         publisher: Publisher,
+        known: RulesVersion,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Following> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("murphy-follow".into())
-            .spawn(move || follow(&store, &publisher, &metrics, &flag))?;
+            .spawn(move || follow(&store, &publisher, known, &metrics, &flag))?;
         Ok(Following { stop, thread })
     }
 
@@ -56,7 +57,7 @@ impl Following {
     }
 }
 
-fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &AtomicBool) {
+fn follow(store: &Postgres, publisher: &Publisher, known: RulesVersion, metrics: &Metrics, stop: &AtomicBool) {
     let mut state = publisher.snapshot().state.clone();
     let mut tokens = publisher.snapshot().tokens.clone();
     let mut tokens_read: Option<Instant> = None;
@@ -83,7 +84,7 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
                 Err(e) => Err(e),
             },
         };
-        match waited.and_then(|end| catch_up(store, &mut state, end, metrics)) {
+        match waited.and_then(|end| catch_up(store, &mut state, end, known, metrics)) {
             Ok(Some(changes)) => {
                 publisher.publish(&state, tokens.clone(), &changes);
                 if let Some(f) = &mut follower {
@@ -93,9 +94,10 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!("following the log failed; trying again: {e}");
-                if matches!(e, StoreError::Corrupt(_)) {
-                    // The log does not replay here: serving on would serve what it does
-                    // not explain. Stop, say so, keep the last good state.
+                if matches!(e, StoreError::Corrupt(_) | StoreError::RulesNewer { .. }) {
+                    // The log does not replay here (or is at rules this binary does not
+                    // know): serving on would serve what it does not explain. Stop, say
+                    // so, keep the last good state.
                     tracing::error!("this secondary stops following: {e}");
                     return;
                 }
@@ -106,7 +108,13 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
 }
 
 /// Applies the log up to `end` to `state`; the changes, if there were entries.
-fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) -> Result<Option<Changes>, StoreError> {
+fn catch_up(
+    store: &Postgres,
+    state: &mut State,
+    end: u64,
+    known: RulesVersion,
+    metrics: &Metrics,
+) -> Result<Option<Changes>, StoreError> {
     metrics.replication_behind(end.saturating_sub(state.lsn()));
     if end <= state.lsn() {
         return Ok(None);
@@ -117,13 +125,7 @@ fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) ->
             break;
         }
         for entry in &entries {
-            let applied = state.apply(entry.at, &entry.command);
-            if applied.lsn != entry.lsn || applied.outcome != entry.outcome || applied.effects != entry.effects {
-                return Err(StoreError::Corrupt(format!(
-                    "the log's lsn {} does not replay here: {:?}, the log says {:?}",
-                    entry.lsn, applied.outcome, entry.outcome
-                )));
-            }
+            state.replay(entry, known)?;
         }
     }
     metrics.replication_behind(0);

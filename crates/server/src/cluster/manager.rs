@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use murphy_store::{Backend, Epoch, Postgres, StoreError};
+use murphy_store::{Backend, Epoch, Members, Postgres, StoreError};
 
 use super::follower::Following;
 use super::{Node, Role};
@@ -46,7 +46,12 @@ impl Manager {
         self.node.set_url(url.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let first = Following::start(self.store.clone(), self.node.publisher().clone(), self.metrics.clone())?;
+        let first = Following::start(
+            self.store.clone(),
+            self.node.publisher().clone(),
+            self.limits.rules_version_max,
+            self.metrics.clone(),
+        )?;
         let thread = std::thread::Builder::new()
             .name("murphy-cluster".into())
             .spawn(move || self.run(&url, first, &flag))?;
@@ -57,12 +62,16 @@ impl Manager {
         let tick = self.limits.lease_time_max / 4;
         let mut now = Now::Secondary(first);
         while !stop.load(Ordering::SeqCst) {
+            self.register(url);
             now = match now {
                 Now::Secondary(following) => self.seek(url, following),
                 Now::Primary { epoch, pipeline } => self.hold(epoch, pipeline),
             };
             self.metrics.role(matches!(now, Now::Primary { .. }), self.epoch(&now));
             std::thread::sleep(tick);
+        }
+        if let Err(e) = self.store.leave(url) {
+            tracing::warn!("leaving the cluster's register failed (the entry lapses by itself): {e}");
         }
         match now {
             Now::Secondary(following) => following.stop(),
@@ -77,6 +86,13 @@ impl Manager {
                     tracing::warn!("releasing the primary's lease failed (it lapses by itself): {e}");
                 }
             }
+        }
+    }
+
+    /// Tells the cluster's register this node is up, and which rules its binary knows.
+    fn register(&self, url: &str) {
+        if let Err(e) = self.store.register(url, self.limits.rules_version_max) {
+            tracing::warn!("registering this node with the cluster failed; trying again: {e}");
         }
     }
 
@@ -129,7 +145,8 @@ impl Manager {
 
     fn promote(&self, epoch: Epoch) -> Result<JoinHandle<Result<(), StoreError>>, String> {
         let store: Arc<dyn Backend> = self.store.clone();
-        let recovered = murphy_store::recover(&*store, self.limits.sessions()).map_err(|e| e.to_string())?;
+        let recovered = murphy_store::recover(&*store, self.limits.sessions(), self.limits.rules_version_max)
+            .map_err(|e| e.to_string())?;
         let (writer, thread) = pipeline::start(
             store,
             recovered,
@@ -147,7 +164,12 @@ impl Manager {
 
     fn follow_again(&self) -> Now {
         loop {
-            match Following::start(self.store.clone(), self.node.publisher().clone(), self.metrics.clone()) {
+            match Following::start(
+                self.store.clone(),
+                self.node.publisher().clone(),
+                self.limits.rules_version_max,
+                self.metrics.clone(),
+            ) {
                 Ok(following) => return Now::Secondary(following),
                 Err(e) => {
                     tracing::error!("starting the follower failed; trying again: {e}");

@@ -14,9 +14,14 @@ mod manager;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use murphy_store::Members;
 use tokio::sync::watch;
 
 pub use manager::{Manager, Running};
+
+/// A node counts as live (its binary's rules are checked before an upgrade) while it
+/// registered within this many lease times; it registers every quarter of one.
+pub const MEMBER_LEASES_LIVE: u32 = 4;
 
 use crate::pipeline;
 use crate::snapshot::{Publisher, Snapshot};
@@ -39,6 +44,8 @@ pub struct Node {
     role_changes: watch::Sender<u64>,
     /// This node's URL, as others reach it (`None` until it serves, and alone).
     url: ArcSwap<Option<String>>,
+    /// The cluster's register of nodes (`None` alone).
+    members: Option<Arc<dyn Members>>,
 }
 
 impl Node {
@@ -49,11 +56,12 @@ impl Node {
             role: ArcSwap::from_pointee(Role::Primary { writer, epoch: None }),
             role_changes: watch::Sender::new(0),
             url: ArcSwap::from_pointee(None),
+            members: None,
         }
     }
 
     /// A node of a cluster, a secondary until its manager takes the lease.
-    pub fn clustered(publisher: Publisher) -> Node {
+    pub fn clustered(publisher: Publisher, members: Arc<dyn Members>) -> Node {
         Node {
             publisher,
             role: ArcSwap::from_pointee(Role::Secondary {
@@ -62,7 +70,13 @@ impl Node {
             }),
             role_changes: watch::Sender::new(0),
             url: ArcSwap::from_pointee(None),
+            members: Some(members),
         }
+    }
+
+    /// The cluster's register of nodes, in a cluster.
+    pub fn members(&self) -> Option<Arc<dyn Members>> {
+        self.members.clone()
     }
 
     pub fn publisher(&self) -> &Publisher {

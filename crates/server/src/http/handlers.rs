@@ -9,17 +9,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use murphy_core::Unknown;
 use murphy_core::command::check_id;
 use murphy_core::wire::{
     CommandResult, CommandsRequest, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
 };
+use murphy_core::{Command, Unknown};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
-use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
+use crate::pipeline::{self, Answer, Refusal, RefusalKind, RulesRefusal, SubmitError, TokenRefusal};
 use crate::problem::{Code, Problem};
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -68,6 +68,8 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
         version: app.node.snapshot().state.lsn(),
         primary,
         replication_behind_commands: app.metrics.replication_behind_commands(),
+        rules: app.node.snapshot().state.rules(),
+        rules_version_max: app.limits.rules_version_max,
     };
     let mut response = json_body(json(&view));
     response
@@ -209,6 +211,11 @@ pub async fn commands(
         r#"{"commands": [{"type": "enroll", "student": "s0001", "section": "COMSCI-35L-1"}]}"#,
     )?;
     check_commands(&request, &principal, app.limits.request_commands_max)?;
+    for command in &request.commands {
+        if let Command::UpgradeRules { rules } = command {
+            check_upgrade(&app, *rules).await?;
+        }
+    }
     let session = request.client.zip(request.seq);
     let answer = writer
         .submit(principal.owner().to_owned(), session, request.commands)
@@ -217,6 +224,7 @@ pub async fn commands(
         Answer::Results(json) => json.to_string(),
         Answer::InLog { first_lsn, last_lsn } => stored_results(&app, first_lsn, last_lsn).await?,
         Answer::Unknown(unknown) => return Err(no_such(unknown)),
+        Answer::Rules(refusal) => return Err(rules_problem(&refusal)),
         Answer::Gap { expected, got } => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
@@ -264,6 +272,61 @@ pub async fn commands(
     Ok(json_body(format!("{{\"results\":{results}}}")))
 }
 
+/// An upgrade is refused while a live node of the cluster runs a binary that does not
+/// know the version: it could not replay the log past the upgrade. Checked against
+/// the nodes' registrations just before the upgrade is sent to the loop; a node that
+/// starts in between meets the upgrade in the log and stops, saying why. This node's
+/// own binary is checked by the loop (`RulesRefusal::UpgradeUnknown`).
+async fn check_upgrade(app: &App, rules: murphy_core::RulesVersion) -> Result<(), Problem> {
+    let Some(members) = app.node.members() else {
+        return Ok(());
+    };
+    let within = app.limits.lease_time_max * crate::cluster::MEMBER_LEASES_LIVE;
+    let live = tokio::task::spawn_blocking(move || members.live(within))
+        .await
+        .map_err(|e| Problem::internal(format!("reading the cluster's nodes failed: {e}")))?
+        .map_err(|e| {
+            Problem::unavailable(
+                Code::StorageUnavailable,
+                format!("the cluster's nodes could not be read, so the upgrade was not made: {e}; retry shortly"),
+            )
+        })?;
+    match live.iter().find(|m| m.rules_version_max < rules) {
+        Some(old) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            Code::UpgradeRefused,
+            format!(
+                "the node at {} runs a murphy that knows rules up to version {}, so the cluster cannot move to \
+                 version {rules}; restart it on a murphy that knows version {rules}, then upgrade again",
+                old.url, old.rules_version_max
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn rules_problem(refusal: &RulesRefusal) -> Problem {
+    match refusal {
+        RulesRefusal::CommandTooNew { kind, since, current } => Problem::new(
+            StatusCode::CONFLICT,
+            Code::RulesNotFinalized,
+            format!(
+                "{kind} needs rules version {since}, and the cluster is at version {current}; nothing was \
+                 applied. Once every node runs a murphy that knows version {since}, finalize the upgrade \
+                 (murphy admin upgrade), then retry"
+            ),
+        ),
+        RulesRefusal::UpgradeUnknown { asked, known } => Problem::new(
+            StatusCode::CONFLICT,
+            Code::UpgradeRefused,
+            format!(
+                "this node's murphy knows rules up to version {known}, not {asked}; nothing was applied. Run \
+                 a murphy that knows version {asked} on every node, then upgrade again"
+            ),
+        ),
+    }
+}
+
 /// Shape and permission checks, before anything reaches the loop.
 fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max: usize) -> Result<(), Problem> {
     let bad = |detail: String| Problem::bad_request(Code::InvalidRequest, detail);
@@ -293,10 +356,7 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
         if !allowed {
             return Err(Problem::forbidden(format!(
                 "command {i} ({}) acts for someone else; a student token acts only for its own student",
-                serde_json::to_value(command)
-                    .ok()
-                    .and_then(|v| v["type"].as_str().map(str::to_owned))
-                    .unwrap_or_default()
+                command.kind()
             )));
         }
     }

@@ -1,4 +1,4 @@
-//! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
+//! The HTTP API v1 of docs/DESIGN.md §4. Reads are answered from the latest published
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
 pub mod cluster;

@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 pub use health::{Health, Refusal, RefusalKind};
 pub use lag::Lag;
-pub use stages::{Answer, TokenRefusal, TokenResult};
+pub use stages::{Answer, RulesRefusal, TokenRefusal, TokenResult};
 
 use crate::auth::TokenHash;
 use crate::config::Limits;

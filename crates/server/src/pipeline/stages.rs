@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use murphy_core::{Changes, Command, SessionChange, State, Unknown};
+use murphy_core::{Changes, Command, CommandKind, RulesVersion, SessionChange, State, Unknown};
 use murphy_store::Records;
 use tokio::sync::oneshot;
 
@@ -34,6 +34,8 @@ pub enum Answer {
     },
     /// The request names something that does not exist; nothing was applied.
     Unknown(Unknown),
+    /// The request needs rules the cluster or this node is not at; nothing was applied.
+    Rules(RulesRefusal),
     /// `seq` skipped ahead and the missing requests did not arrive in time.
     Gap {
         expected: u64,
@@ -53,6 +55,20 @@ pub enum Answer {
     /// Writes are refused (a store fault): nothing of the request was applied.
     Refused(Refusal),
     ShuttingDown,
+}
+
+/// Why a request is refused for the rules version, before the log.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RulesRefusal {
+    /// A command of a kind introduced by rules the log is not at yet: an older binary
+    /// could not replay it.
+    CommandTooNew {
+        kind: CommandKind,
+        since: RulesVersion,
+        current: RulesVersion,
+    },
+    /// `upgrade_rules` to a version newer than this node knows.
+    UpgradeUnknown { asked: RulesVersion, known: RulesVersion },
 }
 
 /// Whether a token was recorded.

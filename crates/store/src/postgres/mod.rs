@@ -12,6 +12,7 @@ mod follow;
 mod lease;
 mod load;
 mod log;
+mod members;
 mod schema;
 mod tables;
 
@@ -141,6 +142,21 @@ impl Backend for Postgres {
     fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
         self.readers
             .with(&self.target, |client| log::read(client, after, limit))
+    }
+}
+
+impl crate::Members for Postgres {
+    fn register(&self, url: &str, rules_version_max: murphy_core::RulesVersion) -> Result<()> {
+        self.readers
+            .with(&self.target, |client| members::register(client, url, rules_version_max))
+    }
+
+    fn leave(&self, url: &str) -> Result<()> {
+        self.readers.with(&self.target, |client| members::leave(client, url))
+    }
+
+    fn live(&self, within: Duration) -> Result<Vec<crate::Member>> {
+        self.readers.with(&self.target, |client| members::live(client, within))
     }
 }
 

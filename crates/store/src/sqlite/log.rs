@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::{Records, Result, StoreError, TokenRow};
 
-const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
+const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects, rules FROM log \
      WHERE lsn > ?1 ORDER BY lsn LIMIT ?2";
 
 /// The one connection that appends, and the last LSN it wrote.
@@ -66,8 +66,8 @@ impl LogWriter {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO log (lsn, at, client, seq, owner, command, outcome, effects) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO log (lsn, at, client, seq, owner, command, outcome, effects, rules) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for e in &records.entries {
                 let effects = match e.effects.is_empty() {
@@ -83,6 +83,7 @@ impl LogWriter {
                     serde_json::to_string(&e.command)?,
                     serde_json::to_string(&e.outcome)?,
                     effects,
+                    e.rules.number(),
                 ])?;
             }
             let mut token = tx.prepare_cached("INSERT OR IGNORE INTO tokens (hash, student) VALUES (?1, ?2)")?;
@@ -110,6 +111,7 @@ pub(super) fn read(conn: &Connection, after: u64, limit: u64) -> Result<Vec<LogE
         entries.push(LogEntry {
             lsn: r.get(0)?,
             at: instant(r.get(1)?)?,
+            rules: crate::codec::rules_version(r.get(8)?)?,
             client: r.get(2)?,
             seq: r.get(3)?,
             owner: r.get(4)?,
