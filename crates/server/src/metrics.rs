@@ -1,6 +1,7 @@
 //! Counters the loop and the HTTP layer update with relaxed atomics (never a lock on a
 //! hot path), rendered as Prometheus text at `GET /metrics`. A handful of series does
-//! not justify a metrics framework, so the text format is written here directly.
+//! not justify a metrics framework, so the text format is written here directly. A
+//! leaf: it imports no other part of the server, which all write into it.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -55,6 +56,19 @@ impl<const N: usize> Histogram<N> {
         let _ = writeln!(out, "{name}_sum {}", self.sum.load(Relaxed) as f64 * scale);
         let _ = writeln!(out, "{name}_count {count}");
     }
+}
+
+/// What the write pipeline reports at a scrape, on the node that writes: read by the
+/// pipeline (`pipeline::Handle::gauges`) and handed in, so that metrics imports nothing
+/// and every part of the server may write into it.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterGauges {
+    /// Log entries not yet in the tables.
+    pub lag_commands: u64,
+    /// Age of the oldest log entry not yet in the tables.
+    pub lag_age: Duration,
+    /// Whether the store takes writes now.
+    pub writes_accepted: bool,
 }
 
 #[derive(Default)]
@@ -169,7 +183,9 @@ impl Metrics {
             .render(out, "murphy_replication_lag_seconds", &LAG_BUCKETS_US, 1e-6);
     }
 
-    pub fn render(&self, writer: Option<&crate::pipeline::Handle>) -> String {
+    /// The Prometheus text of every metric; `writer`, on the node that writes, the
+    /// pipeline's gauges read at this moment.
+    pub fn render(&self, writer: Option<WriterGauges>) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# TYPE murphy_http_responses_total counter\n");
         for (i, count) in self.responses.iter().enumerate() {
@@ -210,9 +226,9 @@ impl Metrics {
         self.loop_lag_us
             .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
         if let Some(writer) = writer {
-            self.render_materializer(&mut out, writer.lag());
+            self.render_materializer(&mut out, &writer);
             out.push_str("# HELP murphy_writes_accepted 1 while the store takes writes, 0 while it refuses them.\n");
-            let accepted = u8::from(writer.health().refusal().is_none());
+            let accepted = u8::from(writer.writes_accepted);
             let _ = writeln!(
                 out,
                 "# TYPE murphy_writes_accepted gauge\nmurphy_writes_accepted {accepted}"
@@ -233,18 +249,18 @@ impl Metrics {
         out
     }
 
-    fn render_materializer(&self, out: &mut String, lag: &crate::pipeline::Lag) {
+    fn render_materializer(&self, out: &mut String, writer: &WriterGauges) {
         out.push_str("# HELP murphy_materializer_lag_commands Log entries not yet in the tables.\n");
         let _ = writeln!(
             out,
             "# TYPE murphy_materializer_lag_commands gauge\nmurphy_materializer_lag_commands {}",
-            lag.commands()
+            writer.lag_commands
         );
         out.push_str("# HELP murphy_materializer_lag_seconds Age of the oldest log entry not yet in the tables.\n");
         let _ = writeln!(
             out,
             "# TYPE murphy_materializer_lag_seconds gauge\nmurphy_materializer_lag_seconds {}",
-            lag.age().as_secs_f64()
+            writer.lag_age.as_secs_f64()
         );
         out.push_str("# HELP murphy_materialize_seconds One materializer step (one transaction).\n");
         out.push_str("# TYPE murphy_materialize_seconds histogram\n");

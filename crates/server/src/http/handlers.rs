@@ -81,7 +81,7 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.node.writer().as_ref()),
+        app.metrics.render(app.node.writer().map(|w| w.gauges())),
     )
         .into_response()
 }

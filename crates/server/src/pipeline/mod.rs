@@ -35,7 +35,7 @@ pub use stages::{Answer, RulesRefusal, TokenRefusal, TokenResult};
 
 use crate::auth::TokenHash;
 use crate::config::Limits;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, WriterGauges};
 use crate::snapshot::{Publisher, Tokens};
 use committer::Committer;
 use engine::Engine;
@@ -80,6 +80,15 @@ impl Handle {
     /// How far the tables trail the log.
     pub fn lag(&self) -> &Lag {
         &self.lag
+    }
+
+    /// The pipeline's gauges now, for `/metrics`.
+    pub fn gauges(&self) -> WriterGauges {
+        WriterGauges {
+            lag_commands: self.lag.commands(),
+            lag_age: self.lag.age(),
+            writes_accepted: self.health.refusal().is_none(),
+        }
     }
 
     pub async fn submit(
