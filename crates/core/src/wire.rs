@@ -33,6 +33,23 @@ pub struct CommandResult {
     pub outcome: Outcome,
 }
 
+impl CommandResult {
+    /// The answer a logged command got.
+    pub fn of(entry: &crate::LogEntry) -> CommandResult {
+        CommandResult {
+            lsn: entry.lsn,
+            outcome: entry.outcome.clone(),
+        }
+    }
+
+    /// The `results` array of an answer to `POST /api/v1/commands`, as JSON: how an
+    /// outcome is written for a client, here and nowhere else (a fresh answer and the
+    /// answer to a retry read back from the log alike).
+    pub fn answer_json(results: &[CommandResult]) -> String {
+        serde_json::to_string(results).expect("results serialize")
+    }
+}
+
 /// The answer to `POST /api/v1/commands`, one result per command, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandsAnswer {

@@ -105,6 +105,7 @@ impl Server {
         ));
         let manager = cluster::Manager {
             store: postgres,
+            backend: store.clone(),
             node: node.clone(),
             limits: config.limits.clone(),
             metrics: metrics.clone(),
@@ -266,7 +267,7 @@ impl Server {
 enum Ending {
     Alone(tokio::task::JoinHandle<std::thread::Result<Result<(), StoreError>>>),
     /// The manager, and the store: dropped last, off the async threads.
-    Clustered(cluster::Running, Arc<Postgres>),
+    Clustered(cluster::Running, Arc<dyn murphy_store::Shared>),
 }
 
 impl Ending {

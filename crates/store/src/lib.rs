@@ -16,9 +16,9 @@ mod recover;
 mod roles;
 mod sqlite;
 
-pub use self::postgres::{Commit, Epoch, Follower, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus, Postgres, PostgresOptions};
+pub use self::postgres::{Follower, LOCK_WAIT_TIME_MAX, Lease, Postgres, PostgresOptions};
 pub use backend::{Backend, Materialization, Records, Tables, TokenRow};
 pub use error::{Result, StoreError};
 pub use recover::{Recovered, Verified, recover, verify};
-pub use roles::{Member, Members};
+pub use roles::{Commit, Epoch, LeaseStatus, LogWatch, Member, Members, PrimaryLease, Shared};
 pub use sqlite::{Sqlite, SqliteOptions};

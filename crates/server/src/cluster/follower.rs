@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use murphy_core::{Changes, RulesVersion, State};
-use murphy_store::{Backend, Commit, Postgres, StoreError};
+use murphy_store::{Commit, LogWatch, Shared, StoreError};
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
@@ -37,7 +37,7 @@ pub(super) struct Following {
 
 impl Following {
     pub(super) fn start(
-        store: Arc<Postgres>,
+        store: Arc<dyn Shared>,
         publisher: Publisher,
         known: RulesVersion,
         metrics: Arc<Metrics>,
@@ -46,7 +46,7 @@ impl Following {
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("murphy-follow".into())
-            .spawn(move || follow(&store, &publisher, known, &metrics, &flag))?;
+            .spawn(move || follow(&*store, &publisher, known, &metrics, &flag))?;
         Ok(Following { stop, thread })
     }
 
@@ -57,11 +57,11 @@ impl Following {
     }
 }
 
-fn follow(store: &Postgres, publisher: &Publisher, known: RulesVersion, metrics: &Metrics, stop: &AtomicBool) {
+fn follow(store: &dyn Shared, publisher: &Publisher, known: RulesVersion, metrics: &Metrics, stop: &AtomicBool) {
     let mut state = publisher.snapshot().state.clone();
     let mut tokens = publisher.snapshot().tokens.clone();
     let mut tokens_read: Option<Instant> = None;
-    let mut follower = None;
+    let mut follower: Option<Box<dyn LogWatch>> = None;
     let mut published = Published {
         lsn: state.lsn(),
         at: None,
@@ -75,7 +75,7 @@ fn follow(store: &Postgres, publisher: &Publisher, known: RulesVersion, metrics:
             tokens_read = Some(Instant::now());
         }
         let waited = match &mut follower {
-            Some(f) => murphy_store::Follower::wait_for_log(f, state.lsn(), WAIT_TIME_MAX),
+            Some(f) => f.wait_for_log(state.lsn(), WAIT_TIME_MAX),
             None => match store.follower() {
                 Ok(f) => {
                     follower = Some(f);
@@ -88,7 +88,7 @@ fn follow(store: &Postgres, publisher: &Publisher, known: RulesVersion, metrics:
             Ok(Some(changes)) => {
                 publisher.publish(&state, tokens.clone(), &changes);
                 if let Some(f) = &mut follower {
-                    published.measure(f, state.lsn(), metrics);
+                    published.measure(&mut **f, state.lsn(), metrics);
                 }
             }
             Ok(None) => {}
@@ -109,7 +109,7 @@ fn follow(store: &Postgres, publisher: &Publisher, known: RulesVersion, metrics:
 
 /// Applies the log up to `end` to `state`; the changes, if there were entries.
 fn catch_up(
-    store: &Postgres,
+    store: &dyn Shared,
     state: &mut State,
     end: u64,
     known: RulesVersion,
@@ -144,7 +144,7 @@ impl Published {
     /// commit to the publication that first held it. A commit heard of only now but
     /// already held by the last publication (its notification came after its entries
     /// were read) is timed to that one.
-    fn measure(&mut self, follower: &mut murphy_store::Follower, lsn: u64, metrics: &Metrics) {
+    fn measure(&mut self, follower: &mut dyn LogWatch, lsn: u64, metrics: &Metrics) {
         let now = OffsetDateTime::now_utc();
         let commits = match follower.take_commits(lsn) {
             Ok(commits) => commits,
@@ -165,7 +165,7 @@ impl Published {
 }
 
 /// The tokens, read again; `None` if unchanged or unreadable (tried again later).
-fn read_tokens(store: &Postgres, known: &Tokens) -> Option<Tokens> {
+fn read_tokens(store: &dyn Shared, known: &Tokens) -> Option<Tokens> {
     let rows = store
         .tokens()
         .inspect_err(|e| tracing::warn!("reading tokens failed: {e}"))

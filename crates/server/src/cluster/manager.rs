@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use murphy_store::{Backend, Epoch, Members, Postgres, StoreError};
+use murphy_store::{Backend, Epoch, Shared, StoreError};
 
 use super::follower::Following;
 use super::{Node, Role};
@@ -21,7 +21,9 @@ use crate::pipeline;
 
 /// The manager before it runs: started by `Server::serve` once the node's URL is known.
 pub struct Manager {
-    pub(crate) store: Arc<Postgres>,
+    pub(crate) store: Arc<dyn Shared>,
+    /// The same store, as the write pipeline takes it.
+    pub(crate) backend: Arc<dyn Backend>,
     pub(crate) node: Arc<Node>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
@@ -144,7 +146,7 @@ impl Manager {
     }
 
     fn promote(&self, epoch: Epoch) -> Result<JoinHandle<Result<(), StoreError>>, String> {
-        let store: Arc<dyn Backend> = self.store.clone();
+        let store = self.backend.clone();
         let recovered = murphy_store::recover(&*store, self.limits.sessions(), self.limits.rules_version_max)
             .map_err(|e| e.to_string())?;
         let (writer, thread) = pipeline::start(

@@ -370,14 +370,8 @@ async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<Stri
         .await
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
-    let results: Vec<CommandResult> = entries
-        .into_iter()
-        .map(|e| CommandResult {
-            lsn: e.lsn,
-            outcome: e.outcome,
-        })
-        .collect();
-    Ok(serde_json::to_string(&results).expect("results serialize"))
+    let results: Vec<CommandResult> = entries.iter().map(CommandResult::of).collect();
+    Ok(CommandResult::answer_json(&results))
 }
 
 #[derive(Deserialize)]

@@ -261,7 +261,7 @@ impl Engine {
                 effects: applied.effects,
             });
         }
-        let results: Arc<str> = serde_json::to_string(&results).expect("results serialize").into();
+        let results: Arc<str> = CommandResult::answer_json(&results).into();
         if let (Some(client), Some(seq)) = (client, seq) {
             let commands = u32::try_from(submission.commands.len()).expect("requests are small");
             let kept = Some(results.clone());

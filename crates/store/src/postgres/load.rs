@@ -9,7 +9,7 @@ use ::postgres::{Client, IsolationLevel, Transaction};
 use murphy_core::{Permission, ReservedSeats, Section, SessionRow, State, Student};
 
 use super::{schema, small, unsigned};
-use crate::sqlite::instant;
+use crate::codec::instant;
 use crate::{Result, StoreError, Tables};
 
 pub(super) fn load(client: &mut Client) -> Result<Tables> {

@@ -8,7 +8,7 @@ use murphy_core::LogEntry;
 
 use super::conn::{Conn, Slot, Target};
 use super::{signed, unsigned};
-use crate::sqlite::{instant, nanos};
+use crate::codec::{EntryJson, EntryRow, nanos};
 use crate::{Records, Result, StoreError, TokenRow};
 
 const APPEND: &str = "SELECT append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
@@ -74,10 +74,10 @@ impl Columns {
             c.client.push(e.client.clone());
             c.seq.push(e.seq.map(signed).transpose()?);
             c.owner.push(e.owner.clone());
-            c.command.push(serde_json::to_string(&e.command)?);
-            c.outcome.push(serde_json::to_string(&e.outcome)?);
-            let effects = (!e.effects.is_empty()).then(|| serde_json::to_string(&e.effects));
-            c.effects.push(effects.transpose()?);
+            let json = EntryJson::of(e)?;
+            c.command.push(json.command);
+            c.outcome.push(json.outcome);
+            c.effects.push(json.effects);
         }
         for t in &records.tokens {
             c.hash.push(t.hash.clone());
@@ -187,21 +187,19 @@ pub(super) fn read(client: &mut Client, after: u64, limit: u64) -> Result<Vec<Lo
 }
 
 fn entry(r: &Row) -> Result<LogEntry> {
-    let effects: Option<String> = r.try_get(7)?;
-    Ok(LogEntry {
+    let rules: Option<i32> = r.try_get(8)?;
+    EntryRow {
         lsn: unsigned(r.try_get(0)?)?,
-        at: instant(r.try_get(1)?)?,
-        rules: crate::codec::rules_version(r.try_get::<_, Option<i32>>(8)?.map(|n| n as u64))?,
+        at: r.try_get(1)?,
+        rules: rules.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
         client: r.try_get(2)?,
         seq: r.try_get::<_, Option<i64>>(3)?.map(unsigned).transpose()?,
         owner: r.try_get(4)?,
-        command: serde_json::from_str(r.try_get(5)?)?,
-        outcome: serde_json::from_str(r.try_get(6)?)?,
-        effects: effects
-            .map(|e| serde_json::from_str(&e))
-            .transpose()?
-            .unwrap_or_default(),
-    })
+        command: r.try_get(5)?,
+        outcome: r.try_get(6)?,
+        effects: r.try_get(7)?,
+    }
+    .entry()
 }
 
 /// The LSN of the last entry, 0 for an empty log.

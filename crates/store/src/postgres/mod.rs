@@ -26,8 +26,8 @@ use murphy_core::LogEntry;
 use crate::{Backend, Materialization, Records, Result, StoreError, Tables, TokenRow};
 use conn::{Pool, Role, Slot, Target};
 pub(crate) use conn::{describe, is_connection_lost, is_fault};
-pub use follow::{Commit, Follower};
-pub use lease::{Epoch, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus};
+pub use follow::Follower;
+pub use lease::{LOCK_WAIT_TIME_MAX, Lease};
 
 /// Limits and names of the PostgreSQL backend.
 #[derive(Clone, Debug)]
@@ -142,6 +142,16 @@ impl Backend for Postgres {
     fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
         self.readers
             .with(&self.target, |client| log::read(client, after, limit))
+    }
+}
+
+impl crate::Shared for Postgres {
+    fn lease(&self) -> &dyn crate::PrimaryLease {
+        &self.lease
+    }
+
+    fn follower(&self) -> Result<Box<dyn crate::LogWatch>> {
+        Ok(Box::new(Follower::new(self.target.clone())?))
     }
 }
 

@@ -15,7 +15,7 @@ use ::postgres::{Client, Transaction};
 use murphy_core::{Section, SessionChange, Student};
 
 use super::{signed, unsigned};
-use crate::sqlite::nanos;
+use crate::codec::nanos;
 use crate::{Materialization, Result, StoreError};
 
 /// Places handed out in one step stay below this many per line, so `place` values of

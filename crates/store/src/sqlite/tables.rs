@@ -8,8 +8,8 @@ use std::sync::Arc;
 use murphy_core::{Permission, ReservedSeats, Section, SessionChange, SessionRow, State, Student};
 use rusqlite::{Connection, Statement, Transaction, TransactionBehavior, params};
 
-use super::log::{instant, nanos};
 use super::schema;
+use crate::codec::{instant, nanos};
 use crate::{Materialization, Result, StoreError, Tables};
 
 /// Places handed out in one step stay below this many per line, so `place` values of
