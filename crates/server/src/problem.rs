@@ -63,7 +63,7 @@ codes! {
 }
 
 #[derive(Debug)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub code: Code,
     /// What happened and what to do about it.

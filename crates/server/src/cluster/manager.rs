@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::pipeline;
 
 /// The manager before it runs: started by `Server::serve` once the node's URL is known.
-pub struct Manager {
+pub(crate) struct Manager {
     pub(crate) store: Arc<dyn Shared>,
     /// The same store, as the write pipeline takes it.
     pub(crate) backend: Arc<dyn Backend>,
@@ -30,7 +30,7 @@ pub struct Manager {
 }
 
 /// The running manager; `stop` hands the lease on and ends it.
-pub struct Running {
+pub(crate) struct Running {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -44,7 +44,7 @@ enum Now {
 }
 
 impl Manager {
-    pub fn start(self, url: String) -> std::io::Result<Running> {
+    pub(crate) fn start(self, url: String) -> std::io::Result<Running> {
         self.node.set_url(url.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -203,7 +203,7 @@ impl Manager {
 impl Running {
     /// Stops the manager: a primary stops its pipeline (the last batches are appended)
     /// and releases the lease; a secondary stops following.
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.thread.join();
     }

@@ -17,16 +17,16 @@ use arc_swap::ArcSwap;
 use murphy_store::Members;
 use tokio::sync::watch;
 
-pub use manager::{Manager, Running};
+pub(crate) use manager::{Manager, Running};
 
 /// A node counts as live (its binary's rules are checked before an upgrade) while it
 /// registered within this many lease times; it registers every quarter of one.
-pub const MEMBER_LEASES_LIVE: u32 = 4;
+pub(crate) const MEMBER_LEASES_LIVE: u32 = 4;
 
 use crate::pipeline;
 use crate::snapshot::{Publisher, Snapshot};
 
-pub enum Role {
+pub(crate) enum Role {
     /// Writes are applied here, through this node's pipeline. `epoch` is the lease's
     /// (`None` for a node alone on SQLite).
     Primary {
@@ -37,7 +37,7 @@ pub enum Role {
     Secondary { primary: Option<String>, epoch: u64 },
 }
 
-pub struct Node {
+pub(crate) struct Node {
     publisher: Publisher,
     role: ArcSwap<Role>,
     /// Bumped on every change of `role`, for requests that wait for a primary.
@@ -50,7 +50,7 @@ pub struct Node {
 
 impl Node {
     /// A node alone: its own primary for good.
-    pub fn alone(publisher: Publisher, writer: pipeline::Handle) -> Node {
+    pub(crate) fn alone(publisher: Publisher, writer: pipeline::Handle) -> Node {
         Node {
             publisher,
             role: ArcSwap::from_pointee(Role::Primary { writer, epoch: None }),
@@ -61,7 +61,7 @@ impl Node {
     }
 
     /// A node of a cluster, a secondary until its manager takes the lease.
-    pub fn clustered(publisher: Publisher, members: Arc<dyn Members>) -> Node {
+    pub(crate) fn clustered(publisher: Publisher, members: Arc<dyn Members>) -> Node {
         Node {
             publisher,
             role: ArcSwap::from_pointee(Role::Secondary {
@@ -75,42 +75,37 @@ impl Node {
     }
 
     /// The cluster's register of nodes, in a cluster.
-    pub fn members(&self) -> Option<Arc<dyn Members>> {
+    pub(crate) fn members(&self) -> Option<Arc<dyn Members>> {
         self.members.clone()
     }
 
-    pub fn publisher(&self) -> &Publisher {
+    pub(crate) fn publisher(&self) -> &Publisher {
         &self.publisher
     }
 
     /// The latest state published here. Never waits.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         self.publisher.snapshot()
     }
 
-    pub fn role(&self) -> Arc<Role> {
+    pub(crate) fn role(&self) -> Arc<Role> {
         self.role.load_full()
     }
 
     /// The pipeline, while this node is the primary.
-    pub fn writer(&self) -> Option<pipeline::Handle> {
+    pub(crate) fn writer(&self) -> Option<pipeline::Handle> {
         match &**self.role.load() {
             Role::Primary { writer, .. } => Some(writer.clone()),
             Role::Secondary { .. } => None,
         }
     }
 
-    /// Whether this node is part of a cluster (not alone on SQLite).
-    pub fn is_clustered(&self) -> bool {
-        !matches!(&**self.role.load(), Role::Primary { epoch: None, .. })
-    }
-
-    pub fn url(&self) -> Option<String> {
+    pub(crate) fn url(&self) -> Option<String> {
         (*self.url.load_full()).clone()
     }
 
     /// A receiver that sees every later change of role.
-    pub fn role_changes(&self) -> watch::Receiver<u64> {
+    pub(crate) fn role_changes(&self) -> watch::Receiver<u64> {
         self.role_changes.subscribe()
     }
 

@@ -26,14 +26,14 @@ const OPENAPI_JSON: &str = include_str!("../openapi.json");
 /// Entries a `GET /api/v1/log` without `limit` returns.
 const LOG_ENTRIES_DEFAULT: u64 = 1000;
 
-pub async fn not_found() -> Problem {
+pub(crate) async fn not_found() -> Problem {
     Problem::not_found(
         Code::NoSuchRoute,
         "there is no such endpoint; GET /api/v1/openapi.json lists them all",
     )
 }
 
-pub async fn method_not_allowed() -> Problem {
+pub(crate) async fn method_not_allowed() -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         Code::MethodNotAllowed,
@@ -43,7 +43,7 @@ pub async fn method_not_allowed() -> Problem {
 
 /// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
 /// the process serves; a monitor reads the body.
-pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Response {
     let body = match app.node.writer().and_then(|w| w.health().describe()) {
         None => "ok".to_owned(),
         Some(what) => format!("degraded: {what}"),
@@ -53,7 +53,7 @@ pub async fn healthz(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /api/v1/cluster`: this node's role, the lease's epoch, its version and the
 /// primary's URL. No token: it is for operators and load balancers.
-pub async fn cluster(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn cluster(State(app): State<Arc<App>>) -> Response {
     use crate::cluster::Role;
     use murphy_core::wire::ClusterView;
     let (role, epoch, primary) = match &*app.node.role() {
@@ -78,7 +78,7 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
     response
 }
 
-pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(app.node.writer().map(|w| w.gauges())),
@@ -86,11 +86,11 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-pub async fn openapi() -> Response {
+pub(crate) async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
+pub(crate) async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
     let snapshot = app.node.snapshot();
     let version = snapshot.state.catalog_version();
     cached(&headers, version, || {
@@ -104,7 +104,7 @@ pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: Header
 }
 
 /// The `{id}` of a path, with a problem (not axum's plain text) when it cannot be read.
-pub struct IdPath(String);
+pub(crate) struct IdPath(String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     type Rejection = Problem;
@@ -120,7 +120,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     }
 }
 
-pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPath, headers: HeaderMap) -> Response {
+pub(crate) async fn section(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = app.node.snapshot();
     let Some(section) = snapshot.state.section(&id) else {
         return no_such(Unknown::Section(id)).into_response();
@@ -128,7 +133,7 @@ pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPa
     cached(&headers, section.version, || json(&SectionView::from(section)))
 }
 
-pub async fn student(
+pub(crate) async fn student(
     State(app): State<Arc<App>>,
     principal: Principal,
     IdPath(id): IdPath,
@@ -144,7 +149,7 @@ pub async fn student(
     cached(&headers, student.version, || json(&StudentView::from(student)))
 }
 
-pub async fn create_token(
+pub(crate) async fn create_token(
     Writer(writer): Writer,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
@@ -177,7 +182,7 @@ pub async fn create_token(
 /// `503` at once, before its body is read or its token checked, while writes wait in the
 /// queue longer than `queue_wait_time_max`; on a node that is not the primary (a write
 /// that arrived as the role changed: others are passed on before) it is `503`.
-pub struct Writer(pipeline::Handle);
+pub(crate) struct Writer(pipeline::Handle);
 
 impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     type Rejection = Problem;
@@ -200,7 +205,7 @@ impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     }
 }
 
-pub async fn commands(
+pub(crate) async fn commands(
     State(app): State<Arc<App>>,
     Writer(writer): Writer,
     principal: Principal,
@@ -376,14 +381,14 @@ async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<Stri
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogQuery {
+pub(crate) struct LogQuery {
     /// Any u64, as `/api/v1/events` takes: past the last LSN there are no entries.
     #[serde(default)]
     after: u64,
     limit: Option<u64>,
 }
 
-pub async fn log(
+pub(crate) async fn log(
     State(app): State<Arc<App>>,
     principal: Principal,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
@@ -542,7 +547,7 @@ fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> R
 
 /// `GET /api/v1/me`: whom the token speaks for. Any valid token may ask; a missing or
 /// unknown one gets the usual `401` problems from the `Principal` extractor.
-pub async fn me(principal: Principal) -> Response {
+pub(crate) async fn me(principal: Principal) -> Response {
     use murphy_core::wire::MeAnswer;
     let answer = match principal {
         Principal::Admin => MeAnswer::Admin { admin: true },
