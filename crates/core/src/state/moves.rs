@@ -151,6 +151,11 @@ impl State {
             let student = self.student_mut(stu);
             student.waitlisted.remove(sec);
             student.waiting_with.remove(sec);
+            // Waiting for one section of a course no more may make the student
+            // promotable in another line of it (rules version 2). Under version 1
+            // leaving a line changes nothing a waiter is judged by, so this promotes
+            // nobody there and old logs replay as they were.
+            self.promote_for(stu, fx);
             Outcome::Dropped {
                 promoted: Vec::new(),
                 linked: None,

@@ -213,3 +213,37 @@ fn a_new_log_starts_at_the_rules_it_is_given() {
         duplicate("MATH-1", "MATH-1-2")
     );
 }
+
+#[test]
+fn leaving_one_line_of_a_course_makes_the_other_promotable_at_once() {
+    let mut state = setup(catalog());
+    // Under version 1: MATH-1-2 has one seat; a takes MATH-1-1's, b MATH-1-2's, and c
+    // waits in both lines of MATH-1.
+    run(
+        &mut state,
+        Command::SetCapacity {
+            section: "MATH-1-2".into(),
+            capacity: 1,
+        },
+    );
+    run(&mut state, enroll("a", "MATH-1-1", false));
+    run(&mut state, enroll("b", "MATH-1-2", false));
+    assert_eq!(
+        run(&mut state, enroll("c", "MATH-1-1", true)),
+        Outcome::Waitlisted { position: 1 }
+    );
+    assert_eq!(
+        run(&mut state, enroll("c", "MATH-1-2", true)),
+        Outcome::Waitlisted { position: 1 }
+    );
+    run(&mut state, upgrade());
+    // b's seat frees: c waits for MATH-1-1 too, so c is skipped and the seat stays free.
+    let freed = state.apply(at(0), &drop_("b", "MATH-1-2"));
+    assert_eq!(freed.outcome, dropped(vec![]));
+    assert_eq!(freed.effects.skipped.len(), 1, "{:?}", freed.effects);
+    // c leaves MATH-1-1's line: nothing holds c back from the free seat any more.
+    let left = state.apply(at(0), &drop_("c", "MATH-1-1"));
+    assert_eq!(left.outcome, dropped(vec![]));
+    assert_eq!(enrolled(&state, "MATH-1-2"), ["c"], "promoted in the same step");
+    assert_eq!(left.effects.promoted.len(), 1, "{:?}", left.effects);
+}
