@@ -20,7 +20,9 @@ export function when(instant) {
 }
 
 export function meetingsText(meetings) {
-  return (meetings || []).map((m) => `${m.days} ${m.start}–${m.end}`).join(", ") || "TBA";
+  // Word joiners around the dash: a narrow column breaks between meetings, never
+  // inside a time range ("09:00–" on one line, "09:50" on the next).
+  return (meetings || []).map((m) => `${m.days} ${m.start}\u2060–\u2060${m.end}`).join(", ") || "TBA";
 }
 
 // "COMSCI-32-1 with COMSCI-32-1A" for a pair, the section alone otherwise.

@@ -11,6 +11,7 @@ mod fcfs;
 pub mod history;
 mod invariants;
 mod lost_writes;
+mod provenance;
 mod real_time;
 mod report;
 mod sessions;
@@ -20,6 +21,7 @@ mod touched;
 use murphy_core::LogEntry;
 
 pub use history::Record;
+pub use provenance::same_server;
 pub use report::{EXAMPLES_MAX, Finding, Report};
 
 /// Checks a client-side history and the server's whole log (from LSN 1, in LSN order)

@@ -87,7 +87,8 @@ impl Cluster {
             .args(["--lease-time-max-ms", &LEASE_TIME_MS.to_string(), "--data-dir"])
             .arg(data)
             .args(flags)
-            .env("RUST_LOG", "warn");
+            // Warnings, and the role changes an operator reads, into the node's log file.
+            .env("RUST_LOG", "warn,murphy_server::cluster=info");
         command
     }
 
@@ -95,6 +96,7 @@ impl Cluster {
         let mut child = self
             .command(data.path(), listen, &flags)
             .stdout(Stdio::piped())
+            .stderr(log_file(data.path()))
             .spawn()
             .expect("murphy starts");
         let url = served_url(&mut child);
@@ -106,6 +108,11 @@ impl Cluster {
             data,
             flags,
         }
+    }
+
+    /// The PostgreSQL database the nodes serve from.
+    pub fn database(&self) -> &str {
+        &self.database
     }
 
     /// Every node's URL, comma-separated (for `murphy bench --url`).
@@ -190,6 +197,22 @@ impl Drop for Cluster {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// A node's stderr, kept across its restarts in its data directory.
+fn log_file(data: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("murphy.log"))
+        .expect("the node's log file opens")
+}
+
+impl Node {
+    /// What the node logged so far (stderr, without colour codes: it is a file).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("murphy.log")).unwrap_or_default()
     }
 }
 

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod operator;
 mod pg_restart;
 mod upgrade;
 

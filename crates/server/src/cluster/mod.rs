@@ -119,6 +119,13 @@ impl Node {
         let known =
             matches!(&**self.role.load(), Role::Secondary { primary: p, epoch: e } if *p == primary && *e == epoch);
         if !known {
+            // The operator's record of who writes, on every secondary.
+            match &primary {
+                Some(url) => tracing::info!("this node is a secondary; the primary is {url} (epoch {epoch})"),
+                None => tracing::warn!(
+                    "no node holds the primary's lease (epoch {epoch}); writes wait for a node to take it"
+                ),
+            }
             self.set_role(Role::Secondary { primary, epoch });
         }
     }

@@ -353,16 +353,21 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
     }
     for (i, command) in request.commands.iter().enumerate() {
         command.validate().map_err(|e| bad(format!("command {i}: {e}")))?;
-        let allowed = match (principal, command.acting_student()) {
-            (Principal::Admin, _) => true,
-            (Principal::Student(me), Some(student)) => me == student,
-            (Principal::Student(_), None) => false,
-        };
-        if !allowed {
-            return Err(Problem::forbidden(format!(
-                "command {i} ({}) acts for someone else; a student token acts only for its own student",
-                command.kind()
-            )));
+        match (principal, command.acting_student()) {
+            (Principal::Admin, _) => {}
+            (Principal::Student(me), Some(student)) if me == student => {}
+            (Principal::Student(_), Some(_)) => {
+                return Err(Problem::forbidden(format!(
+                    "command {i} ({}) acts for someone else; a student token acts only for its own student",
+                    command.kind()
+                )));
+            }
+            (Principal::Student(_), None) => {
+                return Err(Problem::forbidden(format!(
+                    "command {i} ({}) is the registrar's: it needs the admin token",
+                    command.kind()
+                )));
+            }
         }
     }
     Ok(())
