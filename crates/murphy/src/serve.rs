@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use murphy_core::RulesVersion;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
@@ -104,6 +105,11 @@ struct LimitArgs {
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
+    /// The newest rules version this node knows, as if it were an older release: how
+    /// the rolling-upgrade tests run an old node from this build. Hidden: no operator
+    /// needs it.
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    pub rules_version_max: u32,
 }
 
 impl ServeArgs {
@@ -132,6 +138,7 @@ impl ServeArgs {
                 stream_sections_max: l.stream_sections_max.max(1),
                 stream_events_per_s_max: l.stream_events_per_s_max.max(1),
                 stream_sends_per_s_max: l.stream_sends_per_s_max.max(1),
+                rules_version_max: known_rules(l.rules_version_max),
                 ..defaults
             },
             database: self.database.clone().map(|url| Database {
@@ -206,6 +213,14 @@ pub struct VerifyArgs {
     /// With --database: the schema murphy's tables live in.
     #[arg(long, env = "MURPHY_DATABASE_SCHEMA", default_value = "murphy")]
     database_schema: String,
+    /// The newest rules version to replay under, as an older release would (hidden).
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    rules_version_max: u32,
+}
+
+/// The rules a capped node knows: at least version 1, at most this build's newest.
+pub fn known_rules(max: u32) -> RulesVersion {
+    RulesVersion::new(max).clamp(RulesVersion::V1, RulesVersion::LATEST)
 }
 
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
@@ -238,7 +253,8 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             )
         }
     };
-    let verified = murphy_store::verify(&*store).context("replaying the log against the tables")?;
+    let verified = murphy_store::verify(&*store, known_rules(args.rules_version_max))
+        .context("replaying the log against the tables")?;
     println!(
         "ok ({place}): {} log entries replay to their logged outcomes, the tables equal the replay at \
          their lsn {}, and every invariant holds",

@@ -60,11 +60,13 @@ codes! {
     NotPrimary => "not_primary",
     OutcomeUnknown => "outcome_unknown",
     Behind => "behind",
+    RulesNotFinalized => "rules_not_finalized",
+    UpgradeRefused => "upgrade_refused",
     Internal => "internal",
 }
 
 #[derive(Debug)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub code: Code,
     /// What happened and what to do about it.

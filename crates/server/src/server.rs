@@ -55,7 +55,7 @@ impl Server {
     pub fn open_with(config: Config, store: Arc<dyn Backend>) -> Result<Server, ServerError> {
         create_data_dir(&config)?;
         let (admin_token, admin_source) = admin_token(&config)?;
-        let recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let replayed = recovered.replayed;
         let metrics = Arc::new(metrics::Metrics::default());
         let publisher = Publisher::new(Default::default(), Default::default());
@@ -95,13 +95,17 @@ impl Server {
         };
         let postgres = Arc::new(Postgres::connect(&database.url, options)?);
         let store: Arc<dyn Backend> = postgres.clone();
-        let mut recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let mut recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let tokens =
             pipeline::token_map(std::mem::take(&mut recovered.tokens)).map_err(io_error("reading the tokens"))?;
         let metrics = Arc::new(metrics::Metrics::default());
-        let node = Arc::new(Node::clustered(Publisher::new(recovered.state, tokens)));
+        let node = Arc::new(Node::clustered(
+            Publisher::new(recovered.state, tokens),
+            postgres.clone(),
+        ));
         let manager = cluster::Manager {
             store: postgres,
+            backend: store.clone(),
             node: node.clone(),
             limits: config.limits.clone(),
             metrics: metrics.clone(),
@@ -265,7 +269,7 @@ impl Server {
 enum Ending {
     Alone(tokio::task::JoinHandle<std::thread::Result<Result<(), StoreError>>>),
     /// The manager, and the store: dropped last, off the async threads.
-    Clustered(cluster::Running, Arc<Postgres>),
+    Clustered(cluster::Running, Arc<dyn murphy_store::Shared>),
 }
 
 impl Ending {

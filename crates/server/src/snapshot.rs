@@ -18,18 +18,18 @@ use crate::catalog::Index;
 use crate::live::Hub;
 
 /// Token hash -> student id.
-pub type Tokens = imbl::HashMap<TokenHash, String>;
+pub(crate) type Tokens = imbl::HashMap<TokenHash, String>;
 
-pub struct Snapshot {
-    pub state: State,
-    pub tokens: Tokens,
+pub(crate) struct Snapshot {
+    pub(crate) state: State,
+    pub(crate) tokens: Tokens,
     /// The catalog's fixed facts, for filters and pages: made on demand, and the same
     /// for every snapshot with as many sections.
     index: Arc<OnceLock<Arc<Index>>>,
 }
 
 impl Snapshot {
-    pub fn first(state: State, tokens: Tokens) -> Snapshot {
+    pub(crate) fn first(state: State, tokens: Tokens) -> Snapshot {
         Snapshot {
             state,
             tokens,
@@ -39,7 +39,7 @@ impl Snapshot {
 
     /// The snapshot after `self`, keeping the catalog's index while no section was
     /// added (sections are never removed, and their indexed facts never change).
-    pub fn next(&self, state: State, tokens: Tokens) -> Snapshot {
+    pub(crate) fn next(&self, state: State, tokens: Tokens) -> Snapshot {
         let index = if state.section_count() == self.state.section_count() {
             self.index.clone()
         } else {
@@ -59,7 +59,7 @@ impl Snapshot {
 /// Where durable states are published; cheap to clone, every clone publishes to the same
 /// readers.
 #[derive(Clone)]
-pub struct Publisher {
+pub(crate) struct Publisher {
     snapshot: Arc<ArcSwap<Snapshot>>,
     /// Live streams, by what they watch.
     hub: Arc<Hub>,
@@ -68,7 +68,7 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(state: State, tokens: Tokens) -> Publisher {
+    pub(crate) fn new(state: State, tokens: Tokens) -> Publisher {
         let (version, _) = watch::channel(state.lsn());
         Publisher {
             snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::first(state, tokens))),
@@ -78,7 +78,7 @@ impl Publisher {
     }
 
     /// The latest durable state. Never waits.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
     }
 
@@ -88,13 +88,13 @@ impl Publisher {
     }
 
     /// The published version, to wait on.
-    pub fn version(&self) -> watch::Receiver<u64> {
+    pub(crate) fn version(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
 
     /// Publishes `state` (durable) with `tokens`; `changes` are the entities changed
     /// since the last publication, announced to live watchers.
-    pub fn publish(&self, state: &State, tokens: Tokens, changes: &Changes) {
+    pub(crate) fn publish(&self, state: &State, tokens: Tokens, changes: &Changes) {
         let previous = self.snapshot.load_full();
         self.snapshot.store(Arc::new(previous.next(state.clone(), tokens)));
         self.version.send_replace(state.lsn());
@@ -103,7 +103,7 @@ impl Publisher {
     }
 
     /// Replaces the tokens only (a secondary learning of tokens minted elsewhere).
-    pub fn publish_tokens(&self, tokens: Tokens) {
+    pub(crate) fn publish_tokens(&self, tokens: Tokens) {
         let previous = self.snapshot.load_full();
         self.snapshot
             .store(Arc::new(previous.next(previous.state.clone(), tokens)));

@@ -1,10 +1,10 @@
-//! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
+//! The HTTP API v1 of docs/DESIGN.md §4. Reads are answered from the latest published
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
-pub mod cluster;
+pub(crate) mod cluster;
 mod events;
 mod handlers;
-pub mod listener;
+pub(crate) mod listener;
 mod web;
 
 pub(crate) use events::Streams;
@@ -25,26 +25,26 @@ use crate::metrics::Metrics;
 use crate::problem::{Code, Problem};
 
 /// What every handler shares.
-pub struct App {
+pub(crate) struct App {
     /// What this node serves: its published state, and its role (whether it writes).
-    pub node: Arc<crate::cluster::Node>,
+    pub(crate) node: Arc<crate::cluster::Node>,
     /// Passes requests on to the primary, on a secondary.
-    pub forwarder: reqwest::Client,
+    pub(crate) forwarder: reqwest::Client,
     /// The store, for what only the log holds (old answers, the log itself).
-    pub store: Arc<dyn murphy_store::Backend>,
-    pub admin_token_hash: TokenHash,
-    pub limits: Limits,
-    pub metrics: Arc<Metrics>,
+    pub(crate) store: Arc<dyn murphy_store::Backend>,
+    pub(crate) admin_token_hash: TokenHash,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
     /// Live streams' shares and tickets.
     pub(crate) streams: events::Streams,
     /// The catalog's answers, made and compressed once per content.
     pub(crate) catalog: crate::catalog::Bodies,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
-    pub stopping: tokio::sync::watch::Receiver<bool>,
+    pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     let body_limit = app.limits.request_body_bytes_max;
     Router::new()
         .merge(web::routes())
@@ -73,7 +73,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// for the open connections to finish their requests. Each connection is HTTP/1.1 with
 /// keep-alive, and a client gets `header_read_time_max` to send a request's headers, so
 /// a slow trickle of bytes cannot hold a connection slot.
-pub async fn serve(
+pub(crate) async fn serve(
     mut listener: listener::LimitedListener,
     router: Router,
     header_read_time_max: std::time::Duration,
@@ -158,7 +158,7 @@ impl FromRequestParts<Arc<App>> for Principal {
 
 /// The caller's principal from `Authorization: Bearer <token>`, or else from `query_token`
 /// where an endpoint accepts one (a browser's `EventSource` cannot set headers).
-pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
+pub(crate) fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
     let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
     let mut authorizations = headers.get_all(AUTHORIZATION).iter();
     let authorization = authorizations.next();
@@ -199,7 +199,7 @@ pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -
 
 /// The token of an `Authorization` value `Bearer <token>`. The scheme's name is
 /// case-insensitive (RFC 9110, section 11.1): `bearer x` is the same credential.
-pub fn bearer(authorization: &str) -> Option<&str> {
+pub(crate) fn bearer(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim_start().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
