@@ -198,7 +198,8 @@ async fn raw_stream(server: &TestServer, query: &str) -> tokio::net::TcpStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_does_not_read_delays_no_write_and_catches_up_with_the_latest_values() {
     let server = TestServer::start_with(unpaced()).await;
-    let sections: Vec<String> = (0..50).map(|i| format!("S-{i}")).collect();
+    // Each section a course of its own: a student takes five of them.
+    let sections: Vec<String> = (0..50).map(|i| format!("S{i}-1")).collect();
     server
         .setup(sections.iter().map(|id| create_section(id, 500, 0)).collect())
         .await;

@@ -90,10 +90,7 @@ pub fn check(query: SectionsQuery) -> Result<Ask, String> {
             .map(str::to_lowercase)
             .collect(),
         open: query.open.unwrap_or(false),
-        days: query
-            .days
-            .map(|d| d.parse().map_err(|e| format!("days: {e}")))
-            .transpose()?,
+        days: query.days.as_deref().map(days).transpose()?,
         start: time("start", query.start)?,
         end: time("end", query.end)?,
         limit: query.limit,
@@ -236,6 +233,18 @@ fn decode_cursor(cursor: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The days of a filter: letters of M T W R F S U, as a set. Unlike a meeting's days,
+/// a letter given twice is the same day again, not a mistake worth refusing a search for.
+fn days(text: &str) -> Result<Days, String> {
+    if text.is_empty() {
+        return Err("days: give one or more of the letters M T W R F S U".into());
+    }
+    text.chars().try_fold(Days::NONE, |set, letter| {
+        let day: Days = letter.to_string().parse().map_err(|e| format!("days: {e}"))?;
+        Ok(set.union(day))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +271,12 @@ mod tests {
             ..Default::default()
         };
         assert!(check(zero).is_err());
+    }
+
+    #[test]
+    fn days_are_a_set_and_a_stranger_letter_is_refused() {
+        assert_eq!(days("TTUFM").unwrap(), days("MTFU").unwrap());
+        assert!(days("").is_err());
+        assert!(days("MX").unwrap_err().contains("days:"));
     }
 }
