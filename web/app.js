@@ -12,8 +12,8 @@
 //   schedule.js       the student's schedule, balance and week drawn
 //   sections.js       the sections list drawn, and the answers kept on its rows
 //   log.js            the log's tail read and drawn (admin)
-//   reads.js          the catalog and the student read into the page
-//   events.js         live seat counts (Server-Sent Events)
+//   reads.js          the list's pages and the student read into the page
+//   events.js         live values of the rows in view and the student's own (SSE)
 //   signin.js         signing in and out
 //   act.js            a command sent and its answer said; errors
 //   sections-controls.js, schedule-controls.js, admin-controls.js: the views' controls
@@ -22,6 +22,7 @@ import { handleError } from "./js/act.js";
 import { fetchSignInConfig, HttpError } from "./js/api.js";
 import { wireAdmin } from "./js/admin-controls.js";
 import { $ } from "./js/dom.js";
+import { wireEvents } from "./js/events.js";
 import { say, sayNear, wireMessage } from "./js/message.js";
 import { wireSchedule } from "./js/schedule-controls.js";
 import { wireSections } from "./js/sections-controls.js";
@@ -32,6 +33,7 @@ wireMessage();
 wireSections();
 wireSchedule();
 wireAdmin();
+wireEvents();
 wireSignIn();
 $("signout").addEventListener("click", () => signOut());
 start();

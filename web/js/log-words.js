@@ -46,6 +46,7 @@ function done(c, o) {
     case "swapped": return `${who} swapped ${c.from} for ${pairText(c.to, c.with)}.${movedUp(o.promoted)}`;
     case "completion_recorded": return `The registrar recorded ${c.course} as completed by ${c.student}.`;
     case "permission": return `The registrar issued permission number ${o.code} to ${c.student} for ${c.section}.`;
+    case "rules_upgraded": return `The registrar upgraded the rules from version ${o.from} to version ${o.to}.`;
     case "balance": {
       const fee = o.fee_cents ? `, after an overdraft fee of ${money(o.fee_cents)}` : "";
       const what = c.type === "deposit" ? `deposited ${money(c.amount_cents)}`
@@ -72,6 +73,7 @@ function intent(c) {
     case "deposit": return `deposit ${money(c.amount_cents)}`;
     case "withdraw": return `withdraw ${money(c.amount_cents)}`;
     case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
+    case "upgrade_rules": return `upgrade the rules to version ${c.rules}`;
     default: return String(c.type).replaceAll("_", " ");
   }
 }
@@ -99,6 +101,8 @@ function reason(c, o) {
     case "no_such_section": return `there is no section ${o.section}`;
     case "no_such_student": return `there is no student ${o.student}`;
     case "already_exists": return "it already exists";
+    case "duplicate_course": return `${c.student} already has ${o.held}, a section of ${o.course}`;
+    case "already_upgraded": return `the rules are already at version ${o.rules}`;
     default: return String(o.type).replaceAll("_", " ");
   }
 }

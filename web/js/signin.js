@@ -8,7 +8,7 @@
 
 import { HttpError, fetchMe, newSession, signInWithToken, signOutOfServer } from "./api.js";
 import { $ } from "./dom.js";
-import { connectEvents } from "./events.js";
+import { connectEvents, disconnectEvents } from "./events.js";
 import { loadLog } from "./log.js";
 import { say } from "./message.js";
 import { loadSections, loadStudent } from "./reads.js";
@@ -17,9 +17,10 @@ import { STORE_STUDENT, state } from "./state.js";
 // Signs in with `token`, or (none) resumes the sign-in the cookie holds.
 export async function signIn(token, student) {
   state.student = student || null;
+  disconnectEvents();
   state.cache.clear();
   state.byId.clear();
-  state.catalog = null;
+  state.list = { ids: [], next: null, query: "", loaded: false };
   state.me = null;
   state.notes.clear();
   // Whose sign-in is this? murphy says: a student's, or the admin's.
@@ -46,8 +47,7 @@ export async function signIn(token, student) {
 export function signOut(clearMessage = true) {
   signOutOfServer();
   localStorage.removeItem(STORE_STUDENT);
-  if (state.events) state.events.close();
-  state.events = null;
+  disconnectEvents();
   state.student = null;
   state.admin = false;
   state.me = null;

@@ -10,12 +10,15 @@ export const state = {
   student: null, // the student id this page acts as (null: admin without one)
   admin: false,
   me: null, // the last StudentView
-  catalog: null, // the last SectionsAnswer
-  byId: new Map(), // section id -> SectionView (patched by live events)
+  // The list shown: the ids of the pages read so far for the search, in order, and the
+  // cursor of the next page (null: none left).
+  list: { ids: [], next: null, query: "", loaded: false },
+  byId: new Map(), // section id -> SectionView: the list's and the student's (patched live)
   cache: new Map(), // path -> {etag, body}: by-hand HTTP revalidation
   session: null, // {client, seq}
   queue: Promise.resolve(), // commands are sent one at a time, in order
-  events: null,
+  events: null, // the EventSource
+  watched: "", // the sections it watches, as sent (comma-separated)
   lastLsn: 0,
   notes: new Map(), // section id -> {text, kind}: the last answer, shown on its row
   choosing: null, // {section, waitlist}: the lecture whose linked sections are offered

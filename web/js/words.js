@@ -73,6 +73,7 @@ export function describe(command, outcome, section) {
     case "cannot_link": return `${outcome.section} cannot be linked to ${sec}: ${LINK_PROBLEMS[outcome.reason] || outcome.reason}.`;
     case "already_enrolled": return `You are already enrolled in ${sec}.`;
     case "already_waitlisted": return `You are already on ${sec}'s waitlist, ${ordinal(outcome.position)} in line.`;
+    case "duplicate_course": return `You already hold or wait for ${outcome.held}, a section of ${outcome.course}, and a student takes one section of a course. Drop ${outcome.held} first, or swap its seat for ${sec}.`;
     case "time_conflict": return `${sec} meets at the same time as ${outcome.with}, which you are enrolled in.`;
     case "unit_limit": return `${sec} would bring you to ${outcome.units} units; your limit is ${outcome.max_units}.`;
     case "hold": return `You have a hold on your account (balance ${money(outcome.balance_cents)}). Pay it before enrolling; you can still drop.`;
@@ -102,6 +103,8 @@ export function describe(command, outcome, section) {
     case "already_exists": return "That already exists.";
     case "created": return "Created.";
     case "appointment_set": return "The appointment is set.";
+    case "rules_upgraded": return `The rules are upgraded from version ${outcome.from} to version ${outcome.to}; every command from now on is decided under version ${outcome.to}.`;
+    case "already_upgraded": return `The rules are already at version ${outcome.rules}; nothing changed.`;
     default: return `murphy answered: ${outcome.type}.`;
   }
 }
@@ -131,5 +134,7 @@ function promotedText(promoted, section, count = 0) {
 }
 
 // The outcomes that did what was asked (said as "ok"); every other one is a refusal.
+// web/tests/words.test.js checks it, and a sentence for every outcome, against the API
+// document, whose outcome kinds are checked against the server's own list.
 export const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
-  "completion_recorded", "permission"]);
+  "completion_recorded", "permission", "rules_upgraded"]);

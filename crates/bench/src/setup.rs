@@ -131,7 +131,7 @@ async fn apply(conn: &mut Connection, commands: Vec<Command>) -> Result<(), Benc
         if let Some(r) = answer
             .results
             .iter()
-            .find(|r| r.outcome.is_refusal() && r.outcome.kind() != "already_exists")
+            .find(|r| r.outcome.is_refusal() && r.outcome.kind() != murphy_core::OutcomeKind::AlreadyExists)
         {
             return Err(BenchError::Setup(format!(
                 "setup refused at lsn {}: {:?}",

@@ -147,6 +147,9 @@ pub async fn write(
                         micros(answered - pending.due),
                         pending.commands.len() as u64,
                     );
+                    if let Some(commits) = &shared.commits {
+                        commits.answered(parsed.results.iter().map(|r| r.lsn), answered);
+                    }
                     let outcomes: Vec<Outcome> = parsed.results.iter().map(|r| r.outcome.clone()).collect();
                     for (command, outcome) in pending.commands.iter().zip(&outcomes) {
                         recorder.outcome(&format!("{} → {}", command_kind(command), outcome.kind()));
@@ -224,14 +227,9 @@ fn jittered(wait: Duration, rng: &mut Rng) -> Duration {
 /// The command's `type`, for the outcome counts ("drop → dropped" is the drop
 /// command's success, not a dropped request).
 fn command_kind(command: &Command) -> &'static str {
-    match command {
-        Command::Enroll { .. } => "enroll",
-        Command::Drop { .. } => "drop",
-        Command::Swap { .. } => "swap",
-        Command::Deposit { .. } => "deposit",
-        Command::Withdraw { .. } => "withdraw",
-        Command::Transfer { .. } => "transfer",
-        _ => "admin",
+    match command.acting_student() {
+        Some(_) => command.kind().name(),
+        None => "admin",
     }
 }
 

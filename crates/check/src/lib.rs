@@ -1,5 +1,5 @@
 //! `murphy check`: verifies what clients saw (a history) and what the server logged
-//! against murphy's guarantees (DESIGN section 5), with counts and the first
+//! against murphy's guarantees (docs/DESIGN.md §5), with counts and the first
 //! counter-examples of every violation.
 //!
 //! `check` is pure: no network, no files, no clock. The binary fetches the log and

@@ -41,6 +41,7 @@ pub(crate) fn command(command: &Command) -> String {
         Command::Deposit { student, amount_cents } => format!("deposit {amount_cents} cents for {student}"),
         Command::Withdraw { student, amount_cents } => format!("withdraw {amount_cents} cents from {student}"),
         Command::Transfer { from, to, amount_cents } => format!("transfer {amount_cents} cents from {from} to {to}"),
+        Command::UpgradeRules { rules } => format!("upgrade_rules to version {rules}"),
     }
 }
 
@@ -54,7 +55,7 @@ pub(crate) fn outcome(outcome: &Outcome) -> String {
             return format!("{} {value}", outcome.kind());
         }
     }
-    outcome.kind().to_owned()
+    outcome.kind().name().to_owned()
 }
 
 pub(crate) fn effects(effects: &Effects) -> String {

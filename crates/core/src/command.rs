@@ -6,10 +6,12 @@
 mod validate;
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumDiscriminants, EnumIter, IntoEnumIterator, IntoStaticStr};
 use time::OffsetDateTime;
 
 use crate::meeting::Meeting;
 use crate::reservation::Reservation;
+use crate::rules::RulesVersion;
 
 pub use validate::check_id;
 
@@ -35,9 +37,16 @@ pub const COMPLETED_PER_STUDENT_MAX: usize = 200;
 pub const AMOUNT_CENTS_MAX: i64 = 1_000_000_000;
 pub const DEFAULT_MAX_UNITS: u32 = 20;
 
-/// Read from a JSON object only (`objects.rs`): an array is refused, not read as the
-/// tag and the fields in order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Every command, listed once; `CommandKind`, derived from it, is the catalogue of
+/// their names. Read from a JSON object only (`objects.rs`): an array is refused, not
+/// read as the tag and the fields in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
+#[strum_discriminants(
+    name(CommandKind),
+    derive(EnumIter, IntoStaticStr, Hash, PartialOrd, Ord),
+    strum(serialize_all = "snake_case"),
+    doc = "The kind of a command: its `\"type\"` tag, and the catalogue of every kind."
+)]
 #[serde(remote = "Self", tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     CreateSection {
@@ -135,6 +144,11 @@ pub enum Command {
         to: StudentId,
         amount_cents: i64,
     },
+    /// The registrar finalizes an upgrade: the commands after this one are decided
+    /// under rules version `rules`. Sent once every node runs a binary that knows it.
+    UpgradeRules {
+        rules: RulesVersion,
+    },
 }
 
 crate::objects::objects_only!(Command, "a command, tagged by \"type\"", &[]);
@@ -207,7 +221,43 @@ impl Command {
     }
 }
 
+impl CommandKind {
+    /// Every kind, in the order `Command` lists them.
+    pub fn all() -> impl Iterator<Item = CommandKind> {
+        CommandKind::iter()
+    }
+
+    /// The snake_case name, as in the command's `"type"` tag.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The rules version from which commands of this kind may be written to the log.
+    /// A binary that knows only older versions cannot replay them, so a new kind is
+    /// refused before the log until the cluster's version reaches this one.
+    /// `upgrade_rules` is the exception that makes the rule: written under the old
+    /// version, it is the entry past which an older binary must not go, and it knows.
+    pub fn since(self) -> RulesVersion {
+        use CommandKind::*;
+        match self {
+            CreateSection | SetCapacity | CreateStudent | SetAppointment | RecordCompletion | IssuePermission
+            | Enroll | Drop | Swap | Deposit | Withdraw | Transfer | UpgradeRules => RulesVersion::V1,
+        }
+    }
+}
+
+impl std::fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Command {
+    /// The command's kind; `kind().name()` is its `"type"` tag.
+    pub fn kind(&self) -> CommandKind {
+        self.into()
+    }
+
     /// The student on whose behalf the command acts: a student token may send only
     /// commands that act for itself. `None` for the registrar's (admin) commands.
     pub fn acting_student(&self) -> Option<&str> {
@@ -223,7 +273,8 @@ impl Command {
             | Command::CreateStudent { .. }
             | Command::SetAppointment { .. }
             | Command::RecordCompletion { .. }
-            | Command::IssuePermission { .. } => None,
+            | Command::IssuePermission { .. }
+            | Command::UpgradeRules { .. } => None,
         }
     }
 
@@ -241,7 +292,7 @@ impl Command {
         use Ref::{Section, Student};
         match self {
             Command::CreateSection { linked, .. } => linked.iter().map(|id| Section(id)).collect(),
-            Command::CreateStudent { .. } => vec![],
+            Command::CreateStudent { .. } | Command::UpgradeRules { .. } => vec![],
             Command::SetCapacity { section, .. } => vec![Section(section)],
             Command::SetAppointment { student, .. }
             | Command::RecordCompletion { student, .. }

@@ -22,7 +22,7 @@ mod writes;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use murphy_core::Command as Cmd;
+use murphy_core::{Command as Cmd, RulesVersion};
 
 use ctx::Ctx;
 use exit::Status;
@@ -56,7 +56,8 @@ pub enum Command {
     Sections {
         #[command(flatten)]
         common: Common,
-        /// Only sections whose id or title contains this (any case).
+        /// Only sections whose id or title contains each of these words (any case),
+        /// searched by the server.
         #[arg(long)]
         search: Option<String>,
     },
@@ -194,6 +195,16 @@ pub enum AdminCommand {
         /// The course, e.g. COMSCI-31.
         course: String,
     },
+    /// Finalize an upgrade of the rules: every command from now on is decided under
+    /// the newest rules version this murphy knows (or --to). Run it once every node
+    /// runs the new murphy; it is refused while one does not, and cannot be undone.
+    Upgrade {
+        #[command(flatten)]
+        common: Common,
+        /// The rules version to move to.
+        #[arg(long, value_name = "VERSION", default_value_t = RulesVersion::LATEST.number())]
+        to: u32,
+    },
 }
 
 /// Runs one client subcommand; a refusal printed as a sentence is `Status::Refused`.
@@ -235,6 +246,12 @@ async fn admin(command: AdminCommand) -> anyhow::Result<Status> {
             Admin::Apply(Cmd::RecordCompletion {
                 student: holder,
                 course,
+            }),
+        ),
+        AdminCommand::Upgrade { common, to } => (
+            common,
+            Admin::Apply(Cmd::UpgradeRules {
+                rules: RulesVersion::new(to),
             }),
         ),
     };

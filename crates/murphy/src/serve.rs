@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use murphy_server::oidc::OidcConfig;
+use murphy_core::RulesVersion;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
@@ -122,6 +123,22 @@ struct LimitArgs {
     /// over), in milliseconds, before it answers 503 no_primary.
     #[arg(long, env = "MURPHY_PRIMARY_WAIT_TIME_MAX_MS", default_value_t = Limits::default().primary_wait_time_max.as_millis() as u64)]
     primary_wait_time_max_ms: u64,
+    /// Live streams open at once (each holds a connection: keep it under
+    /// --connections-max).
+    #[arg(long, env = "MURPHY_STREAMS_MAX", default_value_t = Limits::default().streams_max)]
+    streams_max: usize,
+    /// Live streams one student may hold open at once.
+    #[arg(long, env = "MURPHY_STREAMS_PER_OWNER_MAX", default_value_t = Limits::default().streams_per_owner_max)]
+    streams_per_owner_max: usize,
+    /// Sections one live stream may name.
+    #[arg(long, env = "MURPHY_STREAM_SECTIONS_MAX", default_value_t = Limits::default().stream_sections_max)]
+    stream_sections_max: usize,
+    /// Events one live stream sends per second, at most (latest value per section wins).
+    #[arg(long, env = "MURPHY_STREAM_EVENTS_PER_S_MAX", default_value_t = Limits::default().stream_events_per_s_max)]
+    stream_events_per_s_max: u32,
+    /// Writes to one live stream per second, at most (changes between are coalesced).
+    #[arg(long, env = "MURPHY_STREAM_SENDS_PER_S_MAX", default_value_t = Limits::default().stream_sends_per_s_max)]
+    stream_sends_per_s_max: u32,
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
@@ -140,6 +157,11 @@ struct LimitArgs {
     /// How long the page's sign-in (its session cookie) lasts, in seconds.
     #[arg(long, env = "MURPHY_SIGN_IN_TIME_MAX_S", default_value_t = Limits::default().sign_in_time_max.as_secs())]
     sign_in_time_max_s: u64,
+    /// The newest rules version this node knows, as if it were an older release: how
+    /// the rolling-upgrade tests run an old node from this build. Hidden: no operator
+    /// needs it.
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    pub rules_version_max: u32,
 }
 
 impl ServeArgs {
@@ -168,6 +190,12 @@ impl ServeArgs {
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
+                streams_max: l.streams_max,
+                streams_per_owner_max: l.streams_per_owner_max.max(1),
+                stream_sections_max: l.stream_sections_max.max(1),
+                stream_events_per_s_max: l.stream_events_per_s_max.max(1),
+                stream_sends_per_s_max: l.stream_sends_per_s_max.max(1),
+                rules_version_max: known_rules(l.rules_version_max),
                 ..defaults
             },
             database: self.database.clone().map(|url| Database {
@@ -260,6 +288,14 @@ pub struct VerifyArgs {
     /// With --database: the schema murphy's tables live in.
     #[arg(long, env = "MURPHY_DATABASE_SCHEMA", default_value = "murphy")]
     database_schema: String,
+    /// The newest rules version to replay under, as an older release would (hidden).
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    rules_version_max: u32,
+}
+
+/// The rules a capped node knows: at least version 1, at most this build's newest.
+pub fn known_rules(max: u32) -> RulesVersion {
+    RulesVersion::new(max).clamp(RulesVersion::V1, RulesVersion::LATEST)
 }
 
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
@@ -292,7 +328,8 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             )
         }
     };
-    let verified = murphy_store::verify(&*store).context("replaying the log against the tables")?;
+    let verified = murphy_store::verify(&*store, known_rules(args.rules_version_max))
+        .context("replaying the log against the tables")?;
     println!(
         "ok ({place}): {} log entries replay to their logged outcomes, the tables equal the replay at \
          their lsn {}, and every invariant holds",

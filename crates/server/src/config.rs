@@ -35,6 +35,26 @@ pub struct Limits {
     pub held_requests_max: usize,
     /// Entries one `GET /api/v1/log` returns.
     pub log_entries_max: u64,
+    /// Live streams open at once (each holds a connection); past it, `503`.
+    pub streams_max: usize,
+    /// Live streams one student may hold open at once (tabs, devices); past it, `429`.
+    /// The registrar's token is not held to it.
+    pub streams_per_owner_max: usize,
+    /// Sections one stream may name in `?sections=` (the student's own come on top).
+    pub stream_sections_max: usize,
+    /// Events one stream sends per second, at most (a burst of as many after a quiet
+    /// second). Each section's latest value waits its turn; older ones are never sent.
+    pub stream_events_per_s_max: u32,
+    /// Writes to one stream's connection per second, at most: changes in between are
+    /// coalesced, latest value wins.
+    pub stream_sends_per_s_max: u32,
+    /// How long a stream ticket is good for, unused.
+    pub stream_ticket_time_max: Duration,
+    /// Stream tickets outstanding at once; past it, `503`.
+    pub stream_tickets_max: usize,
+    /// Memory for the catalog's answers kept made and compressed (pages and the whole
+    /// catalog, by content); past it the oldest are dropped and made again on demand.
+    pub catalog_bodies_bytes_max: usize,
     /// How long the materializer gathers durable changes before writing them to the
     /// tables: the longer, the more changes to one row are coalesced into one write.
     pub materializer_interval: Duration,
@@ -79,6 +99,10 @@ pub struct Limits {
     /// over) before it answers `503 no_primary`. A take-over takes up to
     /// `lease_time_max` and a little: twice that rides it out.
     pub primary_wait_time_max: Duration,
+    /// The newest rules version this node decides under, replays and lets the cluster
+    /// be upgraded to: `RulesVersion::LATEST`, unless capped (a test runs an older
+    /// release's node this way). A log past it is refused at start.
+    pub rules_version_max: murphy_core::RulesVersion,
 }
 
 impl Default for Limits {
@@ -97,6 +121,14 @@ impl Default for Limits {
             session_gap_hold_max: Duration::from_millis(500),
             held_requests_max: 1024,
             log_entries_max: 10_000,
+            catalog_bodies_bytes_max: 64 << 20,
+            streams_max: 2048,
+            streams_per_owner_max: 4,
+            stream_sections_max: 200,
+            stream_events_per_s_max: 20,
+            stream_sends_per_s_max: 4,
+            stream_ticket_time_max: Duration::from_secs(30),
+            stream_tickets_max: 10_000,
             materializer_interval: Duration::from_millis(500),
             materializer_lag_commands_max: 200_000,
             materializer_lag_time_max: Duration::from_secs(10),
@@ -113,6 +145,7 @@ impl Default for Limits {
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
             primary_wait_time_max: Duration::from_secs(2),
+            rules_version_max: murphy_core::RulesVersion::LATEST,
         }
     }
 }

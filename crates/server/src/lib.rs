@@ -7,23 +7,27 @@
 //! shutdown future resolves, then drains the queue, appends the last batch, materializes
 //! the tables and closes the store.
 
-pub mod auth;
-pub mod cluster;
-pub mod config;
-pub mod cookie;
+mod auth;
+mod catalog;
+mod cluster;
+mod config;
+mod cookie;
 pub mod hello;
-pub mod http;
+mod http;
+mod live;
 mod lock;
-pub mod metrics;
+mod metrics;
+/// The identity provider's configuration, which `murphy serve` builds from its flags.
 pub mod oidc;
-pub mod pipeline;
+mod pipeline;
+/// The problem codes the server answers with, public for the API document's test.
 pub mod problem;
 mod server;
-pub mod snapshot;
+mod snapshot;
 
 use murphy_store::StoreError;
 
-pub use auth::{AdminTokenSource, Principal};
+pub use auth::AdminTokenSource;
 pub use config::{Config, Database, Limits};
 pub use server::Server;
 

@@ -57,17 +57,22 @@ codes! {
     Timeout => "timeout",
     TooManySessions => "too_many_sessions",
     TooManyConnections => "too_many_connections",
+    TooManyStreams => "too_many_streams",
+    StreamShareUsed => "stream_share_used",
+    InvalidTicket => "invalid_ticket",
     StorageUnavailable => "storage_unavailable",
     StorageFailed => "storage_failed",
     NoPrimary => "no_primary",
     NotPrimary => "not_primary",
     OutcomeUnknown => "outcome_unknown",
     Behind => "behind",
+    RulesNotFinalized => "rules_not_finalized",
+    UpgradeRefused => "upgrade_refused",
     Internal => "internal",
 }
 
 #[derive(Debug)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub code: Code,
     /// What happened and what to do about it.

@@ -66,7 +66,7 @@ impl Server {
 
     fn alone(config: Config, store: Arc<dyn Backend>, lock: DataDirLock) -> Result<Server, ServerError> {
         let (admin_token, admin_source) = admin_token(&config)?;
-        let recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let replayed = recovered.replayed;
         let metrics = Arc::new(metrics::Metrics::default());
         let publisher = Publisher::new(Default::default(), Default::default());
@@ -107,13 +107,17 @@ impl Server {
         };
         let postgres = Arc::new(Postgres::connect(&database.url, options)?);
         let store: Arc<dyn Backend> = postgres.clone();
-        let mut recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let mut recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let tokens =
             pipeline::token_map(std::mem::take(&mut recovered.tokens)).map_err(io_error("reading the tokens"))?;
         let metrics = Arc::new(metrics::Metrics::default());
-        let node = Arc::new(Node::clustered(Publisher::new(recovered.state, tokens)));
+        let node = Arc::new(Node::clustered(
+            Publisher::new(recovered.state, tokens),
+            postgres.clone(),
+        ));
         let manager = cluster::Manager {
             store: postgres,
+            backend: store.clone(),
             node: node.clone(),
             limits: config.limits.clone(),
             metrics: metrics.clone(),
@@ -170,6 +174,8 @@ impl Server {
                 config.limits.auth_failures_per_address_per_minute_max,
                 config.limits.auth_failure_addresses_max,
             ),
+            catalog: crate::catalog::Bodies::new(config.limits.catalog_bodies_bytes_max),
+            streams: http::Streams::new(&config.limits),
             limits: config.limits,
             metrics,
         });
@@ -297,7 +303,7 @@ impl Server {
 enum Ending {
     Alone(tokio::task::JoinHandle<std::thread::Result<Result<(), StoreError>>>),
     /// The manager, and the store: dropped last, off the async threads.
-    Clustered(cluster::Running, Arc<Postgres>),
+    Clustered(cluster::Running, Arc<dyn murphy_store::Shared>),
 }
 
 impl Ending {

@@ -21,12 +21,12 @@ use crate::cluster::Role;
 use crate::problem::{Code, Problem};
 
 /// A read's minimum version: answer only from a state at or past this LSN.
-pub const MIN_VERSION: HeaderName = HeaderName::from_static("murphy-min-version");
+pub(crate) const MIN_VERSION: HeaderName = HeaderName::from_static("murphy-min-version");
 /// Set on a request one node passes on to another: it is never passed on twice.
-pub const FORWARDED_BY: HeaderName = HeaderName::from_static("murphy-forwarded-by");
+pub(crate) const FORWARDED_BY: HeaderName = HeaderName::from_static("murphy-forwarded-by");
 
 /// The middleware: pass on what the primary must answer; make reads wait for a version.
-pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) -> Response<Body> {
+pub(crate) async fn route(State(app): State<Arc<App>>, request: Request, next: Next) -> Response<Body> {
     let request = match pass_on(&app, request).await {
         Ok(answer) => return answer,
         Err(request) => request,
@@ -49,10 +49,11 @@ pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) ->
 /// Whether a secondary passes `request` on: every write, and an API read whose token
 /// this node does not know (yet).
 fn passes_on(app: &App, request: &Request) -> bool {
-    if request.method() == Method::POST {
-        return true;
-    }
     let path = request.uri().path();
+    // A stream ticket opens a stream on the node that gave it: it stays here.
+    if request.method() == Method::POST {
+        return path != "/api/v1/events/ticket";
+    }
     let local = ["/api/v1/events", "/api/v1/openapi.json", "/api/v1/cluster"];
     if !path.starts_with("/api/v1/") || local.contains(&path) {
         return false;

@@ -6,34 +6,35 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use murphy_core::Unknown;
 use murphy_core::command::check_id;
 use murphy_core::wire::{
-    CommandResult, CommandsRequest, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
+    CommandResult, CommandsRequest, SectionView, SectionsAnswer, SectionsQuery, StudentView, TokenAnswer, TokenRequest,
 };
+use murphy_core::{Command, Unknown};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::{Principal, hash_token, new_token};
-use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
+use crate::catalog::{self, Ask, Encoding};
+use crate::pipeline::{self, Answer, Refusal, RefusalKind, RulesRefusal, SubmitError, TokenRefusal};
 use crate::problem::{Code, Problem};
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
 /// Entries a `GET /api/v1/log` without `limit` returns.
 const LOG_ENTRIES_DEFAULT: u64 = 1000;
 
-pub async fn not_found() -> Problem {
+pub(crate) async fn not_found() -> Problem {
     Problem::not_found(
         Code::NoSuchRoute,
         "there is no such endpoint; GET /api/v1/openapi.json lists them all",
     )
 }
 
-pub async fn method_not_allowed() -> Problem {
+pub(crate) async fn method_not_allowed() -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         Code::MethodNotAllowed,
@@ -44,7 +45,7 @@ pub async fn method_not_allowed() -> Problem {
 /// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
 /// the process serves; a monitor reads the body. The store's own words (paths, hosts)
 /// only with the admin token.
-pub async fn healthz(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub(crate) async fn healthz(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let admin = matches!(super::authenticate(&app, &headers, None), Ok(Principal::Admin));
     let body = match app.node.writer().and_then(|w| w.health().describe(admin)) {
         None => "ok".to_owned(),
@@ -55,7 +56,7 @@ pub async fn healthz(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
 
 /// `GET /api/v1/cluster`: this node's role, the lease's epoch, its version and the
 /// primary's URL. No token: it is for operators and load balancers.
-pub async fn cluster(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn cluster(State(app): State<Arc<App>>) -> Response {
     use crate::cluster::Role;
     use murphy_core::wire::ClusterView;
     let (role, epoch, primary) = match &*app.node.role() {
@@ -70,6 +71,8 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
         version: app.node.snapshot().state.lsn(),
         primary,
         replication_behind_commands: app.metrics.replication_behind_commands(),
+        rules: app.node.snapshot().state.rules(),
+        rules_version_max: app.limits.rules_version_max,
     };
     let mut response = json_body(json(&view));
     response
@@ -78,34 +81,130 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
     response
 }
 
-pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], {
-        let mut text = app.metrics.render(app.node.writer().as_ref());
-        app.auth_failures.render(&mut text);
-        text
-    })
-        .into_response()
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
+    use std::fmt::Write;
+    let mut text = app.metrics.render(app.node.writer().map(|w| w.gauges()));
+    app.auth_failures.render(&mut text);
+    let _ = writeln!(
+        text,
+        "# HELP murphy_streams Live streams open.\n# TYPE murphy_streams gauge\nmurphy_streams {}",
+        app.streams.shares.open()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP murphy_stream_subscriptions Entities watched, summed over streams.\n\
+         # TYPE murphy_stream_subscriptions gauge\nmurphy_stream_subscriptions {}",
+        app.node.publisher().hub().subscriptions()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP process_cpu_seconds_total CPU time of the process, user and system.\n\
+         # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {:.3}",
+        process_cpu_seconds()
+    );
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-pub async fn openapi() -> Response {
+/// The CPU time this process has used, user and system, in seconds.
+fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole rusage into the pointer it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+pub(crate) async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
+/// `GET /api/v1/sections`: the whole catalog (tagged by its version), or the page a
+/// filter, `limit` and `cursor` ask for (tagged by what it shows), in the best coding
+/// the client accepts.
+pub(crate) async fn sections(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    headers: HeaderMap,
+    query: Result<Query<SectionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let bad = |detail: String| Problem::bad_request(Code::InvalidQuery, detail);
+    let Query(query) = query.map_err(|e| {
+        bad(format!(
+            "{}; filter with course=, q=, open=true, days=, start=HH:MM, end=HH:MM, page with limit= and cursor=",
+            e.body_text()
+        ))
+    })?;
+    let ask = catalog::check(query).map_err(bad)?;
     let snapshot = app.node.snapshot();
-    let version = snapshot.state.catalog_version();
-    cached(&headers, version, || {
-        snapshot
-            .catalog_json(|state| {
+    let state = &snapshot.state;
+    let wanted = Encoding::accepted(&headers);
+    Ok(match ask {
+        Ask::Whole => {
+            let version = state.catalog_version();
+            catalog_answer(&app, &headers, &version.to_string(), wanted, || {
                 let sections = state.sections().map(SectionView::from).collect();
-                serde_json::to_string(&SectionsAnswer { version, sections }).expect("views serialize")
+                json(&SectionsAnswer {
+                    version,
+                    sections,
+                    next: None,
+                })
             })
-            .to_string()
+        }
+        Ask::Page(filter) => {
+            let index = snapshot.index();
+            // The page itself is read only when its bytes are not kept already.
+            catalog_answer(&app, &headers, &index.tag(state, &filter), wanted, || {
+                let page = index.page(state, &filter);
+                json(&SectionsAnswer {
+                    version: page.version(),
+                    sections: page.sections.iter().map(|s| SectionView::from(*s)).collect(),
+                    next: page.next.clone(),
+                })
+            })
+        }
     })
 }
 
+/// A catalog answer tagged `tag`: `304` when the client has it (in any coding), else its
+/// bytes in the coding `wanted`, made once and kept. Each coding's bytes are their own
+/// representation, so their strong ETag says the coding (`"12-gzip"`).
+fn catalog_answer(
+    app: &App,
+    headers: &HeaderMap,
+    tag: &str,
+    wanted: Encoding,
+    json: impl FnOnce() -> String,
+) -> Response {
+    let etag = |coding: Encoding| match coding.token() {
+        Some(token) => format!("\"{tag}-{token}\""),
+        None => format!("\"{tag}\""),
+    };
+    let mut response = if client_has(headers, &etag(Encoding::Identity)) {
+        let mut response = (StatusCode::NOT_MODIFIED, Body::empty()).into_response();
+        set_etag(&mut response, &etag(wanted));
+        response
+    } else {
+        let (bytes, coding) = app.catalog.get(tag, wanted, json);
+        let mut response = ([(CONTENT_TYPE, "application/json")], bytes).into_response();
+        if let Some(token) = coding.token() {
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static(token));
+        }
+        set_etag(&mut response, &etag(coding));
+        response
+    };
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
 /// The `{id}` of a path, with a problem (not axum's plain text) when it cannot be read.
-pub struct IdPath(String);
+pub(crate) struct IdPath(String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     type Rejection = Problem;
@@ -121,7 +220,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     }
 }
 
-pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPath, headers: HeaderMap) -> Response {
+pub(crate) async fn section(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = app.node.snapshot();
     let Some(section) = snapshot.state.section(&id) else {
         return no_such(Unknown::Section(id)).into_response();
@@ -129,7 +233,7 @@ pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPa
     cached(&headers, section.version, || json(&SectionView::from(section)))
 }
 
-pub async fn student(
+pub(crate) async fn student(
     State(app): State<Arc<App>>,
     principal: Principal,
     IdPath(id): IdPath,
@@ -142,10 +246,12 @@ pub async fn student(
     let Some(student) = snapshot.state.student(&id) else {
         return no_such(Unknown::Student(id)).into_response();
     };
-    cached(&headers, student.version, || json(&StudentView::from(student)))
+    cached(&headers, student.version, || {
+        json(&StudentView::new(student, &snapshot.state))
+    })
 }
 
-pub async fn create_token(
+pub(crate) async fn create_token(
     Writer(writer): Writer,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
@@ -178,7 +284,7 @@ pub async fn create_token(
 /// `503` at once, before its body is read or its token checked, while writes wait in the
 /// queue longer than `queue_wait_time_max`; on a node that is not the primary (a write
 /// that arrived as the role changed: others are passed on before) it is `503`.
-pub struct Writer(pipeline::Handle);
+pub(crate) struct Writer(pipeline::Handle);
 
 impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     type Rejection = Problem;
@@ -201,7 +307,7 @@ impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     }
 }
 
-pub async fn commands(
+pub(crate) async fn commands(
     State(app): State<Arc<App>>,
     Writer(writer): Writer,
     principal: Principal,
@@ -212,6 +318,11 @@ pub async fn commands(
         r#"{"commands": [{"type": "enroll", "student": "s0001", "section": "COMSCI-35L-1"}]}"#,
     )?;
     check_commands(&request, &principal, app.limits.request_commands_max)?;
+    for command in &request.commands {
+        if let Command::UpgradeRules { rules } = command {
+            check_upgrade(&app, *rules).await?;
+        }
+    }
     let session = request.client.zip(request.seq);
     let answer = writer
         .submit(principal.owner().to_owned(), session, request.commands)
@@ -222,6 +333,7 @@ pub async fn commands(
             stored_results(&app, first_lsn, last_lsn, principal == Principal::Admin).await?
         }
         Answer::Unknown(unknown) => return Err(no_such(unknown)),
+        Answer::Rules(refusal) => return Err(rules_problem(&refusal)),
         Answer::Gap { expected, got } => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
@@ -271,6 +383,61 @@ pub async fn commands(
     Ok(json_body(format!("{{\"results\":{results}}}")))
 }
 
+/// An upgrade is refused while a live node of the cluster runs a binary that does not
+/// know the version: it could not replay the log past the upgrade. Checked against
+/// the nodes' registrations just before the upgrade is sent to the loop; a node that
+/// starts in between meets the upgrade in the log and stops, saying why. This node's
+/// own binary is checked by the loop (`RulesRefusal::UpgradeUnknown`).
+async fn check_upgrade(app: &App, rules: murphy_core::RulesVersion) -> Result<(), Problem> {
+    let Some(members) = app.node.members() else {
+        return Ok(());
+    };
+    let within = app.limits.lease_time_max * crate::cluster::MEMBER_LEASES_LIVE;
+    let live = tokio::task::spawn_blocking(move || members.live(within))
+        .await
+        .map_err(|e| Problem::internal(format!("reading the cluster's nodes failed: {e}")))?
+        .map_err(|e| {
+            Problem::unavailable(
+                Code::StorageUnavailable,
+                format!("the cluster's nodes could not be read, so the upgrade was not made: {e}; retry shortly"),
+            )
+        })?;
+    match live.iter().find(|m| m.rules_version_max < rules) {
+        Some(old) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            Code::UpgradeRefused,
+            format!(
+                "the node at {} runs a murphy that knows rules up to version {}, so the cluster cannot move to \
+                 version {rules}; restart it on a murphy that knows version {rules}, then upgrade again",
+                old.url, old.rules_version_max
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn rules_problem(refusal: &RulesRefusal) -> Problem {
+    match refusal {
+        RulesRefusal::CommandTooNew { kind, since, current } => Problem::new(
+            StatusCode::CONFLICT,
+            Code::RulesNotFinalized,
+            format!(
+                "{kind} needs rules version {since}, and the cluster is at version {current}; nothing was \
+                 applied. Once every node runs a murphy that knows version {since}, finalize the upgrade \
+                 (murphy admin upgrade), then retry"
+            ),
+        ),
+        RulesRefusal::UpgradeUnknown { asked, known } => Problem::new(
+            StatusCode::CONFLICT,
+            Code::UpgradeRefused,
+            format!(
+                "this node's murphy knows rules up to version {known}, not {asked}; nothing was applied. Run \
+                 a murphy that knows version {asked} on every node, then upgrade again"
+            ),
+        ),
+    }
+}
+
 /// Shape and permission checks, before anything reaches the loop.
 fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max: usize) -> Result<(), Problem> {
     let bad = |detail: String| Problem::bad_request(Code::InvalidRequest, detail);
@@ -292,25 +459,19 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
     }
     for (i, command) in request.commands.iter().enumerate() {
         command.validate().map_err(|e| bad(format!("command {i}: {e}")))?;
-        let kind = || {
-            serde_json::to_value(command)
-                .ok()
-                .and_then(|v| v["type"].as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
         match (principal, command.acting_student()) {
             (Principal::Admin, _) => {}
             (Principal::Student(me), Some(student)) if me == student => {}
             (Principal::Student(_), Some(_)) => {
                 return Err(Problem::forbidden(format!(
                     "command {i} ({}) acts for someone else; a student token acts only for its own student",
-                    kind()
+                    command.kind()
                 )));
             }
             (Principal::Student(_), None) => {
                 return Err(Problem::forbidden(format!(
                     "command {i} ({}) is the registrar's: it needs the admin token",
-                    kind()
+                    command.kind()
                 )));
             }
         }
@@ -325,26 +486,20 @@ async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64, registrar: boo
         .await
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
-    let results: Vec<CommandResult> = entries
-        .into_iter()
-        .map(|e| CommandResult {
-            lsn: e.lsn,
-            outcome: e.outcome,
-        })
-        .collect();
-    Ok(murphy_core::wire::results_json(&results, registrar))
+    let results: Vec<CommandResult> = entries.iter().map(CommandResult::of).collect();
+    Ok(CommandResult::answer_json(&results, registrar))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogQuery {
+pub(crate) struct LogQuery {
     /// Any u64, as `/api/v1/events` takes: past the last LSN there are no entries.
     #[serde(default)]
     after: u64,
     limit: Option<u64>,
 }
 
-pub async fn log(
+pub(crate) async fn log(
     State(app): State<Arc<App>>,
     principal: Principal,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
@@ -476,14 +631,31 @@ fn json_body(body: String) -> Response {
 
 /// Whether the client already has the representation tagged `etag`: its
 /// `If-None-Match` lists that tag (weak or strong, as RFC 9110 compares them) or `*`.
+/// A tag of the same content in another coding (`"12-gzip"` for `"12"`) counts: the
+/// client has the content, and a `304` tells it so.
 pub(super) fn client_has(headers: &HeaderMap, etag: &str) -> bool {
+    let content = |tag: &str| -> String {
+        let tag = tag.trim_start_matches("W/").trim_matches('"');
+        let tag = ["-gzip", "-br"]
+            .iter()
+            .fold(tag, |t, suffix| t.strip_suffix(suffix).unwrap_or(t));
+        tag.to_owned()
+    };
+    let wanted = content(etag);
     headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        .any(|tag| tag == "*" || content(tag) == wanted)
+}
+
+fn set_etag(response: &mut Response, etag: &str) {
+    let h = response.headers_mut();
+    h.insert(ETAG, HeaderValue::from_str(etag).expect("tags are ASCII"));
+    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
 }
 
 /// A read with a strong ETag `"<version>"`: `304` with no body when the client has it.
@@ -494,16 +666,13 @@ fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> R
     } else {
         json_body(body())
     };
-    let h = response.headers_mut();
-    h.insert(ETAG, HeaderValue::from_str(&etag).expect("digits and quotes"));
-    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    set_etag(&mut response, &etag);
     response
 }
 
 /// `GET /api/v1/me`: whom the token speaks for. Any valid token may ask; a missing or
 /// unknown one gets the usual `401` problems from the `Principal` extractor.
-pub async fn me(principal: Principal) -> Response {
+pub(crate) async fn me(principal: Principal) -> Response {
     use murphy_core::wire::MeAnswer;
     let answer = match principal {
         Principal::Admin => MeAnswer::Admin { admin: true },

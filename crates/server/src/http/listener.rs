@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
-pub struct LimitedListener {
+pub(crate) struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
     connections_max: usize,
@@ -37,7 +37,7 @@ const TURN_AWAY_TIME_MAX: Duration = Duration::from_millis(500);
 
 impl LimitedListener {
     /// `turned_away` counts the connections answered `503` for being past the bound.
-    pub fn new(
+    pub(crate) fn new(
         inner: TcpListener,
         connections_max: usize,
         idle_time_max: Duration,
@@ -92,7 +92,7 @@ fn busy_answer(connections_max: usize) -> String {
 }
 
 /// A connection holding one permit until it closes.
-pub struct LimitedStream {
+pub(crate) struct LimitedStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
     idle_time_max: Duration,

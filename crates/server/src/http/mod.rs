@@ -1,13 +1,15 @@
-//! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
+//! The HTTP API v1 of docs/DESIGN.md §4. Reads are answered from the latest published
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
-pub mod cluster;
+pub(crate) mod cluster;
 mod events;
-pub mod failures;
+pub(crate) mod failures;
 mod handlers;
-pub mod listener;
+pub(crate) mod listener;
 mod signin;
 mod web;
+
+pub(crate) use events::Streams;
 
 use std::sync::Arc;
 
@@ -25,28 +27,32 @@ use crate::metrics::Metrics;
 use crate::problem::{Code, Problem};
 
 /// What every handler shares.
-pub struct App {
+pub(crate) struct App {
     /// What this node serves: its published state, and its role (whether it writes).
-    pub node: Arc<crate::cluster::Node>,
+    pub(crate) node: Arc<crate::cluster::Node>,
     /// Passes requests on to the primary, on a secondary.
-    pub forwarder: reqwest::Client,
+    pub(crate) forwarder: reqwest::Client,
     /// The store, for what only the log holds (old answers, the log itself).
-    pub store: Arc<dyn murphy_store::Backend>,
-    pub admin_token_hash: TokenHash,
-    pub limits: Limits,
-    pub metrics: Arc<Metrics>,
+    pub(crate) store: Arc<dyn murphy_store::Backend>,
+    pub(crate) admin_token_hash: TokenHash,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Live streams' shares and tickets.
+    pub(crate) streams: events::Streams,
+    /// The catalog's answers, made and compressed once per content.
+    pub(crate) catalog: crate::catalog::Bodies,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
-    pub stopping: tokio::sync::watch::Receiver<bool>,
+    pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
     /// Failed authentications per client address, and their slowing.
-    pub auth_failures: failures::AuthFailures,
+    pub(crate) auth_failures: failures::AuthFailures,
     /// Signs and checks the page's session cookie.
-    pub signer: crate::cookie::Signer,
+    pub(crate) signer: crate::cookie::Signer,
     /// The identity provider, when one is configured.
-    pub oidc: Option<crate::oidc::Oidc>,
+    pub(crate) oidc: Option<crate::oidc::Oidc>,
 }
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     let body_limit = app.limits.request_body_bytes_max;
     Router::new()
         .merge(web::routes())
@@ -62,6 +68,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/commands", post(handlers::commands))
         .route("/api/v1/log", get(handlers::log))
         .route("/api/v1/events", get(events::events))
+        .route("/api/v1/events/ticket", post(events::ticket))
         .route("/auth/config", get(signin::config))
         .route("/auth/token", post(signin::token))
         .route("/auth/sign-out", post(signin::sign_out))
@@ -80,7 +87,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// for the open connections to finish their requests. Each connection is HTTP/1.1 with
 /// keep-alive, and a client gets `header_read_time_max` to send a request's headers, so
 /// a slow trickle of bytes cannot hold a connection slot.
-pub async fn serve(
+pub(crate) async fn serve(
     mut listener: listener::LimitedListener,
     router: Router,
     header_read_time_max: std::time::Duration,
@@ -296,7 +303,7 @@ impl FromRequestParts<Arc<App>> for Principal {
 /// The caller's principal from `Authorization: Bearer <token>`, or else from `query_token`
 /// where an endpoint accepts one, or else from the page's session cookie (which a
 /// same-origin `EventSource` sends too).
-pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
+pub(crate) fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
     let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
     let mut authorizations = headers.get_all(AUTHORIZATION).iter();
     let authorization = authorizations.next();
@@ -393,7 +400,7 @@ fn cross_site(request: &Request) -> Option<Problem> {
 
 /// The token of an `Authorization` value `Bearer <token>`. The scheme's name is
 /// case-insensitive (RFC 9110, section 11.1): `bearer x` is the same credential.
-pub fn bearer(authorization: &str) -> Option<&str> {
+pub(crate) fn bearer(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim_start().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use murphy_core::{Permission, ReservedSeats, Section, SessionChange, SessionRow, State, Student};
 use rusqlite::{Connection, Statement, Transaction, TransactionBehavior, params};
 
-use super::log::{instant, nanos};
 use super::schema;
+use crate::codec::{instant, nanos};
 use crate::{Materialization, Result, StoreError, Tables};
 
 /// Places handed out in one step stay below this many per line, so `place` values of
@@ -44,6 +44,9 @@ pub(super) fn materialize(conn: &mut Connection, m: &Materialization<'_>) -> Res
     }
     schema::set_meta(&tx, "lsn", m.after.lsn())?;
     schema::set_meta(&tx, "catalog_version", m.after.catalog_version())?;
+    if m.after.rules() != m.before.rules() {
+        schema::set_meta(&tx, "rules", u64::from(m.after.rules().number()))?;
+    }
     tx.commit()?;
     Ok(())
 }
@@ -191,7 +194,8 @@ impl<'t> Rows<'t> {
 pub(super) fn load(conn: &Connection) -> Result<Tables> {
     let lsn = schema::meta(conn, "lsn")?.unwrap_or(0);
     let catalog_version = schema::meta(conn, "catalog_version")?.unwrap_or(0);
-    let state = State::restore(lsn, catalog_version, load_sections(conn)?, load_students(conn)?)
+    let rules = crate::codec::rules_version(schema::meta(conn, "rules")?)?;
+    let state = State::restore(lsn, catalog_version, rules, load_sections(conn)?, load_students(conn)?)
         .map_err(StoreError::Corrupt)?;
     Ok(Tables {
         state,
