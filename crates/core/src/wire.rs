@@ -51,9 +51,9 @@ impl CommandResult {
     /// `promoted_count` saying how many. The registrar's answers, and the log, name them.
     pub fn answer_json(results: &[CommandResult], registrar: bool) -> String {
         let promoted = |o: &Outcome| match o {
-            Outcome::Dropped { promoted, .. } | Outcome::Swapped { promoted, .. } | Outcome::CapacitySet { promoted } => {
-                promoted.len()
-            }
+            Outcome::Dropped { promoted, .. }
+            | Outcome::Swapped { promoted, .. }
+            | Outcome::CapacitySet { promoted } => promoted.len(),
             _ => 0,
         };
         if registrar || results.iter().all(|r| promoted(&r.outcome) == 0) {

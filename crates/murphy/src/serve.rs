@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use murphy_server::oidc::OidcConfig;
 use murphy_core::RulesVersion;
+use murphy_server::oidc::OidcConfig;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 

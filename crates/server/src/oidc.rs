@@ -48,18 +48,18 @@ pub struct OidcConfig {
 }
 
 /// What a sign-in in progress keeps (signed, in a cookie) for the way back.
-pub struct Pending {
-    pub state: String,
-    pub nonce: String,
-    pub verifier: String,
+pub(crate) struct Pending {
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+    pub(crate) verifier: String,
 }
 
 /// Why a sign-in failed: a short code the page turns into a sentence, and the detail
 /// for the log.
 #[derive(Debug)]
-pub struct Failure {
-    pub code: &'static str,
-    pub detail: String,
+pub(crate) struct Failure {
+    pub(crate) code: &'static str,
+    pub(crate) detail: String,
 }
 
 fn failure(code: &'static str, detail: impl Into<String>) -> Failure {
@@ -84,13 +84,13 @@ struct TokenAnswer {
     access_token: Option<String>,
 }
 
-pub struct Oidc {
+pub(crate) struct Oidc {
     config: OidcConfig,
     http: reqwest::Client,
 }
 
 impl Oidc {
-    pub fn new(config: OidcConfig) -> Result<Oidc, String> {
+    pub(crate) fn new(config: OidcConfig) -> Result<Oidc, String> {
         let url = reqwest::Url::parse(&config.issuer).map_err(|e| format!("the OIDC issuer URL: {e}"))?;
         let local = url
             .host_str()
@@ -110,7 +110,7 @@ impl Oidc {
     }
 
     /// The redirect URI this sign-in uses, given the `Host` the browser used.
-    pub fn redirect_uri(&self, host: &str) -> String {
+    pub(crate) fn redirect_uri(&self, host: &str) -> String {
         self.config
             .redirect_url
             .clone()
@@ -118,7 +118,7 @@ impl Oidc {
     }
 
     /// The provider's authorization URL to send the browser to, and what to keep.
-    pub async fn start(&self, redirect_uri: &str) -> Result<(String, Pending), Failure> {
+    pub(crate) async fn start(&self, redirect_uri: &str) -> Result<(String, Pending), Failure> {
         let discovery = self.discover().await?;
         let pending = Pending {
             state: random(),
@@ -145,7 +145,7 @@ impl Oidc {
     }
 
     /// Exchanges the code for the ID token and says who signed in.
-    pub async fn finish(&self, code: &str, pending: &Pending, redirect_uri: &str) -> Result<Principal, Failure> {
+    pub(crate) async fn finish(&self, code: &str, pending: &Pending, redirect_uri: &str) -> Result<Principal, Failure> {
         let discovery = self.discover().await?;
         let mut form = reqwest::Url::parse("x:").expect("a URL");
         form.query_pairs_mut()

@@ -192,7 +192,8 @@ async fn command_and_outcome_schemas_match_serde() {
             outcome: outcome.clone(),
         })
         .collect();
-    let as_student: Value = serde_json::from_str(&murphy_core::wire::CommandResult::answer_json(&results, false)).unwrap();
+    let as_student: Value =
+        serde_json::from_str(&murphy_core::wire::CommandResult::answer_json(&results, false)).unwrap();
     serialized.extend(as_student.as_array().unwrap().iter().map(|r| r["outcome"].clone()));
     check_union(&doc, "Outcome", &serialized);
     // Each outcome schema says whether it is a refusal, as core does.
