@@ -138,7 +138,8 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         return answered(&app, problem.into_response());
     }
     if let Some(problem) = declared_too_large(&request, app.limits.request_body_bytes_max) {
-        // The body is left unread: the connection cannot carry another request.
+        linger(request, app.limits.request_body_time_max).await;
+        // The connection cannot carry another request: its body may be partly unread.
         return answered(&app, closing(problem.into_response()));
     }
     let request = match read_body(&app.limits, request).await {
@@ -277,6 +278,39 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// The most of a refused body read and thrown away so that its client can read the `413`.
+const LINGER_BYTES_MAX: u64 = 4 << 20;
+/// How long a refused body may pause before the `413` goes without waiting for the rest.
+const LINGER_IDLE_TIME_MAX: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Reads and discards a refused body while it keeps arriving, up to `LINGER_BYTES_MAX`
+/// and `time_max` (a "lingering close", as web servers do): closing a socket with unread
+/// bytes in it sends a reset, and a client still sending its body could lose the `413`
+/// with it. A body that does not come (a client that waits for `100 Continue`, or a slow
+/// one) is not waited for past `LINGER_IDLE_TIME_MAX`.
+async fn linger(request: Request, time_max: std::time::Duration) {
+    use futures_util::StreamExt as _;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let expects_continue = request.headers().contains_key(axum::http::header::EXPECT);
+    if expects_continue || declared.is_none_or(|bytes| bytes > LINGER_BYTES_MAX) {
+        return;
+    }
+    let mut body = request.into_body().into_data_stream();
+    let drain = async {
+        let mut bytes_read: u64 = 0;
+        while let Ok(Some(Ok(data))) = tokio::time::timeout(LINGER_IDLE_TIME_MAX, body.next()).await {
+            bytes_read += data.len() as u64;
+            if bytes_read > LINGER_BYTES_MAX {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(time_max, drain).await;
+}
+
 /// `413` for a request whose `Content-Length` is over `bytes_max`.
 fn declared_too_large(request: &Request, bytes_max: usize) -> Option<Problem> {
     let declared: u64 = request.headers().get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()?;
@@ -285,8 +319,8 @@ fn declared_too_large(request: &Request, bytes_max: usize) -> Option<Problem> {
             StatusCode::PAYLOAD_TOO_LARGE,
             Code::BadBody,
             format!(
-                "the request body is {declared} bytes, over the server's limit of {bytes_max}; nothing was read \
-                 or applied. Send a smaller one (split the commands over several requests)"
+                "the request body is {declared} bytes, over the server's limit of {bytes_max}; nothing was \
+                 applied. Send a smaller one (split the commands over several requests)"
             ),
         )
     })
