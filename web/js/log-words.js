@@ -47,6 +47,7 @@ function done(c, o) {
     case "completion_recorded": return `The registrar recorded ${c.course} as completed by ${c.student}.`;
     case "permission": return `The registrar issued permission number ${o.code} to ${c.student} for ${c.section}.`;
     case "rules_upgraded": return `The registrar upgraded the rules from version ${o.from} to version ${o.to}.`;
+    case "imported": return `The registrar imported ${o.rows} ${o.rows === 1 ? "row" : "rows"} at once${o.already_recorded ? ` (${o.already_recorded} already on record)` : ""}.`;
     case "balance": {
       const fee = o.fee_cents ? `, after an overdraft fee of ${money(o.fee_cents)}` : "";
       const what = c.type === "deposit" ? `deposited ${money(c.amount_cents)}`
@@ -74,6 +75,7 @@ function intent(c) {
     case "withdraw": return `withdraw ${money(c.amount_cents)}`;
     case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
     case "upgrade_rules": return `upgrade the rules to version ${c.rules}`;
+    case "import": return `import ${(c.rows || []).length} rows`;
     default: return String(c.type).replaceAll("_", " ");
   }
 }
@@ -103,6 +105,10 @@ function reason(c, o) {
     case "already_exists": return "it already exists";
     case "duplicate_course": return `${c.student} already has ${o.held}, a section of ${o.course}`;
     case "already_upgraded": return `the rules are already at version ${o.rules}`;
+    case "import_refused": {
+      const row = (c.rows || [])[o.row - 1] || {};
+      return `row ${o.row} (${intent(row)}) was refused, as ${reason(row, o.refusal || {})}, so none was imported`;
+    }
     default: return String(o.type).replaceAll("_", " ");
   }
 }

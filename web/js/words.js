@@ -105,6 +105,12 @@ export function describe(command, outcome, section) {
     case "appointment_set": return "The appointment is set.";
     case "rules_upgraded": return `The rules are upgraded from version ${outcome.from} to version ${outcome.to}; every command from now on is decided under version ${outcome.to}.`;
     case "already_upgraded": return `The rules are already at version ${outcome.rules}; nothing changed.`;
+    case "imported": return `Imported ${outcome.rows} ${outcome.rows === 1 ? "row" : "rows"} at once` +
+      (outcome.already_recorded ? `; ${outcome.already_recorded} of them were already on record.` : ".");
+    case "import_refused": {
+      const row = (command.rows || [])[outcome.row - 1] || {};
+      return `Row ${outcome.row} was refused, so nothing was imported: ${describe(row, outcome.refusal)}`;
+    }
     default: return `murphy answered: ${outcome.type}.`;
   }
 }
@@ -137,4 +143,4 @@ function promotedText(promoted, section, count = 0) {
 // web/tests/words.test.js checks it, and a sentence for every outcome, against the API
 // document, whose outcome kinds are checked against the server's own list.
 export const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
-  "completion_recorded", "permission", "rules_upgraded"]);
+  "completion_recorded", "permission", "rules_upgraded", "imported"]);

@@ -25,7 +25,7 @@ const ANSWERS = {
   capacity_set: "set_capacity", below_enrolled: "set_capacity", below_reserved: "set_capacity",
   appointment_set: "set_appointment", completion_recorded: "record_completion", permission: "issue_permission",
   dropped: "drop", swapped: "swap", balance: "withdraw", insufficient_funds: "transfer", balance_limit: "deposit",
-  rules_upgraded: "upgrade_rules", already_upgraded: "upgrade_rules",
+  rules_upgraded: "upgrade_rules", already_upgraded: "upgrade_rules", imported: "import", import_refused: "import",
 };
 const commandFor = (kind) => ({
   ...commands.find((c) => c.properties.type.const === (ANSWERS[kind] || "enroll")).examples[0],

@@ -45,6 +45,19 @@ pub(crate) struct SeatChanges<'a> {
 }
 
 impl<'a> Claims<'a> {
+    /// A section created (by its own entry or an import's row) starts empty.
+    fn create(&mut self, command: &'a Command) {
+        if let Command::CreateSection { section, capacity, .. } = command {
+            self.sections.insert(
+                section,
+                Claimed {
+                    capacity: *capacity,
+                    enrolled: HashSet::new(),
+                },
+            );
+        }
+    }
+
     /// Takes one entry's outcome and effects into account. Within an entry the state
     /// machine frees seats before it fills them (a drop, then its promotions), so
     /// capacity is compared once, after the whole entry.
@@ -52,15 +65,8 @@ impl<'a> Claims<'a> {
         let mut changes = SeatChanges::default();
         let mut touched: Vec<&'a str> = Vec::new();
         match (&entry.command, &entry.outcome) {
-            (Command::CreateSection { section, capacity, .. }, Outcome::Created) => {
-                self.sections.insert(
-                    section,
-                    Claimed {
-                        capacity: *capacity,
-                        enrolled: HashSet::new(),
-                    },
-                );
-            }
+            (Command::CreateSection { .. }, Outcome::Created) => self.create(&entry.command),
+            (Command::Import { rows }, Outcome::Imported { .. }) => rows.iter().for_each(|row| self.create(row)),
             (Command::SetCapacity { section, capacity }, Outcome::CapacitySet { .. }) => {
                 if let Some(claimed) = self.sections.get_mut(section.as_str()) {
                     if *capacity > claimed.capacity {

@@ -76,34 +76,38 @@ struct Catalog<'a> {
 }
 
 impl<'a> Catalog<'a> {
+    /// What a created section or student adds; an import's rows each created theirs.
     fn learn(&mut self, entry: &'a LogEntry) {
-        match (&entry.command, &entry.outcome) {
-            (
-                Command::CreateSection {
-                    section,
-                    linked,
-                    reserved,
-                    ..
-                },
-                Outcome::Created,
-            ) => {
+        if !matches!(entry.outcome, Outcome::Created | Outcome::Imported { .. }) {
+            return;
+        }
+        for row in entry.command.rows() {
+            self.learn_created(row, entry.at);
+        }
+    }
+
+    fn learn_created(&mut self, command: &'a Command, at: OffsetDateTime) {
+        match command {
+            Command::CreateSection {
+                section,
+                linked,
+                reserved,
+                ..
+            } => {
                 self.linked.insert(section, linked);
                 for part in linked {
                     self.lecture_of.insert(part, section);
                 }
-                let in_force = reserved.iter().filter(|r| r.until > entry.at);
+                let in_force = reserved.iter().filter(|r| r.until > at);
                 self.reserved
                     .insert(section, in_force.map(|r| (&r.population, r.until)).collect());
             }
-            (
-                Command::CreateStudent {
-                    student,
-                    major,
-                    standing,
-                    ..
-                },
-                Outcome::Created,
-            ) => {
+            Command::CreateStudent {
+                student,
+                major,
+                standing,
+                ..
+            } => {
                 self.populations
                     .insert(student, (major.as_deref(), standing.as_deref()));
             }

@@ -42,6 +42,10 @@ pub(crate) fn command(command: &Command) -> String {
         Command::Withdraw { student, amount_cents } => format!("withdraw {amount_cents} cents from {student}"),
         Command::Transfer { from, to, amount_cents } => format!("transfer {amount_cents} cents from {from} to {to}"),
         Command::UpgradeRules { rules } => format!("upgrade_rules to version {rules}"),
+        Command::Import { rows } => match rows.first() {
+            Some(first) => format!("import of {} row(s), from {}", rows.len(), self::command(first)),
+            None => "import of no rows".into(),
+        },
     }
 }
 

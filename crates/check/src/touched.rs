@@ -33,7 +33,8 @@ pub(crate) struct Touched<'a> {
 impl<'a> Touched<'a> {
     pub(crate) fn by(entry: &'a LogEntry) -> Self {
         let mut touched = Touched::default();
-        let refs = entry.command.references().into_iter().chain(entry.command.creates());
+        let rows = entry.command.rows().iter();
+        let refs = rows.flat_map(|row| row.references().into_iter().chain(row.creates()));
         for r in refs {
             match r {
                 Ref::Section(id) => touched.section(id),

@@ -36,6 +36,9 @@ pub const COMPLETED_PER_STUDENT_MAX: usize = 200;
 /// One transaction moves at most ten million dollars.
 pub const AMOUNT_CENTS_MAX: i64 = 1_000_000_000;
 pub const DEFAULT_MAX_UNITS: u32 = 20;
+/// The most rows one `import` may carry: a university's whole catalog (UCLA lists
+/// about 10,000 sections a term) in one logged entry.
+pub const IMPORT_ROWS_MAX: usize = 20_000;
 
 /// Every command, listed once; `CommandKind`, derived from it, is the catalogue of
 /// their names. Read from a JSON object only (`objects.rs`): an array is refused, not
@@ -149,7 +152,21 @@ pub enum Command {
     UpgradeRules {
         rules: RulesVersion,
     },
+    /// The registrar's import of a file: its rows (`create_section`, `create_student`
+    /// or `record_completion` commands, `IMPORTABLE`), applied in order as one entry,
+    /// all of them or none. A completion already on record is not a refusal. Since
+    /// rules version 3.
+    Import {
+        rows: Vec<Command>,
+    },
 }
+
+/// The kinds an `import` may carry: the registrar's commands that create.
+pub const IMPORTABLE: [CommandKind; 3] = [
+    CommandKind::CreateSection,
+    CommandKind::CreateStudent,
+    CommandKind::RecordCompletion,
+];
 
 crate::objects::objects_only!(Command, "a command, tagged by \"type\"", &[]);
 
@@ -158,7 +175,7 @@ fn default_max_units() -> u32 {
 }
 
 /// An id or name a command refers to, and whether it names a section or a student.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ref<'a> {
     Section(&'a str),
     Student(&'a str),
@@ -242,6 +259,7 @@ impl CommandKind {
         match self {
             CreateSection | SetCapacity | CreateStudent | SetAppointment | RecordCompletion | IssuePermission
             | Enroll | Drop | Swap | Deposit | Withdraw | Transfer | UpgradeRules => RulesVersion::V1,
+            Import => RulesVersion::V3,
         }
     }
 }
@@ -274,11 +292,20 @@ impl Command {
             | Command::SetAppointment { .. }
             | Command::RecordCompletion { .. }
             | Command::IssuePermission { .. }
-            | Command::UpgradeRules { .. } => None,
+            | Command::UpgradeRules { .. }
+            | Command::Import { .. } => None,
         }
     }
 
-    /// What the command creates, if it creates something.
+    /// The commands this one applies: an import's rows, or the command itself.
+    pub fn rows(&self) -> &[Command] {
+        match self {
+            Command::Import { rows } => rows,
+            command => std::slice::from_ref(command),
+        }
+    }
+
+    /// What the command creates, if it creates something (an import: see `rows`).
     pub fn creates(&self) -> Option<Ref<'_>> {
         match self {
             Command::CreateSection { section, .. } => Some(Ref::Section(section)),
@@ -287,10 +314,12 @@ impl Command {
         }
     }
 
-    /// Everything the command refers to that must already exist.
+    /// Everything the command refers to that must already exist (an import: its rows'
+    /// references, though a row may refer to what an earlier row creates).
     pub fn references(&self) -> Vec<Ref<'_>> {
         use Ref::{Section, Student};
         match self {
+            Command::Import { rows } => rows.iter().flat_map(Command::references).collect(),
             Command::CreateSection { linked, .. } => linked.iter().map(|id| Section(id)).collect(),
             Command::CreateStudent { .. } | Command::UpgradeRules { .. } => vec![],
             Command::SetCapacity { section, .. } => vec![Section(section)],

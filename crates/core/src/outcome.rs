@@ -63,6 +63,12 @@ pub enum Outcome {
         from: RulesVersion,
         to: RulesVersion,
     },
+    /// `import`: every row applied; `already_recorded` of them were completions already
+    /// on record, which changed nothing. Since rules version 3.
+    Imported {
+        rows: u32,
+        already_recorded: u32,
+    },
 
     // Refusals, in the order the rules check them.
     NoSuchSection {
@@ -142,6 +148,12 @@ pub enum Outcome {
     AlreadyUpgraded {
         rules: RulesVersion,
     },
+    /// `import`: row `row` (1-based) was refused with `refusal`, so no row was applied.
+    /// Since rules version 3.
+    ImportRefused {
+        row: u32,
+        refusal: Box<Outcome>,
+    },
 }
 
 impl Outcome {
@@ -172,11 +184,11 @@ impl OutcomeKind {
         use OutcomeKind::*;
         match self {
             Created | CapacitySet | AppointmentSet | Enrolled | Waitlisted | Dropped | Swapped | Balance
-            | CompletionRecorded | Permission | RulesUpgraded => false,
+            | CompletionRecorded | Permission | RulesUpgraded | Imported => false,
             NoSuchSection | NoSuchStudent | AlreadyExists | NeedsLinked | BadPermission | NotOpen | Hold
             | AlreadyEnrolled | AlreadyWaitlisted | NotEnrolled | DuplicateCourse | MissingPrerequisite
             | TimeConflict | UnitLimit | Full | Reserved | BelowEnrolled | BelowReserved | CannotLink
-            | InsufficientFunds | BalanceLimit | AlreadyUpgraded => true,
+            | InsufficientFunds | BalanceLimit | AlreadyUpgraded | ImportRefused => true,
         }
     }
 
@@ -185,6 +197,7 @@ impl OutcomeKind {
     pub fn since(self) -> RulesVersion {
         match self {
             OutcomeKind::DuplicateCourse => RulesVersion::V2,
+            OutcomeKind::Imported | OutcomeKind::ImportRefused => RulesVersion::V3,
             _ => RulesVersion::V1,
         }
     }

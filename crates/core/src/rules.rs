@@ -27,8 +27,10 @@ impl RulesVersion {
     /// No two sections of one course: a student holds or waits for one section of a
     /// course at a time (Banner's duplicate-course check).
     pub const V2: RulesVersion = RulesVersion(2);
+    /// The registrar's `import`: many rows created at once, all or nothing.
+    pub const V3: RulesVersion = RulesVersion(3);
     /// The newest version this build decides under: where a new log starts.
-    pub const LATEST: RulesVersion = RulesVersion::V2;
+    pub const LATEST: RulesVersion = RulesVersion::V3;
 
     /// Every version this build knows, oldest first, with what it changed.
     pub const RELEASED: &'static [(RulesVersion, &'static str)] = &[
@@ -42,6 +44,11 @@ impl RulesVersion {
             "no two sections of one course: an enroll, waitlist join or swap that would leave a student \
              holding or waiting for two sections of a course is refused (duplicate_course), and a waiter \
              it would break is skipped",
+        ),
+        (
+            RulesVersion::V3,
+            "the import command: a file's sections, students or completions created in one entry, all of \
+             them or, at the first refused row, none (import_refused)",
         ),
     ];
 

@@ -81,6 +81,10 @@ struct LimitArgs {
     /// Largest request body, in bytes.
     #[arg(long, env = "MURPHY_REQUEST_BODY_BYTES_MAX", default_value_t = Limits::default().request_body_bytes_max)]
     request_body_bytes_max: usize,
+    /// Largest body of a request with the admin token, in bytes: an import sends its
+    /// whole file in one command, all or nothing.
+    #[arg(long, env = "MURPHY_IMPORT_BODY_BYTES_MAX", default_value_t = Limits::default().import_body_bytes_max)]
+    import_body_bytes_max: usize,
     /// Requests queued for the event loop before writes are shed with 503.
     #[arg(long, env = "MURPHY_QUEUE_REQUESTS_MAX", default_value_t = Limits::default().queue_requests_max)]
     queue_requests_max: usize,
@@ -173,6 +177,7 @@ impl ServeArgs {
             admin_token: self.admin_token.clone(),
             limits: Limits {
                 request_body_bytes_max: l.request_body_bytes_max,
+                import_body_bytes_max: l.import_body_bytes_max.max(l.request_body_bytes_max),
                 queue_requests_max: l.queue_requests_max.max(1),
                 queue_wait_time_max: Duration::from_millis(l.queue_wait_time_max_ms),
                 batch_commands_max: l.batch_commands_max.max(1),

@@ -103,6 +103,38 @@ fn a_csv_with_one_bad_row_imports_nothing_and_names_its_line() {
     );
 }
 
+/// A row the server refuses (here the last of 450: a lab another lecture already
+/// links) leaves none of the file, and the answer names the row and why.
+#[test]
+fn a_csv_with_one_row_the_server_refuses_imports_nothing() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let header = "section,title,units,capacity,waitlist_capacity,days,start,end,linked\n";
+    let first = format!("{header}LAB-1A,Lab,0,20,0,F,09:00,09:50,\nLEC-1,Lecture,4,20,0,M,09:00,09:50,LAB-1A\n");
+    let imported = server.import(dir.path(), &first);
+    assert!(imported.status.success(), "{}", both(&imported));
+
+    let mut csv = header.to_owned();
+    for i in 0..449 {
+        csv.push_str(&format!("NEW-{i},Section {i},4,30,5,TR,10:00,10:50,\n"));
+    }
+    csv.push_str("LEC-2,Another lecture,4,20,0,W,09:00,09:50,LAB-1A\n");
+    let refused = server.import(dir.path(), &csv);
+    let text = both(&refused);
+    assert_eq!(refused.status.code(), Some(1), "refused: {text}");
+    assert!(
+        text.contains("row 450 of 450 was refused, so nothing was imported: LAB-1A cannot be linked to LEC-2"),
+        "{text}"
+    );
+    let listed = server.murphy(&["sections", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(
+        listed["sections"].as_array().unwrap().len(),
+        2,
+        "nothing imported: {listed}"
+    );
+}
+
 #[test]
 fn a_full_section_is_refused_in_a_sentence() {
     let server = Server::start();

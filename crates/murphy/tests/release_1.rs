@@ -110,7 +110,9 @@ async fn this_build_serves_the_first_release_log_and_upgrades_it() {
     // Not finalized: this build decides under version 1, as the log is.
     let admin = Client::new(server.url.clone(), Some(ADMIN.into()));
     assert_eq!(outcome(&admin, enroll("f2", "MATH-1-3")).await, Outcome::Enrolled);
-    let upgraded = murphy(&["admin", "upgrade", "--url", &server.url, "--token", ADMIN]);
+    // To version 2, the one whose rule this data directory shows (`--to`; the newest by
+    // default).
+    let upgraded = murphy(&["admin", "upgrade", "--to", "2", "--url", &server.url, "--token", ADMIN]);
     assert!(
         upgraded.status.success(),
         "{}",

@@ -8,6 +8,10 @@ use std::time::Duration;
 pub struct Limits {
     /// Largest request body accepted; larger ones get `413`.
     pub request_body_bytes_max: usize,
+    /// Largest body of the registrar's `POST /api/v1/commands` (the admin token): an
+    /// `import` carries a whole file in one command, all or nothing, so it cannot be
+    /// split to fit `request_body_bytes_max`. Others stay held to that.
+    pub import_body_bytes_max: usize,
     /// Commands in one `POST /api/v1/commands`.
     pub request_commands_max: usize,
     /// Requests waiting for the event loop; when full, new writes get `503`.
@@ -109,6 +113,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             request_body_bytes_max: 64 * 1024,
+            // 20,000 sections of about 400 bytes each: core's `IMPORT_ROWS_MAX`.
+            import_body_bytes_max: 16 << 20,
             request_commands_max: 100,
             queue_requests_max: 4096,
             queue_wait_time_max: Duration::from_millis(20),
@@ -151,6 +157,12 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The largest body any caller may send (the registrar's, with an import): what
+    /// the layers after `guard`, which has held each body to its caller's limit, allow.
+    pub(crate) fn body_bytes_max_largest(&self) -> usize {
+        self.request_body_bytes_max.max(self.import_body_bytes_max)
+    }
+
     /// The session table's limits, in the log's time.
     pub fn sessions(&self) -> murphy_core::SessionLimits {
         let span = |d: Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);

@@ -117,8 +117,32 @@ impl Command {
                 RulesVersion::V1,
                 RulesVersion::LATEST
             )),
+            Command::Import { rows } => check_import(rows),
         }
     }
+}
+
+/// 1 to `IMPORT_ROWS_MAX` rows, each of an `IMPORTABLE` kind and valid itself.
+fn check_import(rows: &[Command]) -> Result<(), String> {
+    if rows.is_empty() || rows.len() > IMPORT_ROWS_MAX {
+        return Err(format!(
+            "an import carries 1 to {IMPORT_ROWS_MAX} rows; this one has {}",
+            rows.len()
+        ));
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let number = i + 1;
+        if !IMPORTABLE.contains(&row.kind()) {
+            let kinds: Vec<&str> = IMPORTABLE.iter().map(|k| k.name()).collect();
+            return Err(format!(
+                "row {number} is {}; an import's rows are {}",
+                row.kind(),
+                kinds.join(", ")
+            ));
+        }
+        row.validate().map_err(|e| format!("row {number}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Ids are short and printable so they are safe in URLs, logs and terminals.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{Section, State, Student, no_section, no_student};
-use crate::command::{Command, default_course};
+use crate::command::{Command, IMPORTABLE, default_course};
 use crate::meeting::schedules_overlap;
 use crate::outcome::{Effects, LinkProblem, Outcome};
 use crate::permission::{Permission, code_for};
@@ -175,6 +175,35 @@ impl State {
         }
         self.student_mut(id).completed.insert(course.into());
         Outcome::CompletionRecorded
+    }
+
+    /// An import's rows, in order, under this one LSN: all of them, or at the first
+    /// refusal none (the state as it was, which a clone keeps in O(1)). A completion
+    /// already on record is counted, not refused, so a file of completions can be
+    /// imported again.
+    pub(super) fn import(&mut self, at: OffsetDateTime, rows: &[Command], fx: &mut Effects) -> Outcome {
+        let before = self.clone();
+        let effects_before = fx.clone();
+        let mut already_recorded = 0;
+        for (i, row) in rows.iter().enumerate() {
+            assert!(IMPORTABLE.contains(&row.kind()), "validate refuses other rows");
+            match self.dispatch(at, row, fx) {
+                Outcome::AlreadyExists if matches!(row, Command::RecordCompletion { .. }) => already_recorded += 1,
+                refusal if refusal.is_refusal() => {
+                    *self = before;
+                    *fx = effects_before;
+                    return Outcome::ImportRefused {
+                        row: u32::try_from(i + 1).expect("validate bounds the rows"),
+                        refusal: Box::new(refusal),
+                    };
+                }
+                _ => {}
+            }
+        }
+        Outcome::Imported {
+            rows: u32::try_from(rows.len()).expect("validate bounds the rows"),
+            already_recorded,
+        }
     }
 
     /// A new code, distinct from every code the student holds.

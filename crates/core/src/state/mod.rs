@@ -313,6 +313,7 @@ impl State {
             Command::Withdraw { student, amount_cents } => self.withdraw(student, *amount_cents),
             Command::Transfer { from, to, amount_cents } => self.transfer(from, to, *amount_cents, fx),
             Command::UpgradeRules { rules } => self.upgrade_rules(*rules),
+            Command::Import { rows } => self.import(at, rows, fx),
         }
     }
 

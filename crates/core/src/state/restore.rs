@@ -2,6 +2,7 @@
 //! existence check the server runs before a request reaches the log
 //! (`State::find_unknown`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{Section, State, Student};
@@ -88,11 +89,12 @@ impl State {
     }
 
     /// Finds the first id that `commands` refer to but that neither exists nor is
-    /// created by an earlier command of the same list. The server refuses such a
-    /// request as bad input before it reaches the log.
+    /// created by an earlier command of the same list (an import's rows count as
+    /// commands of the list). The server refuses such a request as bad input before it
+    /// reaches the log.
     pub fn find_unknown(&self, commands: &[Command]) -> Option<Unknown> {
-        let mut created: Vec<Ref<'_>> = Vec::new();
-        for command in commands {
+        let mut created: HashSet<Ref<'_>> = HashSet::new();
+        for command in commands.iter().flat_map(Command::rows) {
             // A transfer's payee is for the rule to check, after the payer's funds (see
             // `transfer`), not a 404 that tells any sender who is a student.
             let payee = match command {

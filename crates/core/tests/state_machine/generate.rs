@@ -273,6 +273,16 @@ fn registrar() -> impl Strategy<Value = Command> {
         // The registrar finalizes the upgrade to rules version 2 at a random point (or
         // again, to no effect): a script runs under version 1, then under version 2.
         1 => Just(Command::UpgradeRules { rules: RulesVersion::V2 }),
+        // An import of completions: all of its rows or, at a student who does not
+        // exist, none.
+        1 => prop::collection::vec((stu(), prop::sample::select(COURSES.to_vec())), 1..=4).prop_map(|rows| {
+            Command::Import {
+                rows: rows
+                    .into_iter()
+                    .map(|(student, course)| Command::RecordCompletion { student, course: course.into() })
+                    .collect(),
+            }
+        }),
     ]
 }
 

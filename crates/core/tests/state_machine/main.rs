@@ -318,7 +318,7 @@ fn events(command: &Command, applied: &Applied, release: &Effects) -> Vec<String
 fn generated_scripts_reach_every_rule() {
     let mut runner = TestRunner::deterministic();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for _ in 0..64 {
+    for _ in 0..96 {
         let script = script().new_tree(&mut runner).expect("a script").current();
         let mut state = State::default();
         for (at, command) in &script {
@@ -358,6 +358,8 @@ fn generated_scripts_reach_every_rule() {
         "cannot_link",
         "missing_prerequisite",
         "completion_recorded",
+        "imported",
+        "import_refused",
         "permission",
         "bad_permission",
         "enrolled by permission",

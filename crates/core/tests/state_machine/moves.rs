@@ -86,7 +86,54 @@ impl Step<'_> {
             Command::IssuePermission { student, section } => self.check_permission(student, section),
             Command::Deposit { .. } | Command::Withdraw { .. } | Command::Transfer { .. } => Ok(()),
             Command::UpgradeRules { rules } => self.check_upgrade(*rules),
+            Command::Import { rows } => self.check_import(rows),
         }
+    }
+
+    /// An import of completions, recomputed row by row: refused at the first student
+    /// who does not exist (and then, as every refusal, it changed nothing), else every
+    /// course recorded, those already on record counted.
+    fn check_import(&self, rows: &[Command]) -> TestCaseResult {
+        let mut added: Vec<(&str, &str)> = Vec::new();
+        let mut already_recorded = 0;
+        for (i, row) in rows.iter().enumerate() {
+            let Command::RecordCompletion { student, course } = row else {
+                return fail(format!("the scripts import completions only, not {row:?}"));
+            };
+            let Some(before) = self.before.student(student) else {
+                let expected = Outcome::ImportRefused {
+                    row: i as u32 + 1,
+                    refusal: Box::new(Outcome::NoSuchStudent {
+                        student: student.clone(),
+                    }),
+                };
+                prop_assert_eq!(self.outcome(), &expected);
+                return Ok(());
+            };
+            if before.completed.contains(course.as_str()) || added.contains(&(student.as_str(), course.as_str())) {
+                already_recorded += 1;
+            } else {
+                added.push((student, course));
+            }
+        }
+        let expected = Outcome::Imported {
+            rows: rows.len() as u32,
+            already_recorded,
+        };
+        prop_assert_eq!(self.outcome(), &expected);
+        for student in self.after.students() {
+            let before = self.before.student(&student.id).map(|s| s.completed.len()).unwrap_or(0);
+            let new = added.iter().filter(|(s, _)| *s == student.id).count();
+            prop_assert_eq!(student.completed.len(), before + new, "{}'s completions", student.id);
+        }
+        for (student, course) in &added {
+            prop_assert!(
+                self.after
+                    .student(student)
+                    .is_some_and(|s| s.completed.contains(*course))
+            );
+        }
+        Ok(())
     }
 
     /// The rules move forward only, to the version asked, and only `upgrade_rules` moves

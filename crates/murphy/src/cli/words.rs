@@ -111,6 +111,41 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
         ),
         Outcome::BalanceLimit => "that would take the balance past the most murphy can hold".into(),
         Outcome::AlreadyUpgraded { rules } => format!("the rules are already at version {rules}; nothing changed"),
+        Outcome::Imported { rows, already_recorded } => imported_sentence(command, *rows, *already_recorded),
+        Outcome::ImportRefused { row, refusal } => {
+            let rows = command.rows();
+            let row_command = (*row as usize)
+                .checked_sub(1)
+                .and_then(|i| rows.get(i))
+                .unwrap_or(command);
+            format!(
+                "row {row} of {} was refused, so nothing was imported: {}",
+                rows.len(),
+                sentence(row_command, refusal)
+            )
+        }
+    }
+}
+
+/// An import's rows by kind ("6 sections"), with the completions already on record.
+fn imported_sentence(command: &Command, rows: u32, already_recorded: u32) -> String {
+    let count = |kind: murphy_core::CommandKind| command.rows().iter().filter(|r| r.kind() == kind).count();
+    let parts: Vec<String> = [
+        (murphy_core::CommandKind::CreateSection, "section(s)"),
+        (murphy_core::CommandKind::CreateStudent, "student(s)"),
+        (murphy_core::CommandKind::RecordCompletion, "completion(s)"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, what)| Some(count(kind)).filter(|n| *n > 0).map(|n| format!("{n} {what}")))
+    .collect();
+    let what = if parts.is_empty() {
+        format!("{rows} row(s)")
+    } else {
+        parts.join(", ")
+    };
+    match already_recorded {
+        0 => format!("imported {what}, all at once"),
+        again => format!("imported {what}, all at once; {again} completion(s) were already on record"),
     }
 }
 

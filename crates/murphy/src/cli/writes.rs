@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use murphy_client::Session;
 use murphy_core::{Command as Cmd, Outcome};
 use serde_json::json;
@@ -47,8 +47,9 @@ pub async fn token(ctx: &Ctx, student: &str) -> anyhow::Result<Status> {
     Ok(Status::Done)
 }
 
-/// Checks the whole file and the catalog (or the students) first, then sends: nothing
-/// half-imported.
+/// Checks the whole file and the catalog (or the students) first, then sends it as one
+/// `import` command: all of it is imported or nothing, even if the server stops
+/// half-way.
 pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {}", file.display()))
@@ -67,7 +68,7 @@ pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
         }
     };
     if commands.iter().all(|c| matches!(c, Cmd::RecordCompletion { .. })) {
-        return import_completions(ctx, &commands).await;
+        return import_completions(ctx, commands).await;
     }
     let catalog = ctx.client().sections().await.map_err(|e| ctx.explain(e))?;
     let existing: Vec<&str> = commands
@@ -87,12 +88,12 @@ pub async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<Status> {
             existing.join(", ")
         )));
     }
-    send_all(ctx, &commands).await
+    import_sections(ctx, commands).await
 }
 
-/// Completions of students who all exist (each is asked for once); a course already on
-/// a student's record is said, not an error.
-async fn import_completions(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
+/// Completions of students who all exist (each is asked for once, so every unknown one
+/// is named); a course already on a student's record is said, not an error.
+async fn import_completions(ctx: &Ctx, commands: Vec<Cmd>) -> anyhow::Result<Status> {
     let mut students: Vec<&str> = commands
         .iter()
         .filter_map(|c| match c {
@@ -116,9 +117,8 @@ async fn import_completions(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Statu
             unknown.join(", ")
         )));
     }
-    let results = send_chunks(ctx, commands, "completions").await?;
-    let again = results.iter().filter(|o| **o == Outcome::AlreadyExists).count();
-    let recorded = results.len() - again;
+    let (rows, again) = send_import(ctx, commands).await?;
+    let recorded = rows - again;
     if ctx.json() {
         println!("{}", json!({"recorded": recorded, "already_recorded": again}));
     } else if again > 0 {
@@ -129,49 +129,44 @@ async fn import_completions(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Statu
     Ok(Status::Done)
 }
 
-/// Sends in requests of `IMPORT_COMMANDS_MAX` commands, in one session, with a
-/// progress bar; returns every outcome, in order.
-async fn send_chunks(ctx: &Ctx, commands: &[Cmd], what: &str) -> anyhow::Result<Vec<Outcome>> {
-    /// The server's default `request_commands_max`.
-    const IMPORT_COMMANDS_MAX: usize = 100;
+/// Sends the rows as one `import` command, in a session (a retry after a lost answer
+/// applies once): the server applies all of them or, at the first refused row, none.
+/// Returns the rows applied and the completions among them already on record.
+async fn send_import(ctx: &Ctx, rows: Vec<Cmd>) -> anyhow::Result<(u32, u32)> {
+    if rows.len() > murphy_core::command::IMPORT_ROWS_MAX {
+        return Err(refused(format!(
+            "the file has {} rows, over the {} one import carries; nothing was imported. Split it into files \
+             of at most {} rows, each imported whole",
+            rows.len(),
+            murphy_core::command::IMPORT_ROWS_MAX,
+            murphy_core::command::IMPORT_ROWS_MAX
+        )));
+    }
     let bar = if ctx.json() {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(commands.len() as u64)
+        ProgressBar::new_spinner().with_message(format!("importing {} row(s) at once", rows.len()))
     };
-    let template = format!("{{bar:40}} {{pos}}/{{len}} {what}");
-    bar.set_style(ProgressStyle::with_template(&template).expect("a valid template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let import = Cmd::Import { rows };
     let mut session = Session::new(ctx.client().clone());
-    let mut outcomes = Vec::with_capacity(commands.len());
-    for chunk in commands.chunks(IMPORT_COMMANDS_MAX) {
-        let answer = session.send(chunk.to_vec()).await.map_err(|e| ctx.explain(e))?;
-        outcomes.extend(answer.results.into_iter().map(|r| r.outcome));
-        bar.inc(chunk.len() as u64);
-    }
+    let answer = session.send(vec![import.clone()]).await;
     bar.finish_and_clear();
-    Ok(outcomes)
+    let answer = answer.map_err(|e| ctx.explain(e))?;
+    let outcome = &answer.results.first().context("the server answered no result")?.outcome;
+    match outcome {
+        Outcome::Imported { rows, already_recorded } => Ok((*rows, *already_recorded)),
+        refusal => Err(refused(sentence(&import, refusal))),
+    }
 }
 
-/// Sections, sent in chunks; any refusal is named.
-async fn send_all(ctx: &Ctx, commands: &[Cmd]) -> anyhow::Result<Status> {
-    let outcomes = send_chunks(ctx, commands, "sections").await?;
-    let refusals: Vec<String> = commands
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, outcome)| outcome.is_refusal())
-        .map(|(command, outcome)| sentence(command, outcome))
-        .collect();
-    if !refusals.is_empty() {
-        return Err(refused(format!(
-            "{} section(s) refused: {}",
-            refusals.len(),
-            refusals.join("; ")
-        )));
-    }
+/// Sections, imported in one command.
+async fn import_sections(ctx: &Ctx, commands: Vec<Cmd>) -> anyhow::Result<Status> {
+    let (rows, _) = send_import(ctx, commands).await?;
     if ctx.json() {
-        println!("{}", json!({"imported": commands.len()}));
+        println!("{}", json!({"imported": rows}));
     } else {
-        println!("imported {} section(s)", commands.len());
+        println!("imported {rows} section(s)");
     }
     Ok(Status::Done)
 }

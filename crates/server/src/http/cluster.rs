@@ -86,7 +86,8 @@ async fn pass_on(app: &App, request: Request) -> Result<Response<Body>, Request>
         .into_response());
     }
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, app.limits.request_body_bytes_max).await else {
+    // `guard` has read the body whole within its caller's limit already.
+    let Ok(body) = axum::body::to_bytes(body, app.limits.body_bytes_max_largest()).await else {
         return Ok(too_large(app));
     };
     let deadline = tokio::time::Instant::now() + app.limits.primary_wait_time_max;

@@ -53,7 +53,8 @@ pub(crate) struct App {
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
 pub(crate) fn router(app: Arc<App>) -> Router {
-    let body_limit = app.limits.request_body_bytes_max;
+    // `guard` holds every body to its caller's limit before a handler reads it.
+    let body_limit = app.limits.body_bytes_max_largest();
     Router::new()
         .merge(web::routes())
         .route("/healthz", get(handlers::healthz))
@@ -137,12 +138,13 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     if let Some(problem) = cross_site(&request) {
         return answered(&app, problem.into_response());
     }
-    if let Some(problem) = declared_too_large(&request, app.limits.request_body_bytes_max) {
+    let bytes_max = body_bytes_max(&app, &request);
+    if let Some(problem) = declared_too_large(&request, bytes_max) {
         linger(request, app.limits.request_body_time_max).await;
         // The connection cannot carry another request: its body may be partly unread.
         return answered(&app, closing(problem.into_response()));
     }
-    let request = match read_body(&app.limits, request).await {
+    let request = match read_body(&app.limits, bytes_max, request).await {
         Ok(request) => request,
         Err(problem) => return answered(&app, closing(problem.into_response())),
     };
@@ -220,10 +222,26 @@ fn too_many_failures(wait: std::time::Duration) -> Problem {
     }
 }
 
-/// The request with its body read whole, within `request_body_time_max`: a client that
-/// trickles its body is answered `408` and cut off, so it holds no request slot, and
-/// the answer does not invite a retry of something that was never received.
-async fn read_body(limits: &Limits, request: Request) -> Result<Request, Problem> {
+/// The largest body `request` may carry: `import_body_bytes_max` for the registrar's
+/// commands (an import is one command however large, so it cannot be split), and
+/// `request_body_bytes_max` for everything and everyone else, decided before a byte of
+/// the body is read.
+fn body_bytes_max(app: &App, request: &Request) -> usize {
+    let registrars = request.method() == axum::http::Method::POST
+        && request.uri().path() == "/api/v1/commands"
+        && matches!(authenticate(app, request.headers(), None), Ok(Principal::Admin));
+    if registrars {
+        app.limits.body_bytes_max_largest()
+    } else {
+        app.limits.request_body_bytes_max
+    }
+}
+
+/// The request with its body read whole (at most `bytes_max`), within
+/// `request_body_time_max`: a client that trickles its body is answered `408` and cut
+/// off, so it holds no request slot, and the answer does not invite a retry of
+/// something that was never received.
+async fn read_body(limits: &Limits, bytes_max: usize, request: Request) -> Result<Request, Problem> {
     let has_body = request.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
         || request
             .headers()
@@ -234,16 +252,15 @@ async fn read_body(limits: &Limits, request: Request) -> Result<Request, Problem
     }
     let (parts, body) = request.into_parts();
     let time_max = limits.request_body_time_max;
-    let read = axum::body::to_bytes(body, limits.request_body_bytes_max);
+    let read = axum::body::to_bytes(body, bytes_max);
     match tokio::time::timeout(time_max, read).await {
         Ok(Ok(bytes)) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
         Ok(Err(e)) => Err(Problem::new(
             StatusCode::BAD_REQUEST,
             Code::BadBody,
             format!(
-                "the request body could not be read whole ({e}); it may be over the server's limit of {} bytes. \
-                 Nothing was applied",
-                limits.request_body_bytes_max
+                "the request body could not be read whole ({e}); it may be over the server's limit of \
+                 {bytes_max} bytes. Nothing was applied"
             ),
         )),
         Err(_) => Err(Problem::new(
@@ -320,7 +337,8 @@ fn declared_too_large(request: &Request, bytes_max: usize) -> Option<Problem> {
             Code::BadBody,
             format!(
                 "the request body is {declared} bytes, over the server's limit of {bytes_max}; nothing was \
-                 applied. Send a smaller one (split the commands over several requests)"
+                 applied. Send a smaller one (split the commands over several requests; an import, which is \
+                 one command, fits the registrar's import_body_bytes_max)"
             ),
         )
     })

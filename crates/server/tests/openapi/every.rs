@@ -88,6 +88,16 @@ pub fn every_command() -> Vec<Command> {
         Command::UpgradeRules {
             rules: RulesVersion::V2,
         },
+        Command::Import {
+            rows: vec![
+                Command::create_section("MATH-31A-1", "Calculus", 4, 200, 0, vec![meeting]),
+                Command::create_student("s2", "Josie Bruin", 20),
+                Command::RecordCompletion {
+                    student: s(),
+                    course: "COMSCI-31".into(),
+                },
+            ],
+        },
     ]
 }
 
@@ -162,6 +172,17 @@ pub fn every_outcome() -> Vec<Outcome> {
         },
         Outcome::AlreadyUpgraded {
             rules: RulesVersion::V2,
+        },
+        Outcome::Imported {
+            rows: 3,
+            already_recorded: 1,
+        },
+        Outcome::ImportRefused {
+            row: 2,
+            refusal: Box::new(Outcome::CannotLink {
+                section: "X-1A".into(),
+                reason: LinkProblem::NotEmpty,
+            }),
         },
     ]
 }

@@ -276,6 +276,51 @@ fn every_outcome() -> Vec<(Command, Outcome, &'static str)> {
             "you already hold or wait for COMSCI-35L-2, a section of COMSCI-35L, and a student takes one \
              section of a course: drop COMSCI-35L-2 first, or swap its seat for COMSCI-35L-1",
         ),
+        (
+            Command::Import {
+                rows: vec![
+                    crate::cli::import::tests::create("COMSCI-35L-1"),
+                    crate::cli::import::tests::create("MATH-31A-1"),
+                ],
+            },
+            Outcome::Imported {
+                rows: 2,
+                already_recorded: 0,
+            },
+            "imported 2 section(s), all at once",
+        ),
+        (
+            Command::Import {
+                rows: vec![
+                    Command::RecordCompletion {
+                        student: "s1".into(),
+                        course: "COMSCI-31".into(),
+                    },
+                    Command::RecordCompletion {
+                        student: "s2".into(),
+                        course: "COMSCI-31".into(),
+                    },
+                ],
+            },
+            Outcome::Imported {
+                rows: 2,
+                already_recorded: 1,
+            },
+            "imported 2 completion(s), all at once; 1 completion(s) were already on record",
+        ),
+        (
+            Command::Import {
+                rows: vec![
+                    crate::cli::import::tests::create("MATH-31A-1"),
+                    crate::cli::import::tests::create("COMSCI-35L-1"),
+                ],
+            },
+            Outcome::ImportRefused {
+                row: 2,
+                refusal: Box::new(Outcome::AlreadyExists),
+            },
+            "row 2 of 2 was refused, so nothing was imported: section COMSCI-35L-1 already exists",
+        ),
     ];
     cases
 }
