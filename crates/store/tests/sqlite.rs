@@ -130,3 +130,137 @@ fn a_damaged_page_of_the_log_is_refused_at_start() {
     assert!(text.contains("log.sqlite3") && text.contains("damaged"), "{text}");
     assert!(text.contains("restore"), "says what to do: {text}");
 }
+
+/// The data directory as a crash would leave it while `backend` is open: every file
+/// copied (SQLite's shared-memory index left out: it is rebuilt from the WAL), then
+/// the log's WAL cut back to its header, as storage damage might. A reader pinned at
+/// an early entry kept the checkpointer from copying later entries into the log's
+/// file, so they were in the WAL only.
+fn crashed_with_a_truncated_wal(from: &std::path::Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    for file in std::fs::read_dir(from).unwrap() {
+        let file = file.unwrap();
+        let name = file.file_name();
+        if !name.to_string_lossy().ends_with("-shm") {
+            std::fs::copy(file.path(), copy.path().join(&name)).unwrap();
+        }
+    }
+    let wal = std::fs::OpenOptions::new()
+        .write(true)
+        .open(copy.path().join("log.sqlite3-wal"))
+        .unwrap();
+    wal.set_len(32).unwrap();
+    copy
+}
+
+/// A connection holding a read of the log open at its current end, once everything
+/// so far is copied into the log's file: passive checkpoints copy nothing past it.
+fn pin_the_log(dir: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(dir.join("log.sqlite3")).unwrap();
+    let _: (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    let _: u64 = conn.query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0)).unwrap();
+    conn
+}
+
+fn deposits() -> Vec<murphy_core::Command> {
+    (0..conformance::model::STUDENTS)
+        .map(|i| murphy_core::Command::Deposit {
+            student: format!("p{i}"),
+            amount_cents: 1,
+        })
+        .collect()
+}
+
+/// A log that lost its WAL's tail, with the tables behind what it lost: without the
+/// high-water mark it opens as a shorter log and would hand out answered LSNs again;
+/// with it, opening refuses, naming what to restore.
+#[test]
+fn a_truncated_wal_with_the_tables_behind_is_refused_at_start() {
+    let harness = temp();
+    let backend = harness.open();
+    let mut model = Model::set_up(&backend);
+    model.materialize(&backend);
+    let tables_lsn = model.state.lsn();
+    let _pin = pin_the_log(harness.dir.path());
+    for _ in 0..20 {
+        model.append(&backend, &deposits());
+    }
+    let answered = model.state.lsn();
+    let damaged = crashed_with_a_truncated_wal(harness.dir.path());
+
+    let refused = Sqlite::open(damaged.path())
+        .err()
+        .expect("a log shorter than its mark is refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains(&format!("reached lsn {answered}")) && text.contains("log.high-water"),
+        "{text}"
+    );
+    assert!(text.contains("Restore log.sqlite3"), "names what to restore: {text}");
+    assert_eq!(text.lines().count(), 1, "one line: {text}");
+
+    // The damage is real: without the mark, the shorter log opens, behind what was
+    // answered (and ahead of the tables, so nothing else would notice).
+    std::fs::remove_file(damaged.path().join("log.high-water")).unwrap();
+    let shorter = Sqlite::open(damaged.path()).expect("without its mark the damage goes unseen");
+    let recovered = murphy_store::recover(
+        &shorter,
+        conformance::model::limits(),
+        murphy_core::RulesVersion::LATEST,
+    )
+    .unwrap();
+    assert!(
+        (tables_lsn..answered).contains(&recovered.state.lsn()),
+        "the log ends at {} after the damage; answered up to {answered}",
+        recovered.state.lsn()
+    );
+}
+
+/// The same damage with the tables materialized past what the log kept: refused,
+/// naming the tables as what reached further.
+#[test]
+fn a_truncated_wal_with_the_tables_ahead_is_refused_at_start() {
+    let harness = temp();
+    let backend = harness.open();
+    let mut model = Model::set_up(&backend);
+    let _pin = pin_the_log(harness.dir.path());
+    for _ in 0..20 {
+        model.append(&backend, &deposits());
+    }
+    model.materialize(&backend);
+    let damaged = crashed_with_a_truncated_wal(harness.dir.path());
+    let refused = Sqlite::open(damaged.path())
+        .err()
+        .expect("tables ahead of the log are refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains(&format!(
+            "its tables (tables.sqlite3) reached lsn {}",
+            model.state.lsn()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Restore log.sqlite3"), "names what to restore: {text}");
+}
+
+/// A whole log opens with its mark, after a clean stop and after a crash alike.
+#[test]
+fn a_whole_log_opens_with_its_mark() {
+    let harness = temp();
+    let backend = harness.open();
+    let mut model = Model::set_up(&backend);
+    model.append(&backend, &deposits());
+    let crashed = tempfile::tempdir().unwrap();
+    for file in std::fs::read_dir(harness.dir.path()).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), crashed.path().join(file.file_name())).unwrap();
+    }
+    Sqlite::open(crashed.path()).expect("a crash with the WAL whole opens");
+    drop(backend);
+    Sqlite::open(harness.dir.path()).expect("a clean stop opens");
+}

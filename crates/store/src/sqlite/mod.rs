@@ -1,10 +1,12 @@
 //! The SQLite backend, murphy's embedded default: two files in the data directory,
 //! `log.sqlite3` (the log and the tokens, appended by the committer with one fsync per
 //! group commit) and `tables.sqlite3` (the materialized tables, written by the
-//! materializer). Everything SQLite-specific lives here: the files, the WAL settings,
-//! the checkpointer, the pool of read connections.
+//! materializer), beside `log.high-water`, the log's last LSN kept apart from it.
+//! Everything SQLite-specific lives here: the files, the WAL settings, the
+//! checkpointer, the pool of read connections, the high-water mark.
 
 mod checkpoint;
+mod high_water;
 mod log;
 mod schema;
 mod tables;
@@ -17,6 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::{Backend, Materialization, Records, Result, Tables, TokenRow};
 use checkpoint::Checkpointer;
+use high_water::HighWater;
 use log::LogWriter;
 use schema::File;
 
@@ -43,6 +46,8 @@ pub struct Sqlite {
     dir: PathBuf,
     options: SqliteOptions,
     writer: Mutex<LogWriter>,
+    /// The last LSN appended, recorded after each append (under the writer's lock).
+    high_water: HighWater,
     tables: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     /// Declared last: its thread stops after the connections above are closed.
@@ -59,11 +64,14 @@ impl Sqlite {
         let log = schema::open(dir, File::Log)?;
         schema::check_integrity(&log, &dir.join(File::Log.name()))?;
         let tables = schema::open(dir, File::Tables)?;
+        let writer = LogWriter::new(log)?;
+        let high_water = check_log_reaches(dir, writer.last_lsn, &tables)?;
         let checkpointer = Checkpointer::start(&dir.join(File::Log.name()))?;
         Ok(Sqlite {
             dir: dir.to_owned(),
             options,
-            writer: Mutex::new(LogWriter::new(log)?),
+            writer: Mutex::new(writer),
+            high_water,
             tables: Mutex::new(tables),
             readers: Mutex::new(Vec::new()),
             _checkpointer: checkpointer,
@@ -104,6 +112,7 @@ impl Backend for Sqlite {
     fn append(&self, records: &Records) -> Result<()> {
         let mut writer = lock(&self.writer);
         writer.append(records)?;
+        self.high_water.record(writer.last_lsn);
         if writer.wal_bytes() > self.options.wal_bytes_max && checkpoint::restart_wal(&writer.conn)? {
             writer.restarted();
         }
@@ -111,7 +120,9 @@ impl Backend for Sqlite {
     }
 
     fn materialize(&self, m: &Materialization<'_>) -> Result<()> {
-        tables::materialize(&mut lock(&self.tables), m)
+        tables::materialize(&mut lock(&self.tables), m)?;
+        // Off the answer path: the mark's last write made durable, once a step.
+        self.high_water.sync()
     }
 
     fn tables(&self) -> Result<Tables> {
@@ -124,6 +135,37 @@ impl Backend for Sqlite {
 
     fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
         self.with_reader(|conn| log::read(conn, after, limit))
+    }
+}
+
+/// Refuses a log that ends before an LSN seen past it: by the tables (materialized
+/// from a longer log) or by the high-water mark (appended, and answered). Returns the
+/// mark, brought up to the log's end (a new directory's, or one behind after a power
+/// cut took its last unsynced write).
+fn check_log_reaches(dir: &Path, log_lsn: u64, tables: &Connection) -> Result<HighWater> {
+    let tables_lsn = schema::meta(tables, "lsn")?.unwrap_or(0);
+    if tables_lsn > log_lsn {
+        return Err(high_water::refuse_short_log(
+            dir,
+            log_lsn,
+            tables_lsn,
+            "its tables (tables.sqlite3)",
+        ));
+    }
+    let (high_water, marked) = HighWater::open(dir)?;
+    match marked {
+        Some(marked) if marked > log_lsn => Err(high_water::refuse_short_log(
+            dir,
+            log_lsn,
+            marked,
+            &format!("its high-water mark ({})", high_water::FILE_NAME),
+        )),
+        Some(marked) if marked == log_lsn => Ok(high_water),
+        _ => {
+            high_water.record(log_lsn);
+            high_water.sync()?;
+            Ok(high_water)
+        }
     }
 }
 
