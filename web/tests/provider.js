@@ -5,6 +5,7 @@
 // `groups` claim holds "registrar"). Claims come from the userinfo endpoint, as most
 // university providers give them.
 
+import { request as httpRequest, createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import Provider from "oidc-provider";
 
@@ -31,6 +32,49 @@ export function freePort() {
 
 /** The provider at `issuer` (http://127.0.0.1:PORT), sending browsers back to murphy. */
 export async function startProvider(issuer, murphyUrl) {
+  return listen(provider(issuer, murphyUrl), Number(new URL(issuer).port));
+}
+
+/**
+ * The same provider behind a proxy at `issuer` that alters every ID token on its way
+ * from the token endpoint: the registrar's group added to the claims, the provider's
+ * signature kept. What a tampered channel, or an endpoint answering for another, would
+ * hand murphy; only the signature tells.
+ */
+export async function startForgingProvider(issuer, murphyUrl) {
+  const inner = await listen(provider(issuer, murphyUrl), await freePort());
+  const proxy = createHttpServer((req, res) => {
+    const upstream = httpRequest({ host: "127.0.0.1", port: inner.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      const chunks = [];
+      answer.on("data", (c) => chunks.push(c));
+      answer.on("end", () => {
+        let body = Buffer.concat(chunks);
+        const headers = { ...answer.headers };
+        if (req.method === "POST" && req.url.endsWith("/token") && answer.statusCode === 200) {
+          const tokens = JSON.parse(body.toString("utf8"));
+          const [head, payload, signature] = tokens.id_token.split(".");
+          const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+          claims.groups = ["registrar"];
+          tokens.id_token = [head, Buffer.from(JSON.stringify(claims)).toString("base64url"), signature].join(".");
+          body = Buffer.from(JSON.stringify(tokens));
+          headers["content-length"] = String(body.length);
+        }
+        res.writeHead(answer.statusCode, headers);
+        res.end(body);
+      });
+    });
+    req.pipe(upstream);
+  });
+  await new Promise((resolve) => proxy.listen(Number(new URL(issuer).port), "127.0.0.1", resolve));
+  return {
+    stop: async () => {
+      await new Promise((r) => proxy.close(() => r()));
+      await inner.stop();
+    },
+  };
+}
+
+function provider(issuer, murphyUrl) {
   const provider = new Provider(issuer, {
     clients: [{
       client_id: CLIENT_ID,
@@ -51,9 +95,12 @@ export async function startProvider(issuer, murphyUrl) {
   });
   // Plain HTTP on loopback: tell the provider its requests are what they are.
   provider.proxy = false;
-  const port = Number(new URL(issuer).port);
+  return provider;
+}
+
+async function listen(provider, port) {
   const server = await new Promise((resolve) => {
     const s = provider.listen(port, "127.0.0.1", () => resolve(s));
   });
-  return { stop: () => new Promise((r) => server.close(() => r())) };
+  return { port, stop: () => new Promise((r) => server.close(() => r())) };
 }

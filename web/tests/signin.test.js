@@ -3,12 +3,13 @@
 // signed in, with an HttpOnly, Secure, SameSite=Strict cookie and no token a script can
 // read; the registrar comes back as the admin; a student murphy does not know is told
 // so; signing out ends it; a forged cookie and an expired one sign nobody in; a page
-// of another origin cannot write with the cookie.
+// of another origin cannot write with the cookie; an ID token altered on its way from
+// the provider (its signature no longer the provider's) signs nobody in.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { api, startBrowser, startServer } from "./harness.js";
-import { CLIENT_ID, CLIENT_SECRET, freePort, startProvider } from "./provider.js";
+import { CLIENT_ID, CLIENT_SECRET, freePort, startForgingProvider, startProvider } from "./provider.js";
 
 const TEST_MS = 30_000;
 const SIGN_IN_TIME_S = 3;
@@ -23,12 +24,7 @@ let ada;
 before(async () => {
   const [murphyPort, providerPort] = [await freePort(), await freePort()];
   issuer = `http://127.0.0.1:${providerPort}`;
-  server = await startServer([
-    "--listen", `127.0.0.1:${murphyPort}`,
-    "--oidc-issuer", issuer, "--oidc-client-id", CLIENT_ID, "--oidc-client-secret", CLIENT_SECRET,
-    "--oidc-student-claim", "student_id", "--oidc-admin-claim", "groups=registrar",
-    "--sign-in-time-max-s", String(SIGN_IN_TIME_S),
-  ]);
+  server = await startServer(oidcFlags(murphyPort, issuer));
   provider = await startProvider(issuer, server.url);
   admin = api(server.url, server.adminToken);
   await admin.run(
@@ -46,15 +42,25 @@ after(async () => {
   await server?.stop();
 }, { timeout: 30_000 });
 
-/** Through the provider's login and consent pages, back to murphy. */
-async function signInAtProvider(page, login) {
-  await page.goto(server.url + "/");
+/** `murphy serve`'s flags for the provider at `issuer`. */
+function oidcFlags(murphyPort, issuer) {
+  return [
+    "--listen", `127.0.0.1:${murphyPort}`,
+    "--oidc-issuer", issuer, "--oidc-client-id", CLIENT_ID, "--oidc-client-secret", CLIENT_SECRET,
+    "--oidc-student-claim", "student_id", "--oidc-admin-claim", "groups=registrar",
+    "--sign-in-time-max-s", String(SIGN_IN_TIME_S),
+  ];
+}
+
+/** Through the provider's login and consent pages, back to murphy (at `url`). */
+async function signInAtProvider(page, login, url = server.url) {
+  await page.goto(url + "/");
   await page.getByRole("link", { name: "Sign in with your university" }).click();
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill("any password");
   await page.getByRole("button", { name: "Sign-in" }).click();
   await page.getByRole("button", { name: "Continue" }).click();
-  await page.waitForURL((url) => url.origin === server.url);
+  await page.waitForURL((at) => at.origin === url);
 }
 
 async function sessionCookie(page) {
@@ -174,4 +180,26 @@ test("a page of another origin cannot write with the cookie", { timeout: TEST_MS
   const after_ = await api(server.url, ada).get("/api/v1/students/s0001");
   assert.equal(after_.balance_cents, before.balance_cents, "nothing applied");
   await page.context().close();
+});
+
+test("an ID token altered on its way from the provider signs nobody in", { timeout: 60_000 }, async () => {
+  const [murphyPort, forgerPort] = [await freePort(), await freePort()];
+  const forgerIssuer = `http://127.0.0.1:${forgerPort}`;
+  const target = await startServer(oidcFlags(murphyPort, forgerIssuer));
+  const forger = await startForgingProvider(forgerIssuer, target.url);
+  try {
+    const page = await browser.newPage();
+    // Ada's token, made to say she is in the registrar's group: without its signature
+    // checked, murphy would sign her in as the admin.
+    await signInAtProvider(page, "ada", target.url);
+    await page.locator("#message", { hasText: "sign-in did not work" }).waitFor();
+    assert.ok(await page.locator("#signin-view").isVisible());
+    assert.equal(await sessionCookie(page), undefined, "no sign-in cookie");
+    const status = await page.evaluate(async () => (await fetch("/api/v1/log")).status);
+    assert.equal(status, 401);
+    await page.context().close();
+  } finally {
+    await forger.stop();
+    await target.stop();
+  }
 });

@@ -8,11 +8,13 @@
 //!
 //! The ID token comes straight from the provider's token endpoint, over a connection
 //! murphy opened to the configured issuer, in exchange for a one-time code and murphy's
-//! secret: OpenID Connect Core 1.0, 3.1.3.7, lets such a client rely on that channel
-//! instead of checking the token's signature. Every other check is made: the issuer,
-//! the audience (this client, and it is the authorized party), the expiry, and the
-//! nonce this sign-in sent. The issuer must be `https`, except on the machine itself
-//! (tests, a provider beside murphy).
+//! secret. OpenID Connect Core 1.0, 3.1.3.7, would let such a client rely on that
+//! channel alone; murphy checks the token's signature anyway (`jwks.rs`: RS256 or
+//! ES256, against the provider's published keys), so a token altered on the way, or a
+//! provider's endpoint answering for another, signs nobody in. Every other check is
+//! made too: the issuer, the audience (this client, and it is the authorized party),
+//! the expiry, and the nonce this sign-in sent. The issuer must be `https`, except on
+//! the machine itself (tests, a provider beside murphy).
 
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
+
+mod jwks;
 
 /// How long one call to the provider may take.
 const PROVIDER_CALL_TIME_MAX: Duration = Duration::from_secs(10);
@@ -76,6 +80,8 @@ struct Discovery {
     authorization_endpoint: String,
     token_endpoint: String,
     userinfo_endpoint: Option<String>,
+    /// Where the provider publishes the keys its ID tokens are signed with.
+    jwks_uri: String,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +169,8 @@ impl Oidc {
             .await
             .map_err(|e| failure("provider", format!("the token endpoint: {e}")))?;
         let tokens: TokenAnswer = read_json(answer, "the token endpoint").await?;
+        let keys = self.keys(&discovery).await?;
+        jwks::verify(&tokens.id_token, &keys).map_err(|e| failure("provider", format!("the ID token {e}")))?;
         let mut claims = self.id_token_claims(&tokens.id_token, &discovery, &pending.nonce)?;
         if claims.get(&self.config.student_claim).is_none()
             && let (Some(userinfo), Some(access)) = (&discovery.userinfo_endpoint, &tokens.access_token)
@@ -186,7 +194,19 @@ impl Oidc {
         self.principal(&claims)
     }
 
-    /// The ID token's claims, every check but the signature made (see the module).
+    /// The provider's signing keys, read at each sign-in (so a key the provider
+    /// rotates in is known at once).
+    async fn keys(&self, discovery: &Discovery) -> Result<jwks::KeySet, Failure> {
+        let answer = self
+            .http
+            .get(&discovery.jwks_uri)
+            .send()
+            .await
+            .map_err(|e| failure("provider", format!("the provider's keys ({}): {e}", discovery.jwks_uri)))?;
+        read_json(answer, "the provider's keys").await
+    }
+
+    /// The ID token's claims, its signature verified already, every other check made.
     fn id_token_claims(
         &self,
         id_token: &str,
