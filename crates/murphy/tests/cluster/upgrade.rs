@@ -128,7 +128,8 @@ async fn upgrade(cluster: &Cluster, i: usize) -> Result<murphy_core::wire::Comma
     let command = Command::UpgradeRules {
         rules: RulesVersion::V2,
     };
-    cluster.admin(i).commands(vec![command]).await
+    // A session, as the CLI sends it: a write shed under the bench's load is retried.
+    murphy_client::Session::new(cluster.admin(i)).send(vec![command]).await
 }
 
 /// Writes through every node at once until `stop`, one loop per node: a probe student
