@@ -19,6 +19,13 @@ const LAG_BUCKETS_US: [u64; 15] = [
     500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 100_000, 250_000, 1_000_000,
 ];
 
+/// Upper bounds of the sojourn histogram, in microseconds: fine below 50 ms, where the
+/// front door's targets are, and up to the seconds a stampede can make a request wait.
+pub const SOJOURN_BUCKETS_US: [u64; 16] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    5_000_000,
+];
+
 pub struct Histogram<const N: usize> {
     buckets: [AtomicU64; N],
     count: AtomicU64,
@@ -44,15 +51,17 @@ impl<const N: usize> Histogram<N> {
         self.sum.fetch_add(value, Relaxed);
     }
 
-    fn render(&self, out: &mut String, name: &str, bounds: &[u64; N], scale: f64) {
+    /// `per_unit`: how many of the observed values make one of the rendered unit (1e6
+    /// microseconds to a second); dividing keeps bounds such as 50 us exact (`5e-5`).
+    fn render(&self, out: &mut String, name: &str, bounds: &[u64; N], per_unit: f64) {
         let mut cumulative = 0;
         for (bucket, bound) in self.buckets.iter().zip(bounds) {
             cumulative += bucket.load(Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", *bound as f64 * scale);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", *bound as f64 / per_unit);
         }
         let count = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum.load(Relaxed) as f64 * scale);
+        let _ = writeln!(out, "{name}_sum {}", self.sum.load(Relaxed) as f64 / per_unit);
         let _ = writeln!(out, "{name}_count {count}");
     }
 }
@@ -70,6 +79,8 @@ pub struct Metrics {
     pub queue_wait_us: AtomicU64,
     /// Connections answered `503` for being past `connections_max`.
     pub connections_turned_away: Arc<AtomicU64>,
+    /// Each request's wait from the arrival of its bytes to murphy starting on it.
+    sojourn_us: Histogram<16>,
     batch_commands: Histogram<12>,
     commit_us: Histogram<12>,
     loop_lag_us: Histogram<12>,
@@ -88,6 +99,11 @@ impl Metrics {
     pub fn response(&self, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.responses[class].fetch_add(1, Relaxed);
+    }
+
+    /// A request's sojourn: from its bytes' arrival to the front door.
+    pub fn sojourn(&self, waited_us: u64) {
+        self.sojourn_us.observe(&SOJOURN_BUCKETS_US, waited_us);
     }
 
     pub fn batch(&self, commands: u64, commit: Duration, lag: Duration) {
@@ -166,7 +182,7 @@ impl Metrics {
         );
         out.push_str("# TYPE murphy_replication_lag_seconds histogram\n");
         self.replication_lag_us
-            .render(out, "murphy_replication_lag_seconds", &LAG_BUCKETS_US, 1e-6);
+            .render(out, "murphy_replication_lag_seconds", &LAG_BUCKETS_US, 1e6);
     }
 
     pub fn render(&self, writer: Option<&crate::pipeline::Handle>) -> String {
@@ -197,6 +213,12 @@ impl Metrics {
             "# TYPE murphy_queue_depth_requests gauge\nmurphy_queue_depth_requests {depth}"
         );
         out.push_str(
+            "# HELP murphy_request_sojourn_seconds Each request's wait, from when the kernel received its bytes \
+             to when murphy started on it.\n# TYPE murphy_request_sojourn_seconds histogram\n",
+        );
+        self.sojourn_us
+            .render(&mut out, "murphy_request_sojourn_seconds", &SOJOURN_BUCKETS_US, 1e6);
+        out.push_str(
             "# HELP murphy_batch_commands Commands per group commit.\n# TYPE murphy_batch_commands histogram\n",
         );
         self.batch_commands
@@ -204,11 +226,11 @@ impl Metrics {
         out.push_str("# HELP murphy_commit_seconds One append of a group of batches to the log, fsync included.\n");
         out.push_str("# TYPE murphy_commit_seconds histogram\n");
         self.commit_us
-            .render(&mut out, "murphy_commit_seconds", &TIME_BUCKETS_US, 1e-6);
+            .render(&mut out, "murphy_commit_seconds", &TIME_BUCKETS_US, 1e6);
         out.push_str("# HELP murphy_loop_lag_seconds How long a batch's oldest request waited for the loop.\n");
         out.push_str("# TYPE murphy_loop_lag_seconds histogram\n");
         self.loop_lag_us
-            .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e-6);
+            .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e6);
         if let Some(writer) = writer {
             self.render_materializer(&mut out, writer.lag());
             out.push_str("# HELP murphy_writes_accepted 1 while the store takes writes, 0 while it refuses them.\n");
@@ -249,7 +271,7 @@ impl Metrics {
         out.push_str("# HELP murphy_materialize_seconds One materializer step (one transaction).\n");
         out.push_str("# TYPE murphy_materialize_seconds histogram\n");
         self.materialize_us
-            .render(out, "murphy_materialize_seconds", &TIME_BUCKETS_US, 1e-6);
+            .render(out, "murphy_materialize_seconds", &TIME_BUCKETS_US, 1e6);
         let counters = [
             (
                 "murphy_materialized_rows_total",

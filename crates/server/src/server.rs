@@ -217,7 +217,6 @@ impl Server {
             app, mode, stopping, ..
         } = self;
         let limits = &app.limits;
-        let header_read_time_max = limits.header_read_time_max;
         let address = listener
             .local_addr()
             .map_err(io_error("reading the listening address"))?;
@@ -227,8 +226,6 @@ impl Server {
             limits.connection_idle_time_max,
             app.metrics.connections_turned_away.clone(),
         );
-        let router = http::router(app.clone());
-        drop(app);
         let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
         let ending = match mode {
             Mode::Alone(thread) => Ending::Alone(tokio::task::spawn_blocking(move || {
@@ -254,7 +251,8 @@ impl Server {
             // Live event streams never end by themselves: tell them to.
             let _ = stopping.send(true);
         };
-        http::serve(listener, router, header_read_time_max, stop).await;
+        // Every handle on the pipeline goes with `app` when serving ends: the loop drains.
+        http::serve(listener, app, stop).await;
         ending.wait().await
     }
 }

@@ -2,7 +2,9 @@
 //! bound a new connection is still accepted, answered `503` with `Retry-After` and
 //! closed, at once: a client is never left waiting in the kernel's backlog without an
 //! answer. A connection that neither sends nor receives for the idle limit is closed, so
-//! silent or vanished clients cannot hold permits forever.
+//! silent or vanished clients cannot hold permits forever. Every read of a connection
+//! notes when the kernel received its bytes (`door::sojourn`), so a request's wait is
+//! counted from its arrival, not from when murphy got round to it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,10 +15,12 @@ use std::time::Duration;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
+
+use super::door::sojourn::{self, Arrivals};
 
 pub struct LimitedListener {
     inner: TcpListener,
@@ -43,6 +47,10 @@ impl LimitedListener {
         idle_time_max: Duration,
         turned_away: Arc<AtomicU64>,
     ) -> LimitedListener {
+        // Asked on the listener too, so the kernel stamps from the first connection on
+        // (accepted sockets inherit the option, and it is turned on a moment after the
+        // first socket asks).
+        sojourn::ask_for_timestamps(&inner);
         LimitedListener {
             inner,
             permits: Arc::new(Semaphore::new(connections_max)),
@@ -94,6 +102,8 @@ fn busy_answer(connections_max: usize) -> String {
 /// A connection holding one permit until it closes.
 pub struct LimitedStream {
     stream: TcpStream,
+    /// When the bytes it read arrived.
+    arrivals: Arc<Arrivals>,
     _permit: OwnedSemaphorePermit,
     idle_time_max: Duration,
     /// The last read or write that made progress.
@@ -105,6 +115,37 @@ pub struct LimitedStream {
 }
 
 impl LimitedStream {
+    /// When the bytes read from this connection arrived: its requests take their times.
+    pub fn arrivals(&self) -> Arc<Arrivals> {
+        self.arrivals.clone()
+    }
+
+    /// Reads with `recvmsg`, noting when the kernel received the bytes read.
+    fn read_stamped(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if let Err(e) = std::task::ready!(self.stream.poll_read_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            // SAFETY: recvmsg writes only into the unfilled part; what it wrote is
+            // marked initialized below, nothing else.
+            let unfilled = unsafe { buf.unfilled_mut() };
+            let stream = &self.stream;
+            match stream.try_io(Interest::READABLE, || sojourn::recv_stamped(stream, unfilled)) {
+                Ok((read, stamped)) => {
+                    // SAFETY: the kernel initialized `read` bytes of the unfilled part.
+                    unsafe { buf.assume_init(read) };
+                    buf.advance(read);
+                    if read > 0 {
+                        self.arrivals.read(stamped.unwrap_or_else(sojourn::now_ns));
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
     /// Counts progress as activity; while pending, checks the idle deadline.
     fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {
@@ -147,9 +188,11 @@ impl axum::serve::Listener for LimitedListener {
                     };
                     // Answers are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
+                    sojourn::ask_for_timestamps(&stream);
                     let idle = Box::pin(tokio::time::sleep(self.idle_time_max));
                     let io = LimitedStream {
                         stream,
+                        arrivals: Arc::default(),
                         _permit: permit,
                         idle_time_max: self.idle_time_max,
                         active_at: Instant::now(),
@@ -173,7 +216,7 @@ impl axum::serve::Listener for LimitedListener {
 
 impl AsyncRead for LimitedStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let poll = self.read_stamped(cx, buf);
         self.watch(cx, poll)
     }
 }

@@ -2,6 +2,7 @@
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
 pub mod cluster;
+mod door;
 mod events;
 mod handlers;
 pub mod listener;
@@ -62,26 +63,23 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then stops accepting and waits
-/// for the open connections to finish their requests. Each connection is HTTP/1.1 with
-/// keep-alive, and a client gets `header_read_time_max` to send a request's headers, so
-/// a slow trickle of bytes cannot hold a connection slot.
-pub async fn serve(
-    mut listener: listener::LimitedListener,
-    router: Router,
-    header_read_time_max: std::time::Duration,
-    stop: impl Future<Output = ()>,
-) {
+/// Serves the API of `app` on `listener` until `stop` resolves, then stops accepting and
+/// waits for the open connections to finish their requests. Each connection is HTTP/1.1
+/// with keep-alive, and a client gets `header_read_time_max` to send a request's
+/// headers, so a slow trickle of bytes cannot hold a connection slot. Every request
+/// passes the front door (`door`) before the router.
+pub async fn serve(mut listener: listener::LimitedListener, app: Arc<App>, stop: impl Future<Output = ()>) {
     use axum::serve::Listener as _;
+    let router = router(app.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_read_time_max);
+        .header_read_timeout(app.limits.header_read_time_max);
     tokio::pin!(stop);
     loop {
         tokio::select! {
             (io, _) = listener.accept() => {
-                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let service = door::Front::new(router.clone(), app.clone(), io.arrivals());
                 let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(io), service));
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
