@@ -55,9 +55,31 @@ struct LimitArgs {
     /// Commands committed together under one fsync.
     #[arg(long, env = "MURPHY_BATCH_COMMANDS_MAX", default_value_t = Limits::default().batch_commands_max)]
     batch_commands_max: usize,
-    /// Open connections at once.
+    /// Open connections at once; past it a new one is answered 503 and closed.
     #[arg(long, env = "MURPHY_CONNECTIONS_MAX", default_value_t = Limits::default().connections_max)]
     connections_max: usize,
+    /// Open connections from one address (behind a proxy, all clients share its address).
+    #[arg(long, env = "MURPHY_CONNECTIONS_PER_ADDRESS_MAX", default_value_t = Limits::default().connections_per_address_max)]
+    connections_per_address_max: usize,
+    /// Open connections of one student (tabs, live streams, programs).
+    #[arg(long, env = "MURPHY_CONNECTIONS_PER_STUDENT_MAX", default_value_t = Limits::default().connections_per_student_max)]
+    connections_per_student_max: usize,
+    /// Connections past a limit answered 503 per second; past it they wait in the
+    /// kernel's backlog.
+    #[arg(long, env = "MURPHY_TURN_AWAY_CONNECTIONS_PER_S_MAX", default_value_t = Limits::default().turn_away_connections_per_s_max)]
+    turn_away_connections_per_s_max: u32,
+    /// The wait in front of murphy (from a request's arrival on the machine) aimed for,
+    /// in milliseconds. While every request waits longer, writes that waited twice this
+    /// are shed with 503, reads eight times.
+    #[arg(long, env = "MURPHY_SOJOURN_TIME_TARGET_MS", default_value_t = Limits::default().sojourn_time_target.as_millis() as u64)]
+    sojourn_time_target_ms: u64,
+    /// The interval over which a standing queue is looked for, in milliseconds.
+    #[arg(long, env = "MURPHY_SHED_INTERVAL_MS", default_value_t = Limits::default().shed_interval.as_millis() as u64)]
+    shed_interval_ms: u64,
+    /// A request that waited this long in front of murphy is shed in any case, in
+    /// milliseconds.
+    #[arg(long, env = "MURPHY_SOJOURN_TIME_MAX_MS", default_value_t = Limits::default().sojourn_time_max.as_millis() as u64)]
+    sojourn_time_max_ms: u64,
     /// Longest a request may take, in milliseconds.
     #[arg(long, env = "MURPHY_REQUEST_TIME_MAX_MS", default_value_t = Limits::default().request_time_max.as_millis() as u64)]
     request_time_max_ms: u64,
@@ -101,6 +123,12 @@ impl ServeArgs {
                 queue_wait_time_max: Duration::from_millis(l.queue_wait_time_max_ms),
                 batch_commands_max: l.batch_commands_max.max(1),
                 connections_max: l.connections_max.max(1),
+                connections_per_address_max: l.connections_per_address_max.max(1),
+                connections_per_student_max: l.connections_per_student_max.max(1),
+                turn_away_connections_per_s_max: l.turn_away_connections_per_s_max.max(1),
+                sojourn_time_target: Duration::from_millis(l.sojourn_time_target_ms),
+                shed_interval: Duration::from_millis(l.shed_interval_ms.max(1)),
+                sojourn_time_max: Duration::from_millis(l.sojourn_time_max_ms),
                 request_time_max: Duration::from_millis(l.request_time_max_ms),
                 materializer_interval: Duration::from_millis(l.materializer_interval_ms),
                 materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),

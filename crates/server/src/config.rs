@@ -21,8 +21,32 @@ pub struct Limits {
     pub batch_commands_max: usize,
     /// Batches applied but not yet durable: how far the loop may run ahead of the disk.
     pub pipeline_batches_max: usize,
-    /// Open client connections; further ones wait in the kernel's accept queue.
+    /// Open client connections; past it a new one is answered `503` and closed (within
+    /// `turn_away_connections_per_s_max`; past that, it waits in the kernel's backlog).
     pub connections_max: usize,
+    /// Open connections from one address: one address holding connections exhausts
+    /// only this share. (Behind a proxy every client has the proxy's address.)
+    pub connections_per_address_max: usize,
+    /// Open connections of one student (counted once a request on it authenticates as
+    /// the student; a live stream holds one).
+    pub connections_per_student_max: usize,
+    /// Connections refused with an answer per second; past it, refused connections wait
+    /// in the kernel's backlog instead of costing CPU.
+    pub turn_away_connections_per_s_max: u32,
+    /// The wait in front of murphy (from a request's arrival on the machine to murphy
+    /// starting on it) the front door aims for. When every request of a
+    /// `shed_interval` waited longer, a queue stands: writes that waited over twice
+    /// this are shed, reads over eight times.
+    pub sojourn_time_target: Duration,
+    /// The interval over which the front door looks for a standing queue.
+    pub shed_interval: Duration,
+    /// A request that waited this long in front of murphy is shed in any case: its
+    /// client has likely given up.
+    pub sojourn_time_max: Duration,
+    /// The range the `Retry-After` of a shed request is drawn from, in whole seconds:
+    /// jitter, so clients refused together do not return together.
+    pub retry_after_time_min: Duration,
+    pub retry_after_time_max: Duration,
     /// A connection with no bytes in or out for this long is closed.
     pub connection_idle_time_max: Duration,
     /// Time a client may take to send a request's headers (a trickling client is cut off).
@@ -73,6 +97,14 @@ impl Default for Limits {
             batch_commands_max: 1024,
             pipeline_batches_max: 64,
             connections_max: 4096,
+            connections_per_address_max: 2048,
+            connections_per_student_max: 16,
+            turn_away_connections_per_s_max: 1000,
+            sojourn_time_target: Duration::from_millis(5),
+            shed_interval: Duration::from_millis(100),
+            sojourn_time_max: Duration::from_millis(500),
+            retry_after_time_min: Duration::from_secs(1),
+            retry_after_time_max: Duration::from_secs(3),
             connection_idle_time_max: Duration::from_secs(60),
             header_read_time_max: Duration::from_secs(10),
             request_time_max: Duration::from_secs(10),

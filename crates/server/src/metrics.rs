@@ -3,7 +3,6 @@
 //! not justify a metrics framework, so the text format is written here directly.
 
 use std::fmt::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -66,19 +65,60 @@ impl<const N: usize> Histogram<N> {
     }
 }
 
+/// Why the front door refused a request or a connection: the `reason` label of
+/// `murphy_shed_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shed {
+    /// A request that waited past what its class may while a queue stood, or past
+    /// `sojourn_time_max`.
+    Sojourn,
+    /// A write while the write queue is full or its writes wait past `queue_wait_time_max`.
+    Queue,
+    /// A connection past `connections_max`.
+    Connections,
+    /// A connection past its address's share.
+    AddressShare,
+    /// A request on a connection past its student's share.
+    StudentShare,
+    /// A connection closed unanswered: the budget for answering refused connections
+    /// was spent.
+    Unanswered,
+}
+
+impl Shed {
+    const ALL: [Shed; 6] = [
+        Shed::Sojourn,
+        Shed::Queue,
+        Shed::Connections,
+        Shed::AddressShare,
+        Shed::StudentShare,
+        Shed::Unanswered,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Shed::Sojourn => "sojourn",
+            Shed::Queue => "queue",
+            Shed::Connections => "connections",
+            Shed::AddressShare => "address_share",
+            Shed::StudentShare => "student_share",
+            Shed::Unanswered => "unanswered",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     /// HTTP responses by status class: 1xx..5xx at index 0..4.
     responses: [AtomicU64; 5],
     pub commands_applied: AtomicU64,
-    pub requests_shed: AtomicU64,
+    /// Refusals of the front door, by `Shed` (its order in `Shed::ALL`).
+    shed: [AtomicU64; Shed::ALL.len()],
     /// Write requests sent to the loop minus those it has taken: the queue depth.
     pub queue_enqueued: AtomicU64,
     pub queue_dequeued: AtomicU64,
     /// How long the last write the loop took had waited in its queue, in microseconds.
     pub queue_wait_us: AtomicU64,
-    /// Connections answered `503` for being past `connections_max`.
-    pub connections_turned_away: Arc<AtomicU64>,
     /// Each request's wait from the arrival of its bytes to murphy starting on it.
     sojourn_us: Histogram<16>,
     batch_commands: Histogram<12>,
@@ -99,6 +139,21 @@ impl Metrics {
     pub fn response(&self, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.responses[class].fetch_add(1, Relaxed);
+    }
+
+    pub fn shed(&self, why: Shed) {
+        let i = Shed::ALL
+            .iter()
+            .position(|&s| s == why)
+            .expect("every reason is listed");
+        self.shed[i].fetch_add(1, Relaxed);
+    }
+
+    /// Write requests sent to the loop that it has not taken yet.
+    pub fn queue_depth(&self) -> u64 {
+        self.queue_enqueued
+            .load(Relaxed)
+            .saturating_sub(self.queue_dequeued.load(Relaxed))
     }
 
     /// A request's sojourn: from its bytes' arrival to the front door.
@@ -196,18 +251,22 @@ impl Metrics {
                 count.load(Relaxed)
             );
         }
-        let counters = [
-            ("murphy_commands_applied_total", &self.commands_applied),
-            ("murphy_requests_shed_total", &self.requests_shed),
-            ("murphy_connections_turned_away_total", &*self.connections_turned_away),
-        ];
-        for (name, value) in counters {
-            let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# TYPE murphy_commands_applied_total counter\nmurphy_commands_applied_total {}",
+            self.commands_applied.load(Relaxed)
+        );
+        out.push_str("# HELP murphy_shed_total Requests and connections the front door refused, by why.\n");
+        out.push_str("# TYPE murphy_shed_total counter\n");
+        for (why, count) in Shed::ALL.iter().zip(&self.shed) {
+            let _ = writeln!(
+                out,
+                "murphy_shed_total{{reason=\"{}\"}} {}",
+                why.label(),
+                count.load(Relaxed)
+            );
         }
-        let depth = self
-            .queue_enqueued
-            .load(Relaxed)
-            .saturating_sub(self.queue_dequeued.load(Relaxed));
+        let depth = self.queue_depth();
         let _ = writeln!(
             out,
             "# TYPE murphy_queue_depth_requests gauge\nmurphy_queue_depth_requests {depth}"

@@ -138,7 +138,9 @@ impl Server {
             .timeout(config.limits.request_time_max)
             .build()
             .expect("an HTTP client without TLS builds");
+        let door = Arc::new(http::Door::new(&config.limits, metrics.clone()));
         let app = Arc::new(http::App {
+            door,
             stopping: stopping_rx,
             node,
             forwarder,
@@ -216,16 +218,9 @@ impl Server {
         let Server {
             app, mode, stopping, ..
         } = self;
-        let limits = &app.limits;
         let address = listener
             .local_addr()
             .map_err(io_error("reading the listening address"))?;
-        let listener = http::listener::LimitedListener::new(
-            listener,
-            limits.connections_max,
-            limits.connection_idle_time_max,
-            app.metrics.connections_turned_away.clone(),
-        );
         let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
         let ending = match mode {
             Mode::Alone(thread) => Ending::Alone(tokio::task::spawn_blocking(move || {

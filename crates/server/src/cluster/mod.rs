@@ -86,6 +86,11 @@ impl Node {
         }
     }
 
+    /// Whether this node applies writes now. Never waits, clones nothing.
+    pub fn is_primary(&self) -> bool {
+        matches!(&**self.role.load(), Role::Primary { .. })
+    }
+
     /// Whether this node is part of a cluster (not alone on SQLite).
     pub fn is_clustered(&self) -> bool {
         !matches!(&**self.role.load(), Role::Primary { epoch: None, .. })

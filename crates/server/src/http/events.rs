@@ -22,7 +22,7 @@ use murphy_core::wire::SectionEvent;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{App, authenticate};
+use super::{App, authenticate, count_connection};
 use crate::problem::{Code, Problem};
 
 /// A comment line this often keeps proxies and idle limits from closing the stream.
@@ -42,6 +42,7 @@ pub struct EventsQuery {
 pub async fn events(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Query(query) = match query {
@@ -51,7 +52,10 @@ pub async fn events(
             return Problem::bad_request(Code::InvalidQuery, detail).into_response();
         }
     };
-    if let Err(problem) = authenticate(&app, &headers, query.access_token.as_deref()) {
+    // A stream holds its connection: it counts against its student's share.
+    let counted = authenticate(&app, &headers, query.access_token.as_deref())
+        .and_then(|principal| count_connection(&app, &extensions, &principal));
+    if let Err(problem) = counted {
         return problem.into_response();
     }
     let last_event_id = headers

@@ -5,8 +5,10 @@ pub mod cluster;
 mod door;
 mod events;
 mod handlers;
-pub mod listener;
+mod listener;
 mod web;
+
+pub use door::Door;
 
 use std::sync::Arc;
 
@@ -34,6 +36,8 @@ pub struct App {
     pub admin_token_hash: TokenHash,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
+    /// Decides which requests and connections are taken.
+    pub door: Arc<door::Door>,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -68,8 +72,9 @@ pub fn router(app: Arc<App>) -> Router {
 /// with keep-alive, and a client gets `header_read_time_max` to send a request's
 /// headers, so a slow trickle of bytes cannot hold a connection slot. Every request
 /// passes the front door (`door`) before the router.
-pub async fn serve(mut listener: listener::LimitedListener, app: Arc<App>, stop: impl Future<Output = ()>) {
+pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, stop: impl Future<Output = ()>) {
     use axum::serve::Listener as _;
+    let mut listener = listener::LimitedListener::new(listener, app.door.clone(), app.limits.connection_idle_time_max);
     let router = router(app.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -79,7 +84,7 @@ pub async fn serve(mut listener: listener::LimitedListener, app: Arc<App>, stop:
     loop {
         tokio::select! {
             (io, _) = listener.accept() => {
-                let service = door::Front::new(router.clone(), app.clone(), io.arrivals());
+                let service = door::Front::new(router.clone(), app.clone(), io.arrivals(), io.slot());
                 let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(io), service));
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
@@ -109,7 +114,8 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
             .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
         return response;
     }
-    let response = match tokio::time::timeout(limit, next.run(request)).await {
+    let slot = request.extensions().get::<Arc<door::Slot>>().cloned();
+    let mut response = match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Problem::unavailable(
             Code::Timeout,
@@ -120,6 +126,11 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         )
         .into_response(),
     };
+    if slot.is_some_and(|slot| slot.closing()) {
+        response
+            .headers_mut()
+            .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
+    }
     app.metrics.response(response.status().as_u16());
     response
 }
@@ -143,7 +154,19 @@ impl FromRequestParts<Arc<App>> for Principal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Problem> {
-        authenticate(app, &parts.headers, None)
+        let principal = authenticate(app, &parts.headers, None)?;
+        count_connection(app, &parts.extensions, &principal)?;
+        Ok(principal)
+    }
+}
+
+/// Counts the request's connection against its student's share of connections, now
+/// that it is known whose it is; past the share the request is refused and the
+/// connection closes after the answer.
+pub fn count_connection(app: &App, extensions: &axum::http::Extensions, principal: &Principal) -> Result<(), Problem> {
+    match (principal, extensions.get::<Arc<door::Slot>>()) {
+        (Principal::Student(student), Some(slot)) => app.door.student_share(slot, student),
+        _ => Ok(()),
     }
 }
 

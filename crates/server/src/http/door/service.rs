@@ -1,17 +1,21 @@
-//! `Front`, the hyper service of one connection: it takes each request's arrival time
-//! from the connection's reads, records the request's sojourn, and hands it to the
-//! router.
+//! `Front`, the hyper service of one connection: the door's decision for each request,
+//! before the router. It takes the request's arrival from the connection's reads, its
+//! class from its method and path, and either answers from the door's prebuilt
+//! refusals or hands the request to the router, with the connection's `Slot` in its
+//! extensions (so authenticating it can count the connection against its student).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::response::Response;
+use futures_util::future::{Either, Ready, ready};
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
 
 use super::sojourn::{self, Arrivals};
+use super::{Class, Slot};
 use crate::http::App;
 
 /// One connection's service.
@@ -19,14 +23,16 @@ pub struct Front {
     router: TowerToHyperService<Router>,
     app: Arc<App>,
     arrivals: Arc<Arrivals>,
+    slot: Arc<Slot>,
 }
 
 impl Front {
-    pub fn new(router: Router, app: Arc<App>, arrivals: Arc<Arrivals>) -> Front {
+    pub fn new(router: Router, app: Arc<App>, arrivals: Arc<Arrivals>, slot: Arc<Slot>) -> Front {
         Front {
             router: TowerToHyperService::new(router),
             app,
             arrivals,
+            slot,
         }
     }
 }
@@ -34,11 +40,17 @@ impl Front {
 impl hyper::service::Service<Request<Incoming>> for Front {
     type Response = Response;
     type Error = Infallible;
-    type Future = TowerToHyperServiceFuture<Router, Request<Incoming>>;
+    type Future = Either<Ready<Result<Response, Infallible>>, TowerToHyperServiceFuture<Router, Request<Incoming>>>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let waited_us = sojourn::waited_us(self.arrivals.take(), sojourn::now_ns());
-        self.app.metrics.sojourn(waited_us);
-        self.router.call(request)
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        let now_ns = sojourn::now_ns();
+        let waited_us = sojourn::waited_us(self.arrivals.take(), now_ns);
+        let class = Class::of(request.method(), request.uri().path());
+        let writes_here = self.app.node.is_primary();
+        if let Some(refusal) = self.app.door.request(class, waited_us, now_ns, writes_here) {
+            return Either::Left(ready(Ok(refusal)));
+        }
+        request.extensions_mut().insert(self.slot.clone());
+        Either::Right(self.router.call(request))
     }
 }
