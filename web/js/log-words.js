@@ -46,6 +46,9 @@ function done(c, o) {
     case "swapped": return `${who} swapped ${c.from} for ${pairText(c.to, c.with)}.${movedUp(o.promoted)}`;
     case "completion_recorded": return `The registrar recorded ${c.course} as completed by ${c.student}.`;
     case "permission": return `The registrar issued permission number ${o.code} to ${c.student} for ${c.section}.`;
+    case "line_opened": return `The registrar opened registration window ${o.window}: the line is drawn at ${when(c.opens_at)}, at most ${c.active_max} admitted at once${c.automatic ? " (opened by the server under lasting overload)" : ""}.`;
+    case "line_closed": return "The registrar closed the registration window.";
+    case "line_moved": return `The waiting room moved: ${o.tickets} places reserved${c.seed != null ? ", the pre-queue drawn into an order" : ""}, places up to ${o.admitted} admitted.`;
     case "balance": {
       const fee = o.fee_cents ? `, after an overdraft fee of ${money(o.fee_cents)}` : "";
       const what = c.type === "deposit" ? `deposited ${money(c.amount_cents)}`
@@ -72,6 +75,8 @@ function intent(c) {
     case "deposit": return `deposit ${money(c.amount_cents)}`;
     case "withdraw": return `withdraw ${money(c.amount_cents)}`;
     case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
+    case "close_line": return "close the registration window";
+    case "advance_line": return `move the line of window ${c.window}`;
     default: return String(c.type).replaceAll("_", " ");
   }
 }
@@ -99,6 +104,7 @@ function reason(c, o) {
     case "no_such_section": return `there is no section ${o.section}`;
     case "no_such_student": return `there is no student ${o.student}`;
     case "already_exists": return "it already exists";
+    case "no_line": return "no such registration window is open";
     default: return String(o.type).replaceAll("_", " ");
   }
 }

@@ -100,6 +100,10 @@ export function describe(command, outcome, section) {
     case "already_exists": return "That already exists.";
     case "created": return "Created.";
     case "appointment_set": return "The appointment is set.";
+    case "line_opened": return `Registration window ${outcome.window} is open: students join the line now, drawn into an order at ${when(command.opens_at)}, and at most ${command.active_max} are admitted at once.`;
+    case "line_closed": return "The registration window is closed: students write without waiting in line.";
+    case "line_moved": return `The line moved: ${outcome.tickets} places reserved, places up to ${outcome.admitted} admitted.`;
+    case "no_line": return "No registration window is open.";
     default: return `murphy answered: ${outcome.type}.`;
   }
 }
@@ -124,4 +128,4 @@ function promotedText(promoted, section) {
 
 // The outcomes that did what was asked (said as "ok"); every other one is a refusal.
 export const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
-  "completion_recorded", "permission"]);
+  "completion_recorded", "permission", "line_opened", "line_closed", "line_moved"]);

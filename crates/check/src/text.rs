@@ -41,6 +41,9 @@ pub(crate) fn command(command: &Command) -> String {
         Command::Deposit { student, amount_cents } => format!("deposit {amount_cents} cents for {student}"),
         Command::Withdraw { student, amount_cents } => format!("withdraw {amount_cents} cents from {student}"),
         Command::Transfer { from, to, amount_cents } => format!("transfer {amount_cents} cents from {from} to {to}"),
+        Command::OpenLine { active_max, .. } => format!("open_line for {active_max} active students"),
+        Command::CloseLine {} => "close_line".into(),
+        Command::AdvanceLine { window, .. } => format!("advance_line of window {window}"),
     }
 }
 

@@ -15,8 +15,8 @@ pub use events::EventStream;
 pub use session::{RetryPolicy, Session};
 
 use murphy_core::wire::{
-    CommandsAnswer, CommandsRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer, StudentView, TokenAnswer,
-    TokenRequest,
+    CommandsAnswer, CommandsRequest, LineAnswer, LineRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer,
+    StudentView, TokenAnswer, TokenRequest,
 };
 use murphy_core::{Command, LogEntry};
 use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
@@ -36,6 +36,9 @@ pub enum Error {
         code: String,
         detail: String,
         retry_after_seconds: Option<u64>,
+        /// For `in_line` (a write while a registration window is open, without an
+        /// admission): the student's place, with the pass to send from now on.
+        line: Option<Box<LineAnswer>>,
     },
     /// The server answered something this client does not understand.
     #[error("unexpected answer ({status}): {body}")]
@@ -66,7 +69,12 @@ pub struct Client {
     http: reqwest::Client,
     base_url: String,
     token: Option<String>,
+    /// The waiting room's pass, sent as `Murphy-Pass` with every request once held.
+    pass: Option<String>,
 }
+
+/// The header the waiting room's pass travels in.
+pub const PASS_HEADER: &str = "murphy-pass";
 
 impl Client {
     /// `base_url` like `http://127.0.0.1:3000`; `token` is a student or admin token.
@@ -80,7 +88,37 @@ impl Client {
             http,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             token,
+            pass: None,
         }
+    }
+
+    /// The same server and token, sending `pass` (the waiting room's) with every request.
+    pub fn with_pass(&self, pass: Option<String>) -> Client {
+        Client { pass, ..self.clone() }
+    }
+
+    pub fn pass(&self) -> Option<&str> {
+        self.pass.as_deref()
+    }
+
+    /// `POST /api/v1/line`: this student's place in the waiting room (the same one
+    /// however often asked); `student` names it for the admin token.
+    pub async fn join_line(&self, student: Option<&str>) -> Result<LineAnswer> {
+        let body = LineRequest {
+            student: student.map(str::to_owned),
+        };
+        json(
+            self.request(self.http.post(self.url("/api/v1/line")))
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/line`: where this client's student stands (with its pass, if held).
+    pub async fn line(&self) -> Result<LineAnswer> {
+        json(self.request(self.http.get(self.url("/api/v1/line"))).send().await?).await
     }
 
     /// The same server with another token.
@@ -235,11 +273,14 @@ impl Client {
         format!("{}{path}", self.base_url)
     }
 
-    fn request(&self, builder: RequestBuilder) -> RequestBuilder {
-        match &self.token {
-            Some(token) => builder.header(AUTHORIZATION, format!("Bearer {token}")),
-            None => builder,
+    fn request(&self, mut builder: RequestBuilder) -> RequestBuilder {
+        if let Some(token) = &self.token {
+            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
         }
+        if let Some(pass) = &self.pass {
+            builder = builder.header(PASS_HEADER, pass);
+        }
+        builder
     }
 }
 
@@ -271,6 +312,7 @@ async fn expect_ok(response: Response) -> Result<Response> {
             code: p.code,
             detail: p.detail,
             retry_after_seconds,
+            line: p.line.map(Box::new),
         },
         Err(_) => Error::Unexpected {
             status: status.as_u16(),

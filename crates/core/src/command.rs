@@ -135,6 +135,32 @@ pub enum Command {
         to: StudentId,
         amount_cents: i64,
     },
+    /// The registrar opens a registration window (`line.rs`): from now, students' writes
+    /// need an admission pass, those who come before `opens_at` are drawn into an order
+    /// at `opens_at`, and at most `active_max` admitted students are active at once.
+    /// Sent again while open, it changes `active_max` (and `opens_at`, until it comes).
+    OpenLine {
+        #[serde(with = "time::serde::rfc3339")]
+        opens_at: OffsetDateTime,
+        active_max: u32,
+        /// Opened by the server under lasting overload, not by the registrar.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        automatic: bool,
+    },
+    /// The registrar closes the window: writes need no pass again. (A struct variant,
+    /// so that unknown fields are refused as with every other command.)
+    CloseLine {},
+    /// The server moves the line of window `window`: tickets reserved up to `tickets`,
+    /// the opening's draw (`seed`), places admitted up to `admitted`.
+    AdvanceLine {
+        window: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tickets: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        admitted: Option<u64>,
+    },
 }
 
 crate::objects::objects_only!(Command, "a command, tagged by \"type\"", &[]);
@@ -223,7 +249,10 @@ impl Command {
             | Command::CreateStudent { .. }
             | Command::SetAppointment { .. }
             | Command::RecordCompletion { .. }
-            | Command::IssuePermission { .. } => None,
+            | Command::IssuePermission { .. }
+            | Command::OpenLine { .. }
+            | Command::CloseLine {}
+            | Command::AdvanceLine { .. } => None,
         }
     }
 
@@ -241,7 +270,10 @@ impl Command {
         use Ref::{Section, Student};
         match self {
             Command::CreateSection { linked, .. } => linked.iter().map(|id| Section(id)).collect(),
-            Command::CreateStudent { .. } => vec![],
+            Command::CreateStudent { .. }
+            | Command::OpenLine { .. }
+            | Command::CloseLine {}
+            | Command::AdvanceLine { .. } => vec![],
             Command::SetCapacity { section, .. } => vec![Section(section)],
             Command::SetAppointment { student, .. }
             | Command::RecordCompletion { student, .. }

@@ -46,6 +46,16 @@ pub enum Outcome {
     Permission {
         code: String,
     },
+    /// `open_line`: the window's id (its LSN), which passes name.
+    LineOpened {
+        window: u64,
+    },
+    LineClosed,
+    /// `advance_line`: the line's tickets and admitted places after it.
+    LineMoved {
+        tickets: u64,
+        admitted: u64,
+    },
 
     // Refusals, in the order the rules are checked.
     NoSuchSection {
@@ -114,6 +124,8 @@ pub enum Outcome {
     },
     /// The balance would pass `BALANCE_CENTS_MAX`.
     BalanceLimit,
+    /// No registration window is open (or not the one named).
+    NoLine,
 }
 
 impl Outcome {
@@ -131,6 +143,9 @@ impl Outcome {
                 | Outcome::Balance { .. }
                 | Outcome::CompletionRecorded
                 | Outcome::Permission { .. }
+                | Outcome::LineOpened { .. }
+                | Outcome::LineClosed
+                | Outcome::LineMoved { .. }
         )
     }
 
@@ -147,6 +162,9 @@ impl Outcome {
             Outcome::Balance { .. } => "balance",
             Outcome::CompletionRecorded => "completion_recorded",
             Outcome::Permission { .. } => "permission",
+            Outcome::LineOpened { .. } => "line_opened",
+            Outcome::LineClosed => "line_closed",
+            Outcome::LineMoved { .. } => "line_moved",
             Outcome::NoSuchSection { .. } => "no_such_section",
             Outcome::NoSuchStudent { .. } => "no_such_student",
             Outcome::AlreadyExists => "already_exists",
@@ -167,6 +185,7 @@ impl Outcome {
             Outcome::CannotLink { .. } => "cannot_link",
             Outcome::InsufficientFunds { .. } => "insufficient_funds",
             Outcome::BalanceLimit => "balance_limit",
+            Outcome::NoLine => "no_line",
         }
     }
 }

@@ -105,6 +105,38 @@ struct LimitArgs {
     /// over), in milliseconds, before it answers 503 no_primary.
     #[arg(long, env = "MURPHY_PRIMARY_WAIT_TIME_MAX_MS", default_value_t = Limits::default().primary_wait_time_max.as_millis() as u64)]
     primary_wait_time_max_ms: u64,
+    /// The waiting room: an admitted student who has not written for this long joins
+    /// the line again, in seconds.
+    #[arg(long, env = "MURPHY_LINE_ADMITTED_IDLE_TIME_MAX_S", default_value_t = Limits::default().line_admitted_idle_time_max.as_secs())]
+    line_admitted_idle_time_max_s: u64,
+    /// The waiting room admits fewer students each second while the p90 of the wait in
+    /// front of murphy is over this, in milliseconds.
+    #[arg(long, env = "MURPHY_LINE_SOJOURN_P90_TIME_MAX_MS", default_value_t = Limits::default().line_sojourn_p90_time_max.as_millis() as u64)]
+    line_sojourn_p90_time_max_ms: u64,
+    /// The active-student limit of a window the server opens itself under lasting overload.
+    #[arg(long, env = "MURPHY_LINE_ACTIVE_STUDENTS_MAX", default_value_t = Limits::default().line_active_students_max)]
+    line_active_students_max: u32,
+    /// How long overload lasts before the server opens a window itself (and calm, before
+    /// it closes it), in seconds.
+    #[arg(long, env = "MURPHY_LINE_OVERLOAD_TIME_MIN_S", default_value_t = Limits::default().line_overload_time_min.as_secs())]
+    line_overload_time_min_s: u64,
+    /// The least and the most a waiter is told to wait before asking again, in seconds.
+    #[arg(long, env = "MURPHY_LINE_POLL_TIME_MIN_S", default_value_t = Limits::default().line_poll_time_min.as_secs())]
+    line_poll_time_min_s: u64,
+    #[arg(long, env = "MURPHY_LINE_POLL_TIME_MAX_S", default_value_t = Limits::default().line_poll_time_max.as_secs())]
+    line_poll_time_max_s: u64,
+    /// The share of one core the waiting room's polls may take.
+    #[arg(long, env = "MURPHY_LINE_POLLS_CPU_SHARE_MAX", default_value_t = Limits::default().line_polls_cpu_share_max)]
+    line_polls_cpu_share_max: f64,
+    /// The CPU one poll costs, in microseconds (measured: docs/BENCHMARKS.md).
+    #[arg(long, env = "MURPHY_LINE_POLL_CPU_TIME_US", default_value_t = Limits::default().line_poll_cpu_time.as_micros() as u64)]
+    line_poll_cpu_time_us: u64,
+    /// How long a waiting room pass is good for, in seconds.
+    #[arg(long, env = "MURPHY_LINE_PASS_TIME_MAX_S", default_value_t = Limits::default().line_pass_time_max.as_secs())]
+    line_pass_time_max_s: u64,
+    /// Places one registration window may hand out.
+    #[arg(long, env = "MURPHY_LINE_TICKETS_MAX", default_value_t = Limits::default().line_tickets_max)]
+    line_tickets_max: u64,
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
@@ -134,6 +166,16 @@ impl ServeArgs {
                 materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),
                 materializer_lag_time_max: Duration::from_millis(l.materializer_lag_time_max_ms.max(1)),
                 session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
+                line_admitted_idle_time_max: Duration::from_secs(l.line_admitted_idle_time_max_s.max(1)),
+                line_sojourn_p90_time_max: Duration::from_millis(l.line_sojourn_p90_time_max_ms),
+                line_active_students_max: l.line_active_students_max.clamp(1, murphy_core::line::LINE_ACTIVE_MAX),
+                line_overload_time_min: Duration::from_secs(l.line_overload_time_min_s.max(1)),
+                line_poll_time_min: Duration::from_secs(l.line_poll_time_min_s.max(1)),
+                line_poll_time_max: Duration::from_secs(l.line_poll_time_max_s.max(l.line_poll_time_min_s).max(1)),
+                line_polls_cpu_share_max: l.line_polls_cpu_share_max.clamp(1e-4, 1.0),
+                line_poll_cpu_time: Duration::from_micros(l.line_poll_cpu_time_us),
+                line_pass_time_max: Duration::from_secs(l.line_pass_time_max_s.max(60)),
+                line_tickets_max: l.line_tickets_max.clamp(1, murphy_core::line::LINE_TICKETS_MAX),
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),

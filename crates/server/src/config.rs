@@ -73,6 +73,30 @@ pub struct Limits {
     pub session_expired_time_max: Duration,
     /// Sessions kept, live and expired; past it, new sessions get `503`.
     pub sessions_max: usize,
+    /// The waiting room (`line`): an admitted student who has not written for this
+    /// long loses the admission and joins the line again.
+    pub line_admitted_idle_time_max: Duration,
+    /// The admission control loop keeps the p90 of the sojourn (the wait in front of
+    /// murphy) under this: over it, fewer students are admitted each second.
+    pub line_sojourn_p90_time_max: Duration,
+    /// The active-student limit of a window the server opens itself.
+    pub line_active_students_max: u32,
+    /// A standing queue lasting this long opens a window by itself (students already
+    /// writing go on; newcomers wait in line); calm this long, with nobody waiting,
+    /// closes it again.
+    pub line_overload_time_min: Duration,
+    /// The range of `next_poll_after`: never sooner than the min; never later than the
+    /// max, and later the longer the line, so polls stay within their CPU share.
+    pub line_poll_time_min: Duration,
+    pub line_poll_time_max: Duration,
+    /// The share of one core the line's polls may take, with each poll taken to cost
+    /// `line_poll_cpu_time` (measured: docs/BENCHMARKS.md).
+    pub line_polls_cpu_share_max: f64,
+    pub line_poll_cpu_time: Duration,
+    /// How long a pass is good for, however long its holder waits.
+    pub line_pass_time_max: Duration,
+    /// Tickets one window may hand out: the memory the line may take is bounded by it.
+    pub line_tickets_max: u64,
     /// Requests per session whose answers a retry can still get.
     pub session_requests_remembered_max: usize,
     /// In a cluster: how long the primary's lease lasts unless renewed (it is renewed
@@ -118,6 +142,16 @@ impl Default for Limits {
             session_expired_time_max: Duration::from_secs(24 * 3600),
             sessions_max: 200_000,
             session_requests_remembered_max: 16,
+            line_admitted_idle_time_max: Duration::from_secs(300),
+            line_sojourn_p90_time_max: Duration::from_millis(10),
+            line_active_students_max: 2000,
+            line_overload_time_min: Duration::from_secs(10),
+            line_poll_time_min: Duration::from_secs(2),
+            line_poll_time_max: Duration::from_secs(60),
+            line_polls_cpu_share_max: 0.05,
+            line_poll_cpu_time: Duration::from_micros(40),
+            line_pass_time_max: Duration::from_secs(12 * 3600),
+            line_tickets_max: 200_000,
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
             primary_wait_time_max: Duration::from_secs(2),

@@ -127,6 +127,13 @@ pub struct Metrics {
     materialize_us: Histogram<12>,
     materialized_rows: AtomicU64,
     materializer_wait_us: AtomicU64,
+    /// The waiting room, after its last tick: students waiting, admitted and active,
+    /// the admission set point (thousandths of a student per second), the places
+    /// admitted through.
+    line_waiting: AtomicU64,
+    line_active: AtomicU64,
+    line_rate_milli: AtomicU64,
+    line_admitted_through: AtomicU64,
     sessions_live: AtomicU64,
     sessions_expired: AtomicU64,
     primary: AtomicU64,
@@ -166,6 +173,14 @@ impl Metrics {
         self.commit_us.observe(&TIME_BUCKETS_US, commit.as_micros() as u64);
         self.loop_lag_us.observe(&TIME_BUCKETS_US, lag.as_micros() as u64);
         self.commands_applied.fetch_add(commands, Relaxed);
+    }
+
+    /// The waiting room after a tick.
+    pub fn line(&self, waiting: u64, active: u32, rate_per_s: f64, admitted_through: u64) {
+        self.line_waiting.store(waiting, Relaxed);
+        self.line_active.store(u64::from(active), Relaxed);
+        self.line_rate_milli.store((rate_per_s * 1000.0) as u64, Relaxed);
+        self.line_admitted_through.store(admitted_through, Relaxed);
     }
 
     /// The session table's size after a batch: (live, expired).
@@ -300,6 +315,7 @@ impl Metrics {
             );
         }
         self.render_cluster(&mut out);
+        self.render_line(&mut out);
         out.push_str("# HELP murphy_sessions Exactly-once sessions held, by state.\n# TYPE murphy_sessions gauge\n");
         let _ = writeln!(
             out,
@@ -312,6 +328,34 @@ impl Metrics {
             self.sessions_expired.load(Relaxed)
         );
         out
+    }
+
+    fn render_line(&self, out: &mut String) {
+        let gauges = [
+            (
+                "murphy_line_waiting_students",
+                "Students holding a place in the waiting room.",
+                self.line_waiting.load(Relaxed) as f64,
+            ),
+            (
+                "murphy_line_active_students",
+                "Admitted students active (who wrote within the idle limit).",
+                self.line_active.load(Relaxed) as f64,
+            ),
+            (
+                "murphy_line_admit_rate_per_second",
+                "The admission control loop's set point, students per second.",
+                self.line_rate_milli.load(Relaxed) as f64 / 1000.0,
+            ),
+            (
+                "murphy_line_admitted_through_place",
+                "Places in line up to this one are admitted.",
+                self.line_admitted_through.load(Relaxed) as f64,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
     }
 
     fn render_materializer(&self, out: &mut String, lag: &crate::pipeline::Lag) {

@@ -57,6 +57,10 @@ codes! {
     NotPrimary => "not_primary",
     OutcomeUnknown => "outcome_unknown",
     Behind => "behind",
+    InLine => "in_line",
+    BadPass => "bad_pass",
+    PassExpired => "pass_expired",
+    LineFull => "line_full",
     Internal => "internal",
 }
 
@@ -67,6 +71,8 @@ pub struct Problem {
     /// What happened and what to do about it.
     pub detail: String,
     pub retry_after_seconds: Option<u64>,
+    /// A member added to the body (RFC 9457 extensions), such as `line` for `in_line`.
+    pub extension: Option<(&'static str, serde_json::Value)>,
 }
 
 impl Problem {
@@ -76,6 +82,7 @@ impl Problem {
             code,
             detail: detail.into(),
             retry_after_seconds: None,
+            extension: None,
         }
     }
 
@@ -107,14 +114,17 @@ impl Problem {
 impl Problem {
     /// The `application/problem+json` body: the one place its shape is written.
     pub fn body(&self) -> String {
-        json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
             "code": self.code.as_str(),
             "detail": self.detail,
-        })
-        .to_string()
+        });
+        if let Some((name, value)) = &self.extension {
+            body[*name] = value.clone();
+        }
+        body.to_string()
     }
 }
 

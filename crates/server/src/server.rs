@@ -14,7 +14,7 @@ use crate::auth::{self, AdminTokenSource, Principal};
 use crate::cluster::{self, Node};
 use crate::config::{Config, Database};
 use crate::snapshot::Publisher;
-use crate::{ServerError, http, metrics, pipeline};
+use crate::{ServerError, http, line, metrics, pipeline};
 
 pub struct Server {
     app: Arc<http::App>,
@@ -139,13 +139,17 @@ impl Server {
             .build()
             .expect("an HTTP client without TLS builds");
         let door = Arc::new(http::Door::new(&config.limits, metrics.clone()));
+        let admin_token_hash = auth::hash_token(&admin_token);
+        let key = line::PassKey::derive(&admin_token_hash);
+        let room = Arc::new(line::Room::new(key, config.limits.clone(), metrics.clone()));
         let app = Arc::new(http::App {
             door,
+            room,
             stopping: stopping_rx,
             node,
             forwarder,
             store,
-            admin_token_hash: auth::hash_token(&admin_token),
+            admin_token_hash,
             limits: config.limits,
             metrics,
         });
@@ -246,9 +250,41 @@ impl Server {
             // Live event streams never end by themselves: tell them to.
             let _ = stopping.send(true);
         };
-        // Every handle on the pipeline goes with `app` when serving ends: the loop drains.
+        tokio::spawn(tick_line(app.clone()));
+        // Every handle on the pipeline goes with `app` when serving ends (the line's
+        // ticks end when told to stop): the loop drains.
         http::serve(listener, app, stop).await;
         ending.wait().await
+    }
+}
+
+/// The waiting room's second, on the primary, until the server stops: what the room
+/// decides goes to the log as the registrar's commands. On a secondary the room keeps
+/// nothing (the primary keeps the line).
+async fn tick_line(app: Arc<http::App>) {
+    let mut stopping = app.stopping.clone();
+    let mut ticks = tokio::time::interval(line::TICK_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let Some(writer) = app.node.writer() else {
+            app.room.forget();
+            continue;
+        };
+        let snapshot = app.node.snapshot();
+        let reading = app.door.reading(http::now_ns());
+        let commands = app.room.tick(snapshot.state.line(), line::Clock::now(), reading);
+        for command in commands {
+            let answer = writer
+                .submit(Principal::Admin.owner().into(), None, vec![command])
+                .await;
+            if !matches!(answer, Ok(pipeline::Answer::Results(_))) {
+                tracing::debug!("the waiting room's command was not applied ({answer:?}); the next second retries");
+            }
+        }
     }
 }
 

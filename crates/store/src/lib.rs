@@ -10,6 +10,7 @@
 
 mod backend;
 mod error;
+mod line_meta;
 mod postgres;
 mod recover;
 mod sqlite;

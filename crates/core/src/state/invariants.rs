@@ -19,7 +19,7 @@ impl State {
             self.check_student(student)?;
             self.check_registrar_rules(student)?;
         }
-        Ok(())
+        self.line.as_ref().map_or(Ok(()), |window| window.check())
     }
 
     fn check_section(&self, section: &Section) -> Result<(), String> {

@@ -23,6 +23,7 @@ use imbl::{OrdMap, OrdSet};
 use time::OffsetDateTime;
 
 use crate::command::{Command, CourseId, SectionId, StudentId};
+use crate::line::{self, Window};
 use crate::meeting::Meeting;
 use crate::outcome::{Applied, Effects, Outcome};
 use crate::permission::Permission;
@@ -125,6 +126,8 @@ pub struct State {
     /// Derived from the sections (rebuilt by `restore`): every reservation in force by
     /// its instant, soonest first, so each command finds the due ones in O(log n).
     releases: OrdSet<(OffsetDateTime, Arc<str>)>,
+    /// The registration window and its line's counters, while one is open.
+    line: Option<Window>,
     lsn: u64,
     catalog_version: u64,
     changes: Changes,
@@ -138,6 +141,7 @@ impl PartialEq for State {
             && self.sections == other.sections
             && self.students == other.students
             && self.releases == other.releases
+            && self.line == other.line
     }
 }
 
@@ -178,6 +182,21 @@ impl State {
 
     pub fn student_count(&self) -> usize {
         self.students.len()
+    }
+
+    /// The open registration window and its line, if any.
+    pub fn line(&self) -> Option<&Window> {
+        self.line.as_ref()
+    }
+
+    /// The state with `line` as its window: for a store restoring the line it kept
+    /// (`restore` rebuilds the rest).
+    pub fn with_line(mut self, line: Option<Window>) -> Result<State, String> {
+        if let Some(window) = &line {
+            window.check()?;
+        }
+        self.line = line;
+        Ok(self)
     }
 
     /// The soonest instant at which reserved seats open, if any are held.
@@ -246,6 +265,18 @@ impl State {
             Command::Deposit { student, amount_cents } => self.deposit(student, *amount_cents, fx),
             Command::Withdraw { student, amount_cents } => self.withdraw(student, *amount_cents),
             Command::Transfer { from, to, amount_cents } => self.transfer(from, to, *amount_cents, fx),
+            Command::OpenLine {
+                opens_at,
+                active_max,
+                automatic,
+            } => line::open(&mut self.line, self.lsn, *opens_at, *active_max, *automatic),
+            Command::CloseLine {} => line::close(&mut self.line),
+            Command::AdvanceLine {
+                window,
+                tickets,
+                seed,
+                admitted,
+            } => line::advance(&mut self.line, *window, *tickets, *seed, *admitted),
         }
     }
 

@@ -102,6 +102,25 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
             dollars(*balance_cents)
         ),
         Outcome::BalanceLimit => "that would take the balance past the most murphy can hold".into(),
+        Outcome::LineOpened { window } => line_opened_sentence(command, *window),
+        Outcome::LineClosed => "the registration window is closed: writes need no place in line".into(),
+        Outcome::LineMoved { tickets, admitted } => {
+            format!("the line moved: {tickets} tickets reserved, places up to {admitted} admitted")
+        }
+        Outcome::NoLine => "no registration window is open".into(),
+    }
+}
+
+fn line_opened_sentence(command: &Command, window: u64) -> String {
+    match command {
+        Command::OpenLine {
+            opens_at, active_max, ..
+        } => format!(
+            "registration window {window} is open: students join the line now, drawn into an order at {}, \
+             and at most {active_max} are admitted at once",
+            instant(*opens_at)
+        ),
+        _ => format!("registration window {window} is open"),
     }
 }
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::App;
+use super::line::Admitted;
 use crate::auth::{Principal, hash_token, new_token};
 use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
 use crate::problem::{Code, Problem};
@@ -195,7 +196,7 @@ impl axum::extract::FromRequestParts<Arc<App>> for Writer {
 pub async fn commands(
     State(app): State<Arc<App>>,
     Writer(writer): Writer,
-    principal: Principal,
+    Admitted(principal): Admitted,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let request: CommandsRequest = parse_body(

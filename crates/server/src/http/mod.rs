@@ -5,10 +5,12 @@ pub mod cluster;
 mod door;
 mod events;
 mod handlers;
+pub(crate) mod line;
 mod listener;
 mod web;
 
 pub use door::Door;
+pub use door::sojourn::now_ns;
 
 use std::sync::Arc;
 
@@ -38,6 +40,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Decides which requests and connections are taken.
     pub door: Arc<door::Door>,
+    /// The waiting room, kept on the primary.
+    pub room: Arc<crate::line::Room>,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -57,6 +61,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/sections/{id}", get(handlers::section))
         .route("/api/v1/students/{id}", get(handlers::student))
         .route("/api/v1/commands", post(handlers::commands))
+        .route("/api/v1/line", get(line::poll).post(line::join))
         .route("/api/v1/log", get(handlers::log))
         .route("/api/v1/events", get(events::events))
         .fallback(handlers::not_found)

@@ -85,6 +85,18 @@ pub fn every_command() -> Vec<Command> {
             to: "s2".into(),
             amount_cents: 5000,
         },
+        Command::OpenLine {
+            opens_at: time::OffsetDateTime::UNIX_EPOCH,
+            active_max: 2000,
+            automatic: true,
+        },
+        Command::CloseLine {},
+        Command::AdvanceLine {
+            window: 7,
+            tickets: Some(2048),
+            seed: Some(42),
+            admitted: Some(300),
+        },
     ]
 }
 
@@ -102,9 +114,12 @@ pub fn command_kind(command: &Command) -> usize {
         Command::Transfer { .. } => 9,
         Command::RecordCompletion { .. } => 10,
         Command::IssuePermission { .. } => 11,
+        Command::OpenLine { .. } => 12,
+        Command::CloseLine {} => 13,
+        Command::AdvanceLine { .. } => 14,
     }
 }
-pub const COMMAND_KINDS: usize = 12;
+pub const COMMAND_KINDS: usize = 15;
 
 /// One outcome of every kind; `outcome_kind` keeps it complete.
 pub fn every_outcome() -> Vec<Outcome> {
@@ -167,6 +182,13 @@ pub fn every_outcome() -> Vec<Outcome> {
         Outcome::BelowEnrolled { enrolled: 3 },
         Outcome::InsufficientFunds { balance_cents: 10 },
         Outcome::BalanceLimit,
+        Outcome::LineOpened { window: 7 },
+        Outcome::LineClosed,
+        Outcome::LineMoved {
+            tickets: 2048,
+            admitted: 300,
+        },
+        Outcome::NoLine,
     ]
 }
 
@@ -202,6 +224,10 @@ pub fn outcome_kind(outcome: &Outcome) -> usize {
         Outcome::Reserved { .. } => 27,
         Outcome::BelowReserved { .. } => 28,
         Outcome::CannotLink { .. } => 29,
+        Outcome::LineOpened { .. } => 30,
+        Outcome::LineClosed => 31,
+        Outcome::LineMoved { .. } => 32,
+        Outcome::NoLine => 33,
     }
 }
-pub const OUTCOME_KINDS: usize = 30;
+pub const OUTCOME_KINDS: usize = 34;

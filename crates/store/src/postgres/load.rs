@@ -20,8 +20,10 @@ pub(super) fn load(client: &mut Client) -> Result<Tables> {
         .start()?;
     let lsn = schema::meta(&mut tx, "lsn")?.unwrap_or(0);
     let catalog_version = schema::meta(&mut tx, "catalog_version")?.unwrap_or(0);
-    let state =
-        State::restore(lsn, catalog_version, sections(&mut tx)?, students(&mut tx)?).map_err(StoreError::Corrupt)?;
+    let window = crate::line_meta::window(|key| schema::meta(&mut tx, key))?;
+    let state = State::restore(lsn, catalog_version, sections(&mut tx)?, students(&mut tx)?)
+        .and_then(|state| state.with_line(window))
+        .map_err(StoreError::Corrupt)?;
     let sessions = sessions(&mut tx)?;
     tx.commit()?;
     Ok(Tables { state, sessions })

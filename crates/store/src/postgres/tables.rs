@@ -159,6 +159,12 @@ pub(super) fn materialize(client: &mut Client, held: u64, m: &Materialization<'_
     let set_meta = "UPDATE meta SET value = $2 WHERE key = $1";
     tx.execute(set_meta, &[&"lsn", &signed(m.after.lsn())?])?;
     tx.execute(set_meta, &[&"catalog_version", &signed(m.after.catalog_version())?])?;
+    if m.before.line() != m.after.line() {
+        let upsert = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2";
+        for (key, value) in crate::line_meta::rows(m.after.line())? {
+            tx.execute(upsert, &[&key, &signed(value)?])?;
+        }
+    }
     tx.commit()?;
     Ok(())
 }

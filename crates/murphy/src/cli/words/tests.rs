@@ -243,6 +243,35 @@ fn every_outcome() -> Vec<(Command, Outcome, &'static str)> {
             Outcome::BalanceLimit,
             "that would take the balance past the most murphy can hold",
         ),
+        (
+            Command::OpenLine {
+                opens_at: at,
+                active_max: 2000,
+                automatic: false,
+            },
+            Outcome::LineOpened { window: 7 },
+            "registration window 7 is open: students join the line now, drawn into an order at \
+             2026-11-30T08:00:00Z, and at most 2000 are admitted at once",
+        ),
+        (
+            Command::CloseLine {},
+            Outcome::LineClosed,
+            "the registration window is closed: writes need no place in line",
+        ),
+        (
+            Command::AdvanceLine {
+                window: 7,
+                tickets: Some(2048),
+                seed: None,
+                admitted: Some(300),
+            },
+            Outcome::LineMoved {
+                tickets: 2048,
+                admitted: 300,
+            },
+            "the line moved: 2048 tickets reserved, places up to 300 admitted",
+        ),
+        (Command::CloseLine {}, Outcome::NoLine, "no registration window is open"),
     ];
     cases
 }
@@ -280,9 +309,13 @@ fn variant_index(outcome: &Outcome) -> usize {
         Outcome::Reserved { .. } => 27,
         Outcome::BelowReserved { .. } => 28,
         Outcome::CannotLink { .. } => 29,
+        Outcome::LineOpened { .. } => 30,
+        Outcome::LineClosed => 31,
+        Outcome::LineMoved { .. } => 32,
+        Outcome::NoLine => 33,
     }
 }
-const OUTCOME_KINDS: usize = 30;
+const OUTCOME_KINDS: usize = 34;
 
 #[test]
 fn every_outcome_reads_as_a_sentence() {

@@ -36,6 +36,12 @@ impl Codel {
         self.target_us
     }
 
+    /// Whether a queue stood in the last interval, if that interval is recent.
+    pub fn standing(&self, now_ns: u64) -> bool {
+        let fresh = now_ns.saturating_sub(self.began_ns.load(Relaxed)) < 2 * self.interval_ns;
+        fresh && self.standing.load(Relaxed)
+    }
+
     /// Records a request that waited `waited_us`, seen at `now_ns`; returns whether a
     /// queue stands: every request of the last interval waited over the target. An
     /// interval with no request closes as no queue.

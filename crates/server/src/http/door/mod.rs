@@ -23,7 +23,7 @@ mod shares;
 pub mod sojourn;
 
 use std::net::IpAddr;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +36,8 @@ pub use service::Front;
 pub use shares::Slot;
 
 use crate::config::Limits;
-use crate::metrics::{Metrics, Shed};
+use crate::line::Reading;
+use crate::metrics::{Metrics, SOJOURN_BUCKETS_US, Shed};
 use crate::problem::{Code, Problem};
 use answers::Answers;
 use codel::Codel;
@@ -45,20 +46,25 @@ use shares::Shares;
 /// What a request is, as far as shedding goes: the order in which classes are shed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
-    /// A write: shed first, at twice the target.
+    /// A write without an admission pass: shed first, at twice the target.
     Write,
-    /// A read of a published snapshot: shed last, at eight times the target.
+    /// A write with a valid admission pass (`Murphy-Pass`): at four times the target.
+    Admitted,
+    /// A read of a published snapshot, or the waiting room's own calls: shed last, at
+    /// eight times the target.
     Read,
     /// `/metrics` and `/healthz`: what an operator watches an overload by; never shed.
     Operator,
 }
 
 impl Class {
-    /// Of a request's method and path alone: nothing of it is parsed.
-    pub fn of(method: &Method, path: &str) -> Class {
+    /// Of a request's method, path and pass alone: nothing else of it is parsed, and
+    /// the pass is only checked for its signature and expiry (`pass_ok`).
+    pub fn of(method: &Method, path: &str, pass_ok: impl FnOnce() -> bool) -> Class {
         match (method, path) {
             (_, "/metrics" | "/healthz") => Class::Operator,
-            (&Method::GET | &Method::HEAD, _) => Class::Read,
+            (&Method::GET | &Method::HEAD, _) | (_, "/api/v1/line") => Class::Read,
+            _ if pass_ok() => Class::Admitted,
             _ => Class::Write,
         }
     }
@@ -68,18 +74,21 @@ impl Class {
     fn targets_max(self) -> Option<u64> {
         match self {
             Class::Write => Some(2),
+            Class::Admitted => Some(4),
             Class::Read => Some(8),
             Class::Operator => None,
         }
     }
 
     fn writes(self) -> bool {
-        self == Class::Write
+        matches!(self, Class::Write | Class::Admitted)
     }
 }
 
 pub struct Door {
     codel: Codel,
+    /// The sojourns since the waiting room last read them, by `SOJOURN_BUCKETS_US`.
+    window: [AtomicU64; SOJOURN_BUCKETS_US.len()],
     answers: Answers,
     shares: Arc<Shares>,
     /// Connections that may still be turned away with an answer, by a token bucket.
@@ -102,6 +111,7 @@ impl Door {
         let retry_after_s = retry_after_min_s..=limits.retry_after_time_max.as_secs().max(retry_after_min_s);
         Door {
             codel: Codel::new(limits.sojourn_time_target, limits.shed_interval),
+            window: std::array::from_fn(|_| AtomicU64::new(0)),
             answers: Answers::new(connections, limits.queue_wait_time_max.as_millis(), retry_after_s),
             shares: Arc::new(Shares::new(connections.0, connections.1, connections.2)),
             budget: Mutex::new(Budget::new(limits.turn_away_connections_per_s_max)),
@@ -117,6 +127,11 @@ impl Door {
     /// so its write queue has a say. `None`: serve it; else the refusal to send.
     pub fn request(&self, class: Class, waited_us: u64, now_ns: u64, writes_here: bool) -> Option<Response> {
         self.metrics.sojourn(waited_us);
+        let bucket = SOJOURN_BUCKETS_US
+            .iter()
+            .position(|&bound| waited_us <= bound)
+            .unwrap_or(SOJOURN_BUCKETS_US.len() - 1);
+        self.window[bucket].fetch_add(1, Relaxed);
         let standing = self.codel.observe(now_ns, waited_us);
         let why = match class.targets_max() {
             None => return None,
@@ -128,6 +143,28 @@ impl Door {
         self.metrics.shed(why);
         self.metrics.response(503);
         Some(self.answers.response(why))
+    }
+
+    /// What the door saw since the last reading, for the waiting room's control loop:
+    /// the sojourns' p90 (the upper bound of its bucket), and whether a queue stands.
+    pub fn reading(&self, now_ns: u64) -> Reading {
+        let counts: Vec<u64> = self.window.iter().map(|c| c.swap(0, Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        let mut seen = 0;
+        let sojourn_p90_us = (total > 0).then(|| {
+            let bucket = counts
+                .iter()
+                .position(|&c| {
+                    seen += c;
+                    seen * 10 >= total * 9
+                })
+                .expect("the counts reach the total");
+            SOJOURN_BUCKETS_US[bucket]
+        });
+        Reading {
+            sojourn_p90_us,
+            standing: self.codel.standing(now_ns),
+        }
     }
 
     /// Whether a write would wait in the write queue longer than it may: the queue is
@@ -229,11 +266,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classes_come_from_the_method_and_path_alone() {
-        assert_eq!(Class::of(&Method::POST, "/api/v1/commands"), Class::Write);
-        assert_eq!(Class::of(&Method::GET, "/api/v1/sections"), Class::Read);
-        assert_eq!(Class::of(&Method::GET, "/metrics"), Class::Operator);
-        assert_eq!(Class::of(&Method::DELETE, "/api/v1/sections"), Class::Write);
+    fn classes_come_from_the_method_path_and_pass_alone() {
+        let of = |method, path, pass| Class::of(&method, path, || pass);
+        assert_eq!(of(Method::POST, "/api/v1/commands", false), Class::Write);
+        assert_eq!(of(Method::POST, "/api/v1/commands", true), Class::Admitted);
+        assert_eq!(of(Method::GET, "/api/v1/sections", true), Class::Read);
+        assert_eq!(of(Method::POST, "/api/v1/line", false), Class::Read);
+        assert_eq!(of(Method::GET, "/metrics", false), Class::Operator);
+        assert_eq!(of(Method::DELETE, "/api/v1/sections", false), Class::Write);
     }
 
     #[test]
@@ -254,6 +294,8 @@ mod tests {
         let shed = |class, waited_us| door.request(class, waited_us, 150 * MS, true).is_some();
         assert!(!shed(Class::Write, 9_000), "within twice the target");
         assert!(shed(Class::Write, 11_000));
+        assert!(!shed(Class::Admitted, 19_000), "admitted writes may wait four times");
+        assert!(shed(Class::Admitted, 21_000));
         assert!(!shed(Class::Read, 39_000), "reads may wait eight times the target");
         assert!(shed(Class::Read, 41_000));
         assert!(!shed(Class::Operator, 10_000_000));

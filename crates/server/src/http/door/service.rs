@@ -1,6 +1,6 @@
 //! `Front`, the hyper service of one connection: the door's decision for each request,
 //! before the router. It takes the request's arrival from the connection's reads, its
-//! class from its method and path, and either answers from the door's prebuilt
+//! class from its method, path and admission pass, and either answers from the door's prebuilt
 //! refusals or hands the request to the router, with the connection's `Slot` in its
 //! extensions (so authenticating it can count the connection against its student).
 
@@ -45,7 +45,12 @@ impl hyper::service::Service<Request<Incoming>> for Front {
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         let now_ns = sojourn::now_ns();
         let waited_us = sojourn::waited_us(self.arrivals.take(), now_ns);
-        let class = Class::of(request.method(), request.uri().path());
+        let pass_ok = || {
+            let pass = request.headers().get(crate::http::line::PASS);
+            pass.and_then(|p| p.to_str().ok())
+                .is_some_and(|p| self.app.room.key().read(p, now_ns / 1_000_000_000).is_ok())
+        };
+        let class = Class::of(request.method(), request.uri().path(), pass_ok);
         let writes_here = self.app.node.is_primary();
         if let Some(refusal) = self.app.door.request(class, waited_us, now_ns, writes_here) {
             return Either::Left(ready(Ok(refusal)));
