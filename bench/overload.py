@@ -117,7 +117,7 @@ def bench(murphy, url, work, args, model, connections, rate=None):
     report = os.path.join(work, "report.json")
     cmd = LOAD_CPU + [murphy, "bench", "--url", url, "--admin-token", TOKEN, "--scenario", "writes",
                       "--model", model, "--connections", str(connections), "--duration", str(args.duration),
-                      "--retries", "0", "--students", str(max(4000, connections)), "--json", report]
+                      "--retries", "0", "--students", str(max(4000, connections)), "--reuse", "--json", report]
     if rate is not None:
         cmd += ["--rate", f"{rate:.0f}"]
     # Writes given up after a 503 make the run exit 1: that is the point here, not a failure.

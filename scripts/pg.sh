@@ -12,12 +12,12 @@
 #   bash scripts/pg.sh stop DIR              stop it (DIR is left for the caller to remove)
 #
 # PostgreSQL refuses to run as root: as root, the server runs as the system user
-# `murphy-test` (created when missing), which owns DIR. The database superuser is
-# `murphy`, trusted on the socket and on 127.0.0.1 only. fsync stays on: the tests
-# check durability across restarts.
+# `murphy-test` (or $MURPHY_PG_USER; created when missing, and said so on stderr),
+# which owns DIR. The database superuser is `murphy`, trusted on the socket and on
+# 127.0.0.1 only. fsync stays on: the tests check durability across restarts.
 set -euo pipefail
 
-PG_USER=murphy-test
+PG_USER=${MURPHY_PG_USER:-murphy-test}
 # Ports tried at random before giving up.
 PORT_TRIES_MAX=20
 
@@ -56,6 +56,8 @@ as_pg() {
 ensure_user() {
     [ "$(id -u)" = 0 ] || return 0
     id "$PG_USER" >/dev/null 2>&1 && return
+    echo "pg.sh: PostgreSQL refuses to run as root: creating the system user $PG_USER to run it" \
+        "(no home, no login; \`userdel $PG_USER\` removes it)" >&2
     useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$PG_USER"
 }
 
@@ -112,5 +114,5 @@ start) start "${2:?usage: pg.sh start DIR}" ;;
 url) url "${2:?usage: pg.sh url DIR}" ;;
 restart) ctl "${2:?usage: pg.sh restart DIR [fast|immediate]}" restart -m "${3:-immediate}" ;;
 stop) ctl "${2:?usage: pg.sh stop DIR}" stop -m fast ;;
-*) sed -n '2,19p' "$0" >&2; exit 2 ;;
+*) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@
 //   dom.js            element builders (a button that names its section, ...)
 //   words.js          a sentence for every outcome; money, instants, meetings
 //   log-words.js      a sentence for every log entry
-//   message.js        the message that stays in view
+//   message.js        the message: beside its cause or in view, dismissed or gone
 //   api.js            the API v1 client: ETag cache, the exactly-once session
 //   schedule.js       the student's schedule, balance and week drawn
 //   sections.js       the sections list drawn, and the answers kept on its rows
@@ -19,9 +19,10 @@
 //   sections-controls.js, schedule-controls.js, admin-controls.js: the views' controls
 
 import { handleError } from "./js/act.js";
+import { HttpError } from "./js/api.js";
 import { wireAdmin } from "./js/admin-controls.js";
 import { $ } from "./js/dom.js";
-import { say, wireMessage } from "./js/message.js";
+import { say, sayNear, wireMessage } from "./js/message.js";
 import { wireSchedule } from "./js/schedule-controls.js";
 import { wireSections } from "./js/sections-controls.js";
 import { signIn, signOut } from "./js/signin.js";
@@ -57,7 +58,9 @@ function wireSignIn() {
       window.scrollTo(0, 0);
     } catch (e) {
       state.token = null;
-      handleError(e);
+      // Said under the form, and the token left as typed, to correct it.
+      if (e instanceof HttpError) sayNear($("signin-form"), e.message, "error");
+      else handleError(e);
     } finally {
       if (b) b.disabled = false;
     }

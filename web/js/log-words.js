@@ -46,6 +46,7 @@ function done(c, o) {
     case "swapped": return `${who} swapped ${c.from} for ${pairText(c.to, c.with)}.${movedUp(o.promoted)}`;
     case "completion_recorded": return `The registrar recorded ${c.course} as completed by ${c.student}.`;
     case "permission": return `The registrar issued permission number ${o.code} to ${c.student} for ${c.section}.`;
+    case "rules_upgraded": return `The registrar upgraded the rules from version ${o.from} to version ${o.to}.`;
     case "line_opened": return `The registrar opened registration window ${o.window}: the line is drawn at ${when(c.opens_at)}, at most ${c.active_max} admitted at once${c.automatic ? " (opened by the server under lasting overload)" : ""}.`;
     case "line_closed": return "The registrar closed the registration window.";
     case "line_moved": return `The waiting room moved: ${o.tickets} places reserved${c.seed != null ? ", the pre-queue drawn into an order" : ""}, places up to ${o.admitted} admitted.`;
@@ -75,6 +76,7 @@ function intent(c) {
     case "deposit": return `deposit ${money(c.amount_cents)}`;
     case "withdraw": return `withdraw ${money(c.amount_cents)}`;
     case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
+    case "upgrade_rules": return `upgrade the rules to version ${c.rules}`;
     case "close_line": return "close the registration window";
     case "advance_line": return `move the line of window ${c.window}`;
     default: return String(c.type).replaceAll("_", " ");
@@ -104,6 +106,8 @@ function reason(c, o) {
     case "no_such_section": return `there is no section ${o.section}`;
     case "no_such_student": return `there is no student ${o.student}`;
     case "already_exists": return "it already exists";
+    case "duplicate_course": return `${c.student} already has ${o.held}, a section of ${o.course}`;
+    case "already_upgraded": return `the rules are already at version ${o.rules}`;
     case "no_line": return "no such registration window is open";
     default: return String(o.type).replaceAll("_", " ");
   }

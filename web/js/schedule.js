@@ -125,9 +125,13 @@ export function renderWeek() {
     el.style.gridRow = `${(toMin(b.start) - first) / 10 + 2} / ${(toMin(b.end) - first) / 10 + 2}`;
     el.setAttribute("role", "note");
     el.setAttribute("aria-label", `${DAY_NAMES[b.day]} ${b.start} to ${b.end}: ${b.id}, ${b.title}`);
-    el.innerHTML = `<strong></strong><span></span>`;
-    el.firstChild.textContent = b.id;
-    el.lastChild.textContent = `${b.start}–${b.end}`;
+    // The id, the course's title and the time; the title also on hover, where the
+    // block is too small to show it whole.
+    el.innerHTML = `<strong></strong><em class="title"></em><span></span>`;
+    el.children[0].textContent = b.id;
+    el.children[1].textContent = b.title;
+    el.children[2].textContent = `${b.start}–${b.end}`;
+    el.title = `${b.id}: ${b.title}, ${b.start}–${b.end}`;
     parts.push(el);
   }
   week.replaceChildren(...parts);

@@ -37,14 +37,16 @@ function openToAll(s) { return Math.max(0, seatsFree(s) - heldOf(s)); }
 // Every word of the search in the section's id, title or meetings.
 function matches(s, q) {
   if (!q) return true;
-  const hay = `${s.id} ${s.title} ${meetingsText(s.meetings)}`.toLowerCase();
+  const hay = `${s.id} ${s.title} ${meetingsText(s.meetings)}`.replace(/\u2060/g, "").toLowerCase();
   return q.split(/\s+/).every((w) => hay.includes(w));
 }
 
 export function renderSections() {
   const body = $("sections-body");
   const focused = document.activeElement && document.activeElement.dataset ? { ...document.activeElement.dataset } : null;
-  const q = $("search").value.trim().toLowerCase();
+  // Matched in any case, and said back as typed.
+  const typed = $("search").value.trim();
+  const q = typed.toLowerCase();
   const openOnly = $("open-only").checked;
   // Numbers in ids sort as numbers: COMSCI-31 before COMSCI-111.
   const all = [...state.byId.values()].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
@@ -52,7 +54,7 @@ export function renderSections() {
   const frag = document.createDocumentFragment();
   for (const s of shown) frag.appendChild(sectionRow(s));
   body.replaceChildren(frag);
-  $("sections-count").textContent = `${shown.length} of ${all.length} sections` + (q ? ` match “${q}”` : "") + ".";
+  $("sections-count").textContent = `${shown.length} of ${all.length} sections` + (q ? ` match “${typed}”` : "") + ".";
   const list = $("section-ids");
   list.replaceChildren(...all.map((s) => { const o = document.createElement("option"); o.value = s.id; o.label = s.title; return o; }));
   if (focused && focused.action && focused.section) {

@@ -20,7 +20,9 @@ export function when(instant) {
 }
 
 export function meetingsText(meetings) {
-  return (meetings || []).map((m) => `${m.days} ${m.start}–${m.end}`).join(", ") || "TBA";
+  // Word joiners around the dash: a narrow column breaks between meetings, never
+  // inside a time range ("09:00–" on one line, "09:50" on the next).
+  return (meetings || []).map((m) => `${m.days} ${m.start}\u2060–\u2060${m.end}`).join(", ") || "TBA";
 }
 
 // "COMSCI-32-1 with COMSCI-32-1A" for a pair, the section alone otherwise.
@@ -71,6 +73,7 @@ export function describe(command, outcome, section) {
     case "cannot_link": return `${outcome.section} cannot be linked to ${sec}: ${LINK_PROBLEMS[outcome.reason] || outcome.reason}.`;
     case "already_enrolled": return `You are already enrolled in ${sec}.`;
     case "already_waitlisted": return `You are already on ${sec}'s waitlist, ${ordinal(outcome.position)} in line.`;
+    case "duplicate_course": return `You already hold or wait for ${outcome.held}, a section of ${outcome.course}, and a student takes one section of a course. Drop ${outcome.held} first, or swap its seat for ${sec}.`;
     case "time_conflict": return `${sec} meets at the same time as ${outcome.with}, which you are enrolled in.`;
     case "unit_limit": return `${sec} would bring you to ${outcome.units} units; your limit is ${outcome.max_units}.`;
     case "hold": return `You have a hold on your account (balance ${money(outcome.balance_cents)}). Pay it before enrolling; you can still drop.`;
@@ -100,6 +103,8 @@ export function describe(command, outcome, section) {
     case "already_exists": return "That already exists.";
     case "created": return "Created.";
     case "appointment_set": return "The appointment is set.";
+    case "rules_upgraded": return `The rules are upgraded from version ${outcome.from} to version ${outcome.to}; every command from now on is decided under version ${outcome.to}.`;
+    case "already_upgraded": return `The rules are already at version ${outcome.rules}; nothing changed.`;
     case "line_opened": return `Registration window ${outcome.window} is open: students join the line now, drawn into an order at ${when(command.opens_at)}, and at most ${command.active_max} are admitted at once.`;
     case "line_closed": return "The registration window is closed: students write without waiting in line.";
     case "line_moved": return `The line moved: ${outcome.tickets} places reserved, places up to ${outcome.admitted} admitted.`;
@@ -127,5 +132,7 @@ function promotedText(promoted, section) {
 }
 
 // The outcomes that did what was asked (said as "ok"); every other one is a refusal.
+// web/tests/words.test.js checks it, and a sentence for every outcome, against the API
+// document, whose outcome kinds are checked against the server's own list.
 export const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
-  "completion_recorded", "permission", "line_opened", "line_closed", "line_moved"]);
+  "completion_recorded", "permission", "rules_upgraded", "line_opened", "line_closed", "line_moved"]);

@@ -309,3 +309,20 @@ test("on a phone: the sections list fits the screen", { timeout: TEST_MS }, asyn
   assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
   await screenshot(page, "phone", { message: false });
 });
+
+test("one section of a course (rules version 2): a second is refused in words, naming the first", { timeout: TEST_MS }, async () => {
+  const [created] = await admin.run({
+    type: "create_section", section: "COMSCI-31-2", title: "Introduction to Computer Science I", units: 4,
+    capacity: 40, waitlist_capacity: 10, meetings: [{ days: "F", start: "08:00", end: "09:50" }],
+  });
+  assert.equal(created.type, "created");
+  assert.ok((await admin.get("/api/v1/students/s0001")).enrolled.includes("COMSCI-31-1"));
+  const page = pages.ada;
+  await page.reload();
+  await waitFor(page, "#sections-body tr", "COMSCI-31-2");
+  await row(page, "COMSCI-31-2").getByRole("button", { name: "Enroll: COMSCI-31-2" }).click();
+  await message(page, "You already hold or wait for COMSCI-31-1, a section of COMSCI-31, and a student takes one "
+    + "section of a course. Drop COMSCI-31-1 first, or swap its seat for COMSCI-31-2.");
+  assert.equal(await page.locator("#message").getAttribute("data-kind"), "refusal");
+  await seats(page, "COMSCI-31-2").filter({ hasText: "0 / 40" }).waitFor();
+});

@@ -14,7 +14,7 @@ mod setup;
 pub mod stats;
 mod write;
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal as _, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-pub use report::{plots, render};
+pub use report::{header, plots, render};
 pub use run::Model;
 use scenario::{Crowd, Rng};
 pub use scenario::{Scenario, Shape};
@@ -36,6 +36,9 @@ pub enum BenchError {
     Url(String),
     #[error("setting up the scenario failed: {0}")]
     Setup(String),
+    /// The server holds an earlier run's students or sections, and `reuse` is off.
+    #[error("{0}")]
+    Reused(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }
@@ -63,6 +66,9 @@ pub struct Options {
     /// Registration opens this long after setup (registration-day).
     pub opens_after: Duration,
     pub history: Option<PathBuf>,
+    /// Run over an earlier run's students and sections (their seats taken by it)
+    /// instead of refusing to.
+    pub reuse: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -302,22 +308,39 @@ fn history_writer(path: PathBuf) -> Result<HistoryWriter, BenchError> {
     Ok((sender, writer))
 }
 
-/// A progress bar on the terminal (hidden when stderr is not one), with the rate.
+/// A progress bar on a terminal, with the rate; elsewhere (a log, CI) a line every
+/// `PROGRESS_LINE_INTERVAL`, so a long run is never silent.
 fn progress(shared: Arc<run::Shared>, duration: Duration) -> tokio::task::JoinHandle<()> {
-    let bar = indicatif::ProgressBar::new(duration.as_secs().max(1));
+    const PROGRESS_LINE_INTERVAL: Duration = Duration::from_secs(5);
+    let on_terminal = std::io::stderr().is_terminal();
+    let bar = if on_terminal {
+        indicatif::ProgressBar::new(duration.as_secs().max(1))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_style(
         indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:40}] {pos}/{len} s  {msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
     tokio::spawn(async move {
-        let mut last = 0;
+        let (mut last, mut last_line, mut sent_at_last_line) = (0, Duration::ZERO, 0);
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let sent = shared.sent.load(Relaxed);
-            bar.set_position(shared.started.elapsed().as_secs());
+            let elapsed = shared.started.elapsed();
+            bar.set_position(elapsed.as_secs());
             bar.set_message(format!("{} req/s", sent.saturating_sub(last)));
             last = sent;
+            if !on_terminal && elapsed >= last_line + PROGRESS_LINE_INTERVAL {
+                let rate = (sent - sent_at_last_line) as f64 / (elapsed - last_line).as_secs_f64();
+                eprintln!(
+                    "{:.0} of {:.0} s: {sent} requests sent, {rate:.0} req/s",
+                    elapsed.as_secs_f64(),
+                    duration.as_secs_f64()
+                );
+                (last_line, sent_at_last_line) = (elapsed, sent);
+            }
             if shared.stop.load(Relaxed) {
                 break;
             }

@@ -8,21 +8,33 @@ use std::path::PathBuf;
 
 use crate::plot;
 use crate::stats::{self, Summary};
-use crate::{Model, Report};
+use crate::{Model, Options, Report};
 
-/// The human summary of a report.
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    let model = match report.model {
+/// The run's first line, printed before setup starts, so a log shows what is running
+/// from the start.
+pub fn header(options: &Options) -> String {
+    format!(
+        "murphy bench: {}, {}, {} connections for {:.0} s, against {}\n",
+        options.scenario,
+        model_words(options.model),
+        options.connections,
+        options.duration.as_secs_f64(),
+        options.url
+    )
+}
+
+fn model_words(model: Model) -> String {
+    match model {
         Model::Closed => "closed model".to_owned(),
         Model::Open { rate_per_s } => format!("open model at {rate_per_s} req/s"),
-    };
-    let _ = writeln!(
-        out,
-        "murphy bench: {}, {model}, {} connections, {:.1} s",
-        report.scenario, report.connections, report.elapsed_s
-    );
+    }
+}
+
+/// The human summary of a report (after `header`).
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
     setup_note(&mut out, report);
+    let _ = writeln!(out, "ran {:.1} s", report.elapsed_s);
     table(&mut out, report);
     for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
         if let Some(s) = summary {
@@ -35,58 +47,62 @@ pub fn render(report: &Report) -> String {
 
 fn setup_note(out: &mut String, report: &Report) {
     let s = &report.setup;
-    if !s.reused_any() {
-        return;
-    }
     let _ = writeln!(
         out,
-        "setup: {} sections and {} students were already on the server (an earlier run's); \
-         created {} sections and {} students.\n\
-         The reused sections' seats were sized for that run: for a fresh scenario, serve \
-         murphy over an empty data directory.",
-        s.sections_reused, s.students_reused, s.sections_created, s.students_created
+        "setup: created {} sections and {} students",
+        s.sections_created, s.students_created
     );
+    if s.reused_any() {
+        let _ = writeln!(
+            out,
+            "setup: reused {} sections and {} students of an earlier run (--reuse): their seats \
+             were sized and taken by that run",
+            s.sections_reused, s.students_reused
+        );
+    }
 }
 
 fn table(out: &mut String, report: &Report) {
+    let summaries = [("writes", &report.writes), ("reads", &report.reads)];
+    // Commands per second differ from requests per second only when requests carry
+    // several commands; otherwise the column would repeat its neighbour.
+    let batched = summaries
+        .iter()
+        .any(|(_, s)| s.as_ref().is_some_and(|s| s.commands > 0 && s.commands != s.answered));
+    let commands_head = if batched {
+        format!(" {:>11}", "commands/s")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n{:<7} {:>10} {:>11} {:>11} {:>8} {:>8} {:>8} {:>9} {:>8}",
-        "", "answered", "answered/s", "commands/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
+        "\n{:<7} {:>10} {:>11}{commands_head} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "", "answered", "answered/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
     );
-    for (name, summary) in [("writes", &report.writes), ("reads", &report.reads)] {
+    for (name, summary) in summaries {
         let Some(s) = summary else { continue };
         let l = &s.latency_ms;
         // Reads carry no commands: a dash, not a rate of 0 that looks like a failure.
-        let commands = if s.commands == 0 {
-            "-".to_owned()
-        } else {
-            format!("{:.0}", s.commands_per_s)
+        let commands = match (batched, s.commands) {
+            (false, _) => String::new(),
+            (true, 0) => format!(" {:>11}", "-"),
+            (true, _) => format!(" {:>11.0}", s.commands_per_s),
         };
         let _ = writeln!(
             out,
-            "{name:<7} {:>10} {:>11.0} {commands:>11} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2}",
+            "{name:<7} {:>10} {:>11.0}{commands} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2}",
             s.answered, s.answered_per_s, l.p50, l.p90, l.p99, l.p999, l.max
         );
     }
 }
 
 fn details(out: &mut String, name: &str, s: &Summary) {
-    let list = |counts: &std::collections::BTreeMap<String, u64>| {
-        let mut items: Vec<(&String, &u64)> = counts.iter().collect();
-        items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        items
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let answers = if name == "writes" {
         "by command → outcome"
     } else {
         "by status"
     };
-    let _ = writeln!(out, "\n{name} answered, {answers}: {}", list(&s.outcomes));
+    let _ = write!(out, "\n{name} answered, {answers}:\n{}", column(&s.outcomes));
     if let Some(shed) = &s.shed {
         let l = &shed.latency_ms;
         let _ = writeln!(
@@ -108,10 +124,10 @@ fn details(out: &mut String, name: &str, s: &Summary) {
         } else {
             ""
         };
-        let _ = writeln!(out, "{name} retried{again}, by cause: {}", list(&s.retried));
+        let _ = write!(out, "{name} retried{again}, by cause:\n{}", column(&s.retried));
     }
     if !s.unanswered.is_empty() {
-        let _ = writeln!(out, "{name} never answered: {}", list(&s.unanswered));
+        let _ = write!(out, "{name} never answered:\n{}", column(&s.unanswered));
         if name == "writes" && s.given_up() > 0 {
             let _ = writeln!(
                 out,
@@ -120,6 +136,18 @@ fn details(out: &mut String, name: &str, s: &Summary) {
             );
         }
     }
+}
+
+/// Counts one a line, the largest first, the numbers aligned.
+fn column(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut items: Vec<(&String, &u64)> = counts.iter().collect();
+    items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let name_width = items.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let count_width = items.iter().map(|(_, v)| v.to_string().len()).max().unwrap_or(0);
+    items
+        .iter()
+        .map(|(k, v)| format!("  {k:<name_width$}  {v:>count_width$}\n"))
+        .collect()
 }
 
 fn verdict(report: &Report) -> String {

@@ -154,12 +154,14 @@ pub fn appointments(shape: &Shape, opens_at: SystemTime) -> Vec<Command> {
 fn section(id: String, capacity: u32, waitlist_capacity: u32) -> Command {
     Command::CreateSection {
         title: format!("Bench {id}"),
-        section: id,
+        section: id.clone(),
         units: 4,
         capacity,
         waitlist_capacity,
         meetings: vec![],
-        course: None,
+        // Each section a course of its own: the load is about seats, and one section
+        // per course (rules version 2) would refuse a student's second choice.
+        course: Some(id.clone()),
         prerequisites: vec![],
         linked: vec![],
         reserved: vec![],

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use murphy_core::Command;
-use murphy_core::wire::{CommandsAnswer, CommandsRequest, SectionsAnswer};
+use murphy_core::wire::{CommandsAnswer, CommandsRequest, ProblemBody, SectionsAnswer};
 use serde::Serialize;
 
 use crate::http::Connection;
@@ -45,7 +45,7 @@ pub async fn setup(addr: SocketAddr, token: &str, options: &Options, run_id: &st
     let shape = &options.shape;
     let sections = scenario::sections(scenario, shape, run_id);
     let sections = if scenario == Scenario::LastSeat {
-        sections
+        sections // named after the run: always new
     } else {
         let existing = existing_sections(&mut conn).await?;
         let (old, new): (Vec<Command>, Vec<Command>) = sections
@@ -54,11 +54,25 @@ pub async fn setup(addr: SocketAddr, token: &str, options: &Options, run_id: &st
         setup.sections_reused = old.len() as u64;
         new
     };
+    // Reads need no students.
+    let first_missing = match scenario {
+        Scenario::Reads => None,
+        _ => Some(students_present(&mut conn, shape.students).await?),
+    };
+    setup.students_reused = first_missing.unwrap_or(0) as u64;
+    // Reads leave the catalog as they found it: only the scenarios that write are
+    // skewed by seats an earlier run took.
+    if setup.reused_any() && scenario != Scenario::Reads && !options.reuse {
+        return Err(BenchError::Reused(format!(
+            "this server holds an earlier run's {} sections and {} students, their seats taken \
+             by that run, so this run would measure something else: serve murphy over a new data \
+             directory for a clean run, or pass --reuse to run over them anyway",
+            setup.sections_reused, setup.students_reused
+        )));
+    }
     setup.sections_created = sections.len() as u64;
     apply(&mut conn, sections).await?;
-    if scenario != Scenario::Reads {
-        let first_missing = students_present(&mut conn, shape.students).await?;
-        setup.students_reused = first_missing as u64;
+    if let Some(first_missing) = first_missing {
         setup.students_created = (shape.students - first_missing) as u64;
         apply(&mut conn, scenario::students(shape).split_off(first_missing)).await?;
     }
@@ -117,7 +131,7 @@ async fn apply(conn: &mut Connection, commands: Vec<Command>) -> Result<(), Benc
         if let Some(r) = answer
             .results
             .iter()
-            .find(|r| r.outcome.is_refusal() && r.outcome.kind() != "already_exists")
+            .find(|r| r.outcome.is_refusal() && r.outcome.kind() != murphy_core::OutcomeKind::AlreadyExists)
         {
             return Err(BenchError::Setup(format!(
                 "setup refused at lsn {}: {:?}",
@@ -132,7 +146,16 @@ fn failed(e: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(e.to_string())
 }
 
+/// A refusal of setup, as the problem's own sentence where the server sent one.
 fn refused(status: u16, body: &[u8]) -> BenchError {
-    let text = String::from_utf8_lossy(body);
-    BenchError::Setup(format!("status {status}: {text} (is --admin-token right?)"))
+    let said = serde_json::from_slice::<ProblemBody>(body)
+        .map(|p| p.detail)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+    BenchError::Setup(match status {
+        401 | 403 => format!(
+            "the server refused the admin token ({status}: {said}); pass the admin token of the \
+             server at --url (--admin-token or MURPHY_ADMIN_TOKEN)"
+        ),
+        _ => format!("the server answered {status}: {said}"),
+    })
 }

@@ -224,14 +224,9 @@ fn jittered(wait: Duration, rng: &mut Rng) -> Duration {
 /// The command's `type`, for the outcome counts ("drop → dropped" is the drop
 /// command's success, not a dropped request).
 fn command_kind(command: &Command) -> &'static str {
-    match command {
-        Command::Enroll { .. } => "enroll",
-        Command::Drop { .. } => "drop",
-        Command::Swap { .. } => "swap",
-        Command::Deposit { .. } => "deposit",
-        Command::Withdraw { .. } => "withdraw",
-        Command::Transfer { .. } => "transfer",
-        _ => "admin",
+    match command.acting_student() {
+        Some(_) => command.kind().name(),
+        None => "admin",
     }
 }
 

@@ -1,6 +1,7 @@
-//! Check 1, invariants: replays the whole log through `murphy_core::State::apply` from
-//! an empty state. Every entry must carry the next LSN, hold a valid command, and get
-//! the logged outcome and effects again; the rules must hold after it (see `touched`
+//! Check 1, invariants: replays the whole log through `murphy_core::State::replay` from
+//! an empty state, each entry under the rules version it records. Every entry must
+//! carry the next LSN and a version the log is at, hold a valid command, and get the
+//! logged outcome and effects again; the rules must hold after it (see `touched`
 //! for how that stays linear); and the seats the log's own outcomes claim must never
 //! exceed a section's capacity (see `claims`: the replay itself cannot overbook, so an
 //! overbooked log shows as a divergence, and this says it in the log's own terms).
@@ -8,7 +9,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use murphy_core::{Effects, LogEntry, Outcome, State};
+use murphy_core::{Effects, LogEntry, Outcome, ReplayError, RulesVersion, State};
 
 use crate::claims::Claims;
 use crate::report::Finding;
@@ -25,6 +26,9 @@ enum Issue<'a> {
     Invalid(String),
     /// The state machine panicked: the replay stops here.
     Panicked(String),
+    /// The entry's rules version cannot be replayed here (newer than this binary
+    /// knows, or not the log's current one): the replay stops here.
+    Rules(ReplayError),
     Outcome(Outcome),
     Effects(Effects),
     /// A rule broken around what the entry touched, after it.
@@ -54,17 +58,24 @@ pub(crate) fn check(log: &[LogEntry]) -> Finding {
         previous_lsn = entry.lsn;
         match entry.command.validate() {
             Err(e) => issues.push(Issue::Invalid(e)),
-            Ok(()) => match catch_unwind(AssertUnwindSafe(|| state.apply(entry.at, &entry.command))) {
+            Ok(()) => match catch_unwind(AssertUnwindSafe(|| state.replay(entry, RulesVersion::LATEST))) {
                 Err(panic) => {
                     issues.push(Issue::Panicked(panic_message(&panic)));
                     stopped = true;
                 }
-                Ok(applied) => {
-                    if applied.outcome != entry.outcome {
-                        issues.push(Issue::Outcome(applied.outcome));
-                    }
-                    if applied.effects != entry.effects {
-                        issues.push(Issue::Effects(applied.effects));
+                Ok(Err(e @ (ReplayError::Newer { .. } | ReplayError::Version { .. }))) => {
+                    issues.push(Issue::Rules(e));
+                    stopped = true;
+                }
+                Ok(replayed) => {
+                    if let Err(ReplayError::Diverged { applied, .. }) = replayed {
+                        let applied = *applied;
+                        if applied.outcome != entry.outcome {
+                            issues.push(Issue::Outcome(applied.outcome));
+                        }
+                        if applied.effects != entry.effects {
+                            issues.push(Issue::Effects(applied.effects));
+                        }
                     }
                     if let Err(e) = Touched::by(entry).check(&state) {
                         issues.push(Issue::Broken(e));
@@ -125,6 +136,7 @@ fn describe(entry: &LogEntry, issues: &[Issue<'_>]) -> String {
             Issue::Panicked(message) => {
                 format!("the state machine panicked on it ({message}); the rest of the log is not replayed")
             }
+            Issue::Rules(e) => format!("{e}; the rest of the log is not replayed"),
             Issue::Outcome(replayed) => format!(
                 "logged {}, but replay answers {}",
                 text::outcome(&entry.outcome),

@@ -1,5 +1,5 @@
 //! `murphy check`: verifies what clients saw (a history) and what the server logged
-//! against murphy's guarantees (DESIGN section 5), with counts and the first
+//! against murphy's guarantees (docs/DESIGN.md §5), with counts and the first
 //! counter-examples of every violation.
 //!
 //! `check` is pure: no network, no files, no clock. The binary fetches the log and
@@ -11,6 +11,7 @@ mod fcfs;
 pub mod history;
 mod invariants;
 mod lost_writes;
+mod provenance;
 mod real_time;
 mod report;
 mod sessions;
@@ -20,6 +21,7 @@ mod touched;
 use murphy_core::LogEntry;
 
 pub use history::Record;
+pub use provenance::same_server;
 pub use report::{EXAMPLES_MAX, Finding, Report};
 
 /// Checks a client-side history and the server's whole log (from LSN 1, in LSN order)

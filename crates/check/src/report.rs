@@ -51,7 +51,7 @@ impl Finding {
     }
 }
 
-/// What `check` found, one `Finding` per guarantee of DESIGN section 5 it verifies.
+/// What `check` found, one `Finding` per guarantee of docs/DESIGN.md §5 it verifies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub log_entries: u64,

@@ -41,6 +41,7 @@ pub(crate) fn command(command: &Command) -> String {
         Command::Deposit { student, amount_cents } => format!("deposit {amount_cents} cents for {student}"),
         Command::Withdraw { student, amount_cents } => format!("withdraw {amount_cents} cents from {student}"),
         Command::Transfer { from, to, amount_cents } => format!("transfer {amount_cents} cents from {from} to {to}"),
+        Command::UpgradeRules { rules } => format!("upgrade_rules to version {rules}"),
         Command::OpenLine { active_max, .. } => format!("open_line for {active_max} active students"),
         Command::CloseLine {} => "close_line".into(),
         Command::AdvanceLine { window, .. } => format!("advance_line of window {window}"),
@@ -57,7 +58,7 @@ pub(crate) fn outcome(outcome: &Outcome) -> String {
             return format!("{} {value}", outcome.kind());
         }
     }
-    outcome.kind().to_owned()
+    outcome.kind().name().to_owned()
 }
 
 pub(crate) fn effects(effects: &Effects) -> String {

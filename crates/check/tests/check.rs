@@ -459,3 +459,35 @@ fn sessions_outside_the_history_are_counted_and_said_to_be() {
     );
     assert!(report.to_string().contains(&format!("sessions: {note}")), "{report}");
 }
+
+#[test]
+fn a_history_from_another_server_is_named_so_not_listed_as_violations() {
+    let mut run = registrar();
+    run.send("c1", &[enroll("s1", "A")]);
+    run.send("c2", &[enroll("s2", "B")]);
+    assert_eq!(murphy_check::same_server(&run.history, &run.log), Ok(()));
+
+    // The log of a server that never saw these requests: a shorter one...
+    let mut short = run.log.clone();
+    short.truncate(5);
+    let past_the_end = murphy_check::same_server(&run.history, &short).unwrap_err();
+    assert!(past_the_end.contains("run past this log's end"), "{past_the_end}");
+    assert!(
+        past_the_end.contains("is --url the server the bench drove?"),
+        "{past_the_end}"
+    );
+
+    // ... and a longer one holding other commands at those LSNs.
+    let mut other = Run::new();
+    other.admin(&(1..=20).map(|i| student(&format!("t{i}"))).collect::<Vec<_>>());
+    let foreign = murphy_check::same_server(&run.history, &other.log).unwrap_err();
+    assert!(
+        foreign.contains("none of the history's 11 answered commands"),
+        "{foreign}"
+    );
+
+    // One altered entry is a violation to report, not a foreign history.
+    let lsn = run.history.last().unwrap().results.as_ref().unwrap()[0].lsn;
+    run.log_entry(lsn).command = deposit("s6", 1);
+    assert_eq!(murphy_check::same_server(&run.history, &run.log), Ok(()));
+}

@@ -1,4 +1,4 @@
-//! Exactly-once writes: a `Session` numbers its requests (`client`, `seq`, DESIGN §4)
+//! Exactly-once writes: a `Session` numbers its requests (`client`, `seq`, docs/DESIGN.md §4)
 //! and, when an answer is lost (timeout, dropped connection) or the server sheds load
 //! (`503`), sends the SAME seq again. The server answers a repeated seq from what it
 //! stored and applies nothing, so a retry can never apply a command twice.

@@ -6,10 +6,12 @@
 mod validate;
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumDiscriminants, EnumIter, IntoEnumIterator, IntoStaticStr};
 use time::OffsetDateTime;
 
 use crate::meeting::Meeting;
 use crate::reservation::Reservation;
+use crate::rules::RulesVersion;
 
 pub use validate::check_id;
 
@@ -35,9 +37,16 @@ pub const COMPLETED_PER_STUDENT_MAX: usize = 200;
 pub const AMOUNT_CENTS_MAX: i64 = 1_000_000_000;
 pub const DEFAULT_MAX_UNITS: u32 = 20;
 
-/// Read from a JSON object only (`objects.rs`): an array is refused, not read as the
-/// tag and the fields in order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Every command, listed once; `CommandKind`, derived from it, is the catalogue of
+/// their names. Read from a JSON object only (`objects.rs`): an array is refused, not
+/// read as the tag and the fields in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
+#[strum_discriminants(
+    name(CommandKind),
+    derive(EnumIter, IntoStaticStr, Hash, PartialOrd, Ord),
+    strum(serialize_all = "snake_case"),
+    doc = "The kind of a command: its `\"type\"` tag, and the catalogue of every kind."
+)]
 #[serde(remote = "Self", tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     CreateSection {
@@ -134,6 +143,11 @@ pub enum Command {
         from: StudentId,
         to: StudentId,
         amount_cents: i64,
+    },
+    /// The registrar finalizes an upgrade: the commands after this one are decided
+    /// under rules version `rules`. Sent once every node runs a binary that knows it.
+    UpgradeRules {
+        rules: RulesVersion,
     },
     /// The registrar opens a registration window (`line.rs`): from now, students' writes
     /// need an admission pass, those who come before `opens_at` are drawn into an order
@@ -233,7 +247,44 @@ impl Command {
     }
 }
 
+impl CommandKind {
+    /// Every kind, in the order `Command` lists them.
+    pub fn all() -> impl Iterator<Item = CommandKind> {
+        CommandKind::iter()
+    }
+
+    /// The snake_case name, as in the command's `"type"` tag.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The rules version from which commands of this kind may be written to the log.
+    /// A binary that knows only older versions cannot replay them, so a new kind is
+    /// refused before the log until the cluster's version reaches this one.
+    /// `upgrade_rules` is the exception that makes the rule: written under the old
+    /// version, it is the entry past which an older binary must not go, and it knows.
+    pub fn since(self) -> RulesVersion {
+        use CommandKind::*;
+        match self {
+            CreateSection | SetCapacity | CreateStudent | SetAppointment | RecordCompletion | IssuePermission
+            | Enroll | Drop | Swap | Deposit | Withdraw | Transfer | UpgradeRules => RulesVersion::V1,
+            OpenLine | CloseLine | AdvanceLine => RulesVersion::V3,
+        }
+    }
+}
+
+impl std::fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Command {
+    /// The command's kind; `kind().name()` is its `"type"` tag.
+    pub fn kind(&self) -> CommandKind {
+        self.into()
+    }
+
     /// The student on whose behalf the command acts: a student token may send only
     /// commands that act for itself. `None` for the registrar's (admin) commands.
     pub fn acting_student(&self) -> Option<&str> {
@@ -250,6 +301,7 @@ impl Command {
             | Command::SetAppointment { .. }
             | Command::RecordCompletion { .. }
             | Command::IssuePermission { .. }
+            | Command::UpgradeRules { .. }
             | Command::OpenLine { .. }
             | Command::CloseLine {}
             | Command::AdvanceLine { .. } => None,
@@ -271,6 +323,7 @@ impl Command {
         match self {
             Command::CreateSection { linked, .. } => linked.iter().map(|id| Section(id)).collect(),
             Command::CreateStudent { .. }
+            | Command::UpgradeRules { .. }
             | Command::OpenLine { .. }
             | Command::CloseLine {}
             | Command::AdvanceLine { .. } => vec![],

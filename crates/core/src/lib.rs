@@ -11,14 +11,16 @@ mod objects;
 pub mod outcome;
 pub mod permission;
 pub mod reservation;
+pub mod rules;
 pub mod session;
 pub mod state;
 pub mod wire;
 
-pub use command::{Command, CourseId, SectionId, StudentId};
+pub use command::{Command, CommandKind, CourseId, SectionId, StudentId};
 pub use meeting::{Days, Meeting, TimeOfDay};
-pub use outcome::{Applied, Effects, LinkProblem, LogEntry, Outcome, Promotion, Release, Skip};
+pub use outcome::{Applied, Effects, LinkProblem, LogEntry, Outcome, OutcomeKind, Promotion, Release, Skip};
 pub use permission::Permission;
 pub use reservation::{Population, Reservation, ReservedSeats};
+pub use rules::{ReplayError, RulesVersion};
 pub use session::{Decision, RequestLsns, SessionChange, SessionLimits, SessionRow, Sessions};
 pub use state::{Changes, Section, State, Student, Unknown};

@@ -2,12 +2,24 @@
 //! they are logged like successes, so the log is also the audit trail.
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumDiscriminants, EnumIter, IntoEnumIterator, IntoStaticStr};
 use time::OffsetDateTime;
 
 use crate::command::{Command, CourseId, SectionId, StudentId};
 use crate::reservation::Population;
+use crate::rules::RulesVersion;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Every outcome, listed once: successes first, then refusals in the order the rules
+/// check them (the first rule a command breaks is its answer). `OutcomeKind`, derived
+/// from this enum, is the catalogue the API document, the command line's and the web
+/// page's sentences and their tests are checked against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
+#[strum_discriminants(
+    name(OutcomeKind),
+    derive(EnumIter, IntoStaticStr, Hash, PartialOrd, Ord),
+    strum(serialize_all = "snake_case"),
+    doc = "The kind of an outcome: its `\"type\"` tag, and the catalogue of every kind."
+)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Outcome {
     Created,
@@ -46,6 +58,11 @@ pub enum Outcome {
     Permission {
         code: String,
     },
+    /// `upgrade_rules`: the commands after this one are decided under `to`.
+    RulesUpgraded {
+        from: RulesVersion,
+        to: RulesVersion,
+    },
     /// `open_line`: the window's id (its LSN), which passes name.
     LineOpened {
         window: u64,
@@ -57,7 +74,7 @@ pub enum Outcome {
         admitted: u64,
     },
 
-    // Refusals, in the order the rules are checked.
+    // Refusals, in the order the rules check them.
     NoSuchSection {
         section: SectionId,
     },
@@ -85,6 +102,14 @@ pub enum Outcome {
     AlreadyWaitlisted {
         position: u32,
     },
+    /// A drop or swap of a section the student neither holds nor waits for.
+    NotEnrolled,
+    /// The student already holds or waits for `held`, a section of the same `course`
+    /// (a lecture with its linked section is one holding). Since rules version 2.
+    DuplicateCourse {
+        course: CourseId,
+        held: SectionId,
+    },
     /// A course the section requires that the student has not completed.
     MissingPrerequisite {
         course: CourseId,
@@ -103,7 +128,6 @@ pub enum Outcome {
         #[serde(with = "time::serde::rfc3339")]
         until: OffsetDateTime,
     },
-    NotEnrolled,
     /// A capacity below the number already enrolled would overbook.
     BelowEnrolled {
         enrolled: u32,
@@ -124,6 +148,10 @@ pub enum Outcome {
     },
     /// The balance would pass `BALANCE_CENTS_MAX`.
     BalanceLimit,
+    /// `upgrade_rules` to a version the log is already at, or past: `rules` is where it is.
+    AlreadyUpgraded {
+        rules: RulesVersion,
+    },
     /// No registration window is open (or not the one named).
     NoLine,
 }
@@ -131,62 +159,55 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the command was refused (and so changed nothing).
     pub fn is_refusal(&self) -> bool {
-        !matches!(
-            self,
-            Outcome::Created
-                | Outcome::CapacitySet { .. }
-                | Outcome::AppointmentSet
-                | Outcome::Enrolled
-                | Outcome::Waitlisted { .. }
-                | Outcome::Dropped { .. }
-                | Outcome::Swapped { .. }
-                | Outcome::Balance { .. }
-                | Outcome::CompletionRecorded
-                | Outcome::Permission { .. }
-                | Outcome::LineOpened { .. }
-                | Outcome::LineClosed
-                | Outcome::LineMoved { .. }
-        )
+        self.kind().is_refusal()
     }
 
-    /// The snake_case name of the outcome, as in its `"type"` tag.
-    pub fn kind(&self) -> &'static str {
+    /// The outcome's kind; `kind().name()` is its `"type"` tag.
+    pub fn kind(&self) -> OutcomeKind {
+        self.into()
+    }
+}
+
+impl OutcomeKind {
+    /// Every kind, successes first, then refusals in the order the rules check them.
+    pub fn all() -> impl Iterator<Item = OutcomeKind> {
+        OutcomeKind::iter()
+    }
+
+    /// The snake_case name, as in the outcome's `"type"` tag.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether outcomes of this kind are refusals: answers that changed nothing.
+    pub fn is_refusal(self) -> bool {
+        use OutcomeKind::*;
         match self {
-            Outcome::Created => "created",
-            Outcome::CapacitySet { .. } => "capacity_set",
-            Outcome::AppointmentSet => "appointment_set",
-            Outcome::Enrolled => "enrolled",
-            Outcome::Waitlisted { .. } => "waitlisted",
-            Outcome::Dropped { .. } => "dropped",
-            Outcome::Swapped { .. } => "swapped",
-            Outcome::Balance { .. } => "balance",
-            Outcome::CompletionRecorded => "completion_recorded",
-            Outcome::Permission { .. } => "permission",
-            Outcome::LineOpened { .. } => "line_opened",
-            Outcome::LineClosed => "line_closed",
-            Outcome::LineMoved { .. } => "line_moved",
-            Outcome::NoSuchSection { .. } => "no_such_section",
-            Outcome::NoSuchStudent { .. } => "no_such_student",
-            Outcome::AlreadyExists => "already_exists",
-            Outcome::NeedsLinked { .. } => "needs_linked",
-            Outcome::BadPermission => "bad_permission",
-            Outcome::NotOpen { .. } => "not_open",
-            Outcome::Hold { .. } => "hold",
-            Outcome::AlreadyEnrolled => "already_enrolled",
-            Outcome::AlreadyWaitlisted { .. } => "already_waitlisted",
-            Outcome::MissingPrerequisite { .. } => "missing_prerequisite",
-            Outcome::TimeConflict { .. } => "time_conflict",
-            Outcome::UnitLimit { .. } => "unit_limit",
-            Outcome::Full => "full",
-            Outcome::Reserved { .. } => "reserved",
-            Outcome::NotEnrolled => "not_enrolled",
-            Outcome::BelowEnrolled { .. } => "below_enrolled",
-            Outcome::BelowReserved { .. } => "below_reserved",
-            Outcome::CannotLink { .. } => "cannot_link",
-            Outcome::InsufficientFunds { .. } => "insufficient_funds",
-            Outcome::BalanceLimit => "balance_limit",
-            Outcome::NoLine => "no_line",
+            Created | CapacitySet | AppointmentSet | Enrolled | Waitlisted | Dropped | Swapped | Balance
+            | CompletionRecorded | Permission | RulesUpgraded | LineOpened | LineClosed | LineMoved => false,
+            NoSuchSection | NoSuchStudent | AlreadyExists | NeedsLinked | BadPermission | NotOpen | Hold
+            | AlreadyEnrolled | AlreadyWaitlisted | NotEnrolled | DuplicateCourse | MissingPrerequisite
+            | TimeConflict | UnitLimit | Full | Reserved | BelowEnrolled | BelowReserved | CannotLink
+            | InsufficientFunds | BalanceLimit | AlreadyUpgraded | NoLine => true,
         }
+    }
+
+    /// The rules version that introduced this kind: no command decided under an older
+    /// one has an outcome of it.
+    pub fn since(self) -> RulesVersion {
+        match self {
+            OutcomeKind::DuplicateCourse => RulesVersion::V2,
+            OutcomeKind::LineOpened | OutcomeKind::LineClosed | OutcomeKind::LineMoved | OutcomeKind::NoLine => {
+                RulesVersion::V3
+            }
+            _ => RulesVersion::V1,
+        }
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -253,10 +274,12 @@ impl Effects {
     }
 }
 
-/// The result of applying one command: its place in the serial order and its answer.
+/// The result of applying one command: its place in the serial order, the rules it
+/// was decided under, and its answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub lsn: u64,
+    pub rules: RulesVersion,
     pub outcome: Outcome,
     pub effects: Effects,
 }
@@ -268,6 +291,10 @@ pub struct LogEntry {
     /// Arrival time at the server: the clock is an input to the state machine.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The rules version the command was decided under, and is replayed under. An
+    /// entry written before versions were recorded has none: version 1.
+    #[serde(default)]
+    pub rules: RulesVersion,
     pub client: Option<String>,
     pub seq: Option<u64>,
     /// Who the session `client` belongs to (a student id, or `@admin`): every session

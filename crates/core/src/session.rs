@@ -1,4 +1,4 @@
-//! Exactly-once client sessions (DESIGN section 4) as a pure table: what to do with a
+//! Exactly-once client sessions (docs/DESIGN.md §4) as a pure table: what to do with a
 //! request that carries `(client, seq)`, and when an idle session is forgotten. No I/O
 //! and no clock: times are the log's arrival times, so the table that start-up rebuilds
 //! from the log makes the same decisions the running server made.

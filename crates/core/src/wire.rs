@@ -1,4 +1,4 @@
-//! The JSON shapes of HTTP API v1 (DESIGN section 4) that are not commands or outcomes:
+//! The JSON shapes of HTTP API v1 (docs/DESIGN.md §4) that are not commands or outcomes:
 //! requests, answers and the read views. Kept apart from the domain types so the
 //! contract can stay fixed while the domain grows; server and clients share them.
 
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Command, Meeting, Outcome, Permission, Population, Section, Student};
+use crate::{Command, Meeting, Outcome, Permission, Population, RulesVersion, Section, Student};
 
 /// `POST /api/v1/commands`. Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +31,23 @@ crate::objects::objects_only!(
 pub struct CommandResult {
     pub lsn: u64,
     pub outcome: Outcome,
+}
+
+impl CommandResult {
+    /// The answer a logged command got.
+    pub fn of(entry: &crate::LogEntry) -> CommandResult {
+        CommandResult {
+            lsn: entry.lsn,
+            outcome: entry.outcome.clone(),
+        }
+    }
+
+    /// The `results` array of an answer to `POST /api/v1/commands`, as JSON: how an
+    /// outcome is written for a client, here and nowhere else (a fresh answer and the
+    /// answer to a retry read back from the log alike).
+    pub fn answer_json(results: &[CommandResult]) -> String {
+        serde_json::to_string(results).expect("results serialize")
+    }
 }
 
 /// The answer to `POST /api/v1/commands`, one result per command, in order.
@@ -233,6 +250,11 @@ pub struct ClusterView {
     pub primary: Option<String>,
     /// Log entries this node has yet to apply (a secondary's replication lag).
     pub replication_behind_commands: u64,
+    /// The rules version the log is at, as this node has read it: what the next
+    /// command is decided under.
+    pub rules: RulesVersion,
+    /// The newest rules version this node's binary knows.
+    pub rules_version_max: RulesVersion,
 }
 
 /// Where a student stands in the waiting room (`line.rs`).

@@ -12,6 +12,7 @@ mod ctx;
 pub mod exit;
 pub mod help;
 mod import;
+mod money;
 mod reads;
 mod schedule;
 mod table;
@@ -21,7 +22,7 @@ mod writes;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use murphy_core::Command as Cmd;
+use murphy_core::{Command as Cmd, RulesVersion};
 
 use ctx::Ctx;
 use exit::Status;
@@ -29,8 +30,8 @@ use exit::Status;
 /// Connection and output options, shared by every client subcommand.
 #[derive(Args, Clone)]
 pub struct Common {
-    /// The murphy server's address.
-    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    /// The murphy server's URL (http:// when left out).
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000", value_parser = crate::address::server_url)]
     url: String,
     /// Your token: a student's (the registrar issues it with `murphy admin token`) or
     /// the admin token.
@@ -117,14 +118,16 @@ pub enum Command {
     Deposit {
         #[command(flatten)]
         common: Common,
-        /// The amount in cents: 5000 is $50.00.
+        /// The amount in dollars: 50, 12.50 or $12.50.
+        #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
     /// Take money out (an overdraft costs a $30.00 fee).
     Withdraw {
         #[command(flatten)]
         common: Common,
-        /// The amount in cents: 5000 is $50.00.
+        /// The amount in dollars: 50, 12.50 or $12.50.
+        #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
     /// Send money to another student (never overdraws).
@@ -133,7 +136,8 @@ pub enum Command {
         common: Common,
         /// The student who receives the money.
         to: String,
-        /// The amount in cents: 5000 is $50.00.
+        /// The amount in dollars: 50, 12.50 or $12.50.
+        #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
     /// Live seat counts of a section, one line per change, until ctrl-c.
@@ -190,6 +194,16 @@ pub enum AdminCommand {
         /// The course, e.g. COMSCI-31.
         course: String,
     },
+    /// Finalize an upgrade of the rules: every command from now on is decided under
+    /// the newest rules version this murphy knows (or --to). Run it once every node
+    /// runs the new murphy; it is refused while one does not, and cannot be undone.
+    Upgrade {
+        #[command(flatten)]
+        common: Common,
+        /// The rules version to move to.
+        #[arg(long, value_name = "VERSION", default_value_t = RulesVersion::LATEST.number())]
+        to: u32,
+    },
 }
 
 /// Runs one client subcommand; a refusal printed as a sentence is `Status::Refused`.
@@ -200,26 +214,7 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
         Command::Schedule { common } => reads::schedule(&Ctx::new(common)?).await,
         Command::Balance { common } => reads::balance(&Ctx::new(common)?).await,
         Command::Watch { common, id } => reads::watch(&Ctx::new(common)?, &id).await,
-        Command::Admin(AdminCommand::Token { common, holder }) => writes::token(&Ctx::new(common)?, &holder).await,
-        Command::Admin(AdminCommand::Import { common, file }) => writes::import(&Ctx::new(common)?, &file).await,
-        Command::Admin(AdminCommand::Permission {
-            common,
-            holder,
-            section,
-        }) => {
-            let command = Cmd::IssuePermission {
-                student: holder,
-                section,
-            };
-            writes::apply(&Ctx::new(common)?, vec![command]).await
-        }
-        Command::Admin(AdminCommand::Complete { common, holder, course }) => {
-            let command = Cmd::RecordCompletion {
-                student: holder,
-                course,
-            };
-            writes::apply(&Ctx::new(common)?, vec![command]).await
-        }
+        Command::Admin(command) => admin(command).await,
         write => {
             let (common, make) = write_command(write);
             let ctx = Ctx::new(common)?;
@@ -227,6 +222,52 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
             writes::apply(&ctx, vec![command]).await
         }
     }
+}
+
+/// Runs a registrar's command, once the token is known to be the admin's.
+async fn admin(command: AdminCommand) -> anyhow::Result<Status> {
+    let (common, work) = match command {
+        AdminCommand::Token { common, holder } => (common, Admin::Token(holder)),
+        AdminCommand::Import { common, file } => (common, Admin::Import(file)),
+        AdminCommand::Permission {
+            common,
+            holder,
+            section,
+        } => (
+            common,
+            Admin::Apply(Cmd::IssuePermission {
+                student: holder,
+                section,
+            }),
+        ),
+        AdminCommand::Complete { common, holder, course } => (
+            common,
+            Admin::Apply(Cmd::RecordCompletion {
+                student: holder,
+                course,
+            }),
+        ),
+        AdminCommand::Upgrade { common, to } => (
+            common,
+            Admin::Apply(Cmd::UpgradeRules {
+                rules: RulesVersion::new(to),
+            }),
+        ),
+    };
+    let ctx = Ctx::new(common)?;
+    ctx.require_admin().await?;
+    match work {
+        Admin::Token(holder) => writes::token(&ctx, &holder).await,
+        Admin::Import(file) => writes::import(&ctx, &file).await,
+        Admin::Apply(command) => writes::apply(&ctx, vec![command]).await,
+    }
+}
+
+/// What a registrar's command does, apart from its connection options.
+enum Admin {
+    Token(String),
+    Import(PathBuf),
+    Apply(Cmd),
 }
 
 /// The student commands that write: their options, and the command for a student.

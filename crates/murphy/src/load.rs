@@ -1,6 +1,7 @@
 //! `murphy bench` and `murphy check`: their flags, and the glue to the `murphy-bench`
 //! and `murphy-check` crates.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ pub enum ModelArg {
 pub struct BenchArgs {
     /// The server to drive; several, comma-separated (the nodes of a cluster), spread the
     /// connections over them, each moving on to the next when its node cannot be reached.
-    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000", value_parser = crate::address::server_urls)]
     url: String,
     /// murphy's admin token (the scenario is set up and played through it).
     #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
@@ -46,15 +47,17 @@ pub struct BenchArgs {
     /// How long to drive the load, in seconds.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Stop after this many requests (retries not counted).
-    #[arg(long, default_value_t = u64::MAX)]
-    requests_max: u64,
-    /// Students in the scenario (b000000, b000001, ...). Those an earlier run created
-    /// are reused and the missing ones added.
+    /// Stop after this many requests (retries not counted); without it, at --duration.
+    #[arg(long)]
+    requests_max: Option<u64>,
+    /// Run over the students and sections an earlier run left on the server (their
+    /// seats taken by it), adding what is missing, instead of refusing to.
+    #[arg(long)]
+    reuse: bool,
+    /// Students in the scenario (b000000, b000001, ...).
     #[arg(long, default_value_t = 4000)]
     students: usize,
-    /// Sections in the scenario (RD-00000, ...), seated for --students; reused and
-    /// added to like the students.
+    /// Sections in the scenario (RD-00000, ...), seated for --students.
     #[arg(long, default_value_t = 200)]
     sections: usize,
     /// The most popular sections, oversubscribed tenfold.
@@ -103,11 +106,16 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<Status> {
     let in_out = |name: &str| args.out.as_ref().map(|dir| dir.join(name));
     let json = args.json.clone().or_else(|| in_out("report.json"));
     let plot = args.plot.clone().or_else(|| in_out("plots"));
-    let report = murphy_bench::run(Options {
+    let options = Options {
         history: args.history.clone().or_else(|| in_out("history.jsonl")),
         ..options
-    })
-    .await?;
+    };
+    print!("{}", murphy_bench::header(&options));
+    std::io::stdout().flush()?;
+    let report = murphy_bench::run(options).await.map_err(|e| match e {
+        murphy_bench::BenchError::Reused(said) => usage(said),
+        e => e.into(),
+    })?;
     print!("{}", murphy_bench::render(&report));
     if let Some(path) = &json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
@@ -163,7 +171,7 @@ fn options(args: &BenchArgs) -> anyhow::Result<Options> {
         connections: args.connections,
         threads: args.threads.max(1),
         duration: Duration::from_secs_f64(args.duration),
-        requests_max: args.requests_max,
+        requests_max: args.requests_max.unwrap_or(u64::MAX),
         shape: Shape {
             students: args.students,
             sections: args.sections.max(1),
@@ -177,6 +185,7 @@ fn options(args: &BenchArgs) -> anyhow::Result<Options> {
         seed: args.seed,
         opens_after: Duration::from_millis(args.opens_after_ms),
         history: None,
+        reuse: args.reuse,
     })
 }
 
@@ -185,8 +194,8 @@ pub struct CheckArgs {
     /// The history `murphy bench --history` (or `--out DIR`: DIR/history.jsonl) recorded.
     #[arg(long)]
     history: PathBuf,
-    /// The server whose log to check against.
-    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000")]
+    /// The server whose log to check against (http:// when left out).
+    #[arg(long, env = "MURPHY_URL", default_value = "http://127.0.0.1:3000", value_parser = crate::address::server_url)]
     url: String,
     /// murphy's admin token: only the admin may read the log.
     #[arg(long, env = "MURPHY_ADMIN_TOKEN", hide_env_values = true)]
@@ -206,6 +215,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<Status> {
         .full_log()
         .await
         .context("fetching the server's log (is --admin-token right?)")?;
+    murphy_check::same_server(&history, &log).map_err(usage)?;
     let report = murphy_check::check(&history, &log);
     println!("{report}");
     if let Some(path) = &args.json {

@@ -12,6 +12,7 @@ macro_rules! say {
     }};
 }
 
+mod address;
 mod demo;
 mod load;
 mod net;
@@ -23,7 +24,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -56,8 +56,9 @@ enum Cmd {
     },
     /// Serve the lecture's app.js: `Hello, World!` as text/plain on every path.
     Hello {
-        /// Address to listen on (port 0 picks a free port; the address is printed).
-        #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
+        /// Address to listen on: 127.0.0.1:3000, localhost:3000 or a port (port 0 picks
+        /// a free port; the address is printed).
+        #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000", value_parser = address::listen)]
         listen: SocketAddr,
     },
     /// Drive a running murphy (or any server, for `hello`) with a load scenario.
@@ -66,18 +67,18 @@ enum Cmd {
     Check(load::CheckArgs),
     /// Simulate the lecture's networks: circuit and packet switching, Baran, registration day.
     Net(net::NetArgs),
-    /// Replay the whole log offline and check it against the materialized tables.
-    Verify {
-        /// The data directory whose log and tables to check against each other.
-        #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
-        data_dir: PathBuf,
-    },
+    /// Replay the whole log and check it against the materialized tables (SQLite's
+    /// offline, or a cluster's PostgreSQL while it runs).
+    Verify(serve::VerifyArgs),
+    /// What murphy's exit statuses mean (`murphy help exit-status`).
+    #[command(hide = true, after_help = cli::exit::EXIT_STATUS_HELP)]
+    ExitStatus,
     /// The client commands: sections, enroll, watch, admin import, ...
     #[command(flatten)]
     Client(cli::Command),
 }
 
-/// Ends with the status of `cli::exit` (documented in every `--help`); an error is
+/// Ends with the status of `cli::exit` (`murphy help exit-status`); an error is
 /// printed as `error: ...` with its causes, never as a backtrace.
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
         // Colour codes only for a person at a terminal, not in a file or a pipe.
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
-    let matches = cli::help::with_exit_statuses(Cli::command()).get_matches();
+    let matches = cli::help::finished(Cli::command()).get_matches();
     let args = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(args) {
         Ok(status) => status.into(),
@@ -104,10 +105,17 @@ fn run(args: Cli) -> anyhow::Result<Status> {
             Cmd::Serve(args) => serve::serve(args, None).await.map(done),
             Cmd::Demo { serve: args, students } => serve::serve(args, Some(students)).await.map(done),
             Cmd::Hello { listen } => serve::hello(listen).await.map(done),
-            Cmd::Verify { data_dir } => serve::verify(data_dir).map(done),
+            // PostgreSQL's client runs a runtime of its own: off the async threads.
+            Cmd::Verify(args) => tokio::task::spawn_blocking(move || serve::verify(args))
+                .await?
+                .map(done),
             Cmd::Net(args) => net::run(args).map(done),
             Cmd::Bench(args) => load::bench(args).await,
             Cmd::Check(args) => load::check(args).await,
+            Cmd::ExitStatus => {
+                println!("{}", cli::exit::EXIT_STATUS_HELP);
+                Ok(Status::Done)
+            }
             Cmd::Client(command) => cli::run(command).await,
         }
     })

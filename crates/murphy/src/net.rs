@@ -93,6 +93,14 @@ pub fn run(args: NetArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The network a run is over, as its table names it.
+fn network_name(common: &Common) -> String {
+    match &common.network {
+        None => "the US network".to_owned(),
+        Some(path) => path.display().to_string(),
+    }
+}
+
 fn network(path: Option<&Path>) -> anyhow::Result<Network> {
     let Some(p) = path else { return Ok(Network::us()) };
     let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -193,7 +201,8 @@ fn circuit_cmd(a: CircuitArgs) -> anyhow::Result<()> {
     };
     let r = with_bar(&a.common, |p| circuit::run(&net, &config, p))?;
     let plots = [("circuit-calls.svg", plot::circuit_series(&r))];
-    emit(&a.common, serde_json::to_string_pretty(&r), render::circuit(&r), &plots)
+    let table = render::circuit_setup(&network_name(&a.common), &net, &config) + &render::circuit(&r);
+    emit(&a.common, serde_json::to_string_pretty(&r), table, &plots)
 }
 
 fn one_link_cmd(a: &CircuitArgs) -> anyhow::Result<()> {
@@ -268,7 +277,8 @@ struct PacketArgs {
     /// The interval of the delivered-traffic series.
     #[arg(long, default_value = "100ms", value_parser = parse_time)]
     sample: Nanos,
-    /// Add wall-clock time and events per second to the JSON (which then differs run to run).
+    /// Say the simulator's own speed: wall-clock time and events per second (in the JSON
+    /// too, which then differs run to run).
     #[arg(long)]
     timing: bool,
     #[command(flatten)]
@@ -309,12 +319,13 @@ fn packet_cmd(a: PacketArgs) -> anyhow::Result<()> {
     let wall_s = started.elapsed().as_secs_f64();
     let events_per_s = (r.events as f64 / wall_s.max(1e-9)).round();
     let mut json = serde_json::to_value(&r)?;
+    // The simulator's own speed only when asked: what happened to the traffic is the news.
     if a.timing {
         json["wall_s"] = wall_s.into();
         json["events_per_s"] = events_per_s.into();
-    }
-    if !a.common.json {
-        eprintln!("{} events in {wall_s:.3} s: {:.2} M/s", r.events, events_per_s / 1e6);
+        if !a.common.json {
+            eprintln!("{} events in {wall_s:.3} s: {:.2} M/s", r.events, events_per_s / 1e6);
+        }
     }
     let json = serde_json::to_string_pretty(&json);
     let plots = [("packet-delivered.svg", plot::packet_series(&r))];

@@ -7,15 +7,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use murphy_core::RulesVersion;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
+use crate::cli::exit::{failed, usage};
 use crate::demo;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the address is printed).
-    #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000")]
+    /// Address to listen on: 127.0.0.1:3000, localhost:3000 or a port (port 0 picks a
+    /// free port; the address is printed).
+    #[arg(long, env = "MURPHY_LISTEN", default_value = "127.0.0.1:3000", value_parser = crate::address::listen)]
     listen: SocketAddr,
     /// Directory holding the SQLite files (log.sqlite3, tables.sqlite3) and the
     /// generated admin token.
@@ -120,9 +123,11 @@ struct LimitArgs {
     /// it closes it), in seconds.
     #[arg(long, env = "MURPHY_LINE_OVERLOAD_TIME_MIN_S", default_value_t = Limits::default().line_overload_time_min.as_secs())]
     line_overload_time_min_s: u64,
-    /// The least and the most a waiter is told to wait before asking again, in seconds.
+    /// The least a waiter is told to wait before asking again, in seconds.
     #[arg(long, env = "MURPHY_LINE_POLL_TIME_MIN_S", default_value_t = Limits::default().line_poll_time_min.as_secs())]
     line_poll_time_min_s: u64,
+    /// The most a waiter is told to wait before asking again, in seconds (a place not
+    /// asked for in twice the wait lapses).
     #[arg(long, env = "MURPHY_LINE_POLL_TIME_MAX_S", default_value_t = Limits::default().line_poll_time_max.as_secs())]
     line_poll_time_max_s: u64,
     /// The share of one core the waiting room's polls may take.
@@ -140,6 +145,11 @@ struct LimitArgs {
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
+    /// The newest rules version this node knows, as if it were an older release: how
+    /// the rolling-upgrade tests run an old node from this build. Hidden: no operator
+    /// needs it.
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    pub rules_version_max: u32,
 }
 
 impl ServeArgs {
@@ -179,6 +189,7 @@ impl ServeArgs {
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
+                rules_version_max: known_rules(l.rules_version_max),
                 ..defaults
             },
             database: self.database.clone().map(|url| Database {
@@ -193,13 +204,15 @@ impl ServeArgs {
 pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Result<()> {
     let config = args.config();
     let data_dir = config.data_dir.clone();
+    // Bound before anything is opened: a start that cannot listen creates no data
+    // directory. Connections that come before the server runs wait in the backlog.
+    let listener = bind(args.listen)?;
     // The errors of opening name the path, the cause and the fix themselves. Opening
     // blocks (a database's client runs its own runtime): off the async threads.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
     if let Some(students) = demo_students {
         demo::seed(&server, &data_dir, students).await?;
     }
-    let listener = bind(args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     match &args.database {
         None => say!(
@@ -208,7 +221,8 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
             server.lsn()
         ),
         Some(_) => say!(
-            "murphy serving http://{addr}/ (a node of the cluster on PostgreSQL schema {}, log at lsn {})",
+            "murphy serving http://{addr}/ (a node of the cluster on PostgreSQL schema {}, log at lsn {}; \
+             its role is logged once it has looked at the primary's lease)",
             args.database_schema,
             server.lsn()
         ),
@@ -232,24 +246,69 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
 }
 
 pub async fn hello(listen: SocketAddr) -> anyhow::Result<()> {
-    let listener = bind(listen).with_context(|| format!("listening on {listen}"))?;
+    let listener = bind(listen)?;
     say!("Server running at http://{}/", listener.local_addr()?);
     murphy_server::hello::serve(listener, shutdown_signal()).await?;
     Ok(())
 }
 
-pub fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        murphy_store::Sqlite::exists(&data_dir),
-        "no murphy database in {}: start `murphy serve --data-dir {}` first, or name the right directory",
-        data_dir.display(),
-        data_dir.display()
-    );
-    let store = murphy_store::Sqlite::open(&data_dir)?;
-    let verified = murphy_store::verify(&store).context("replaying the log against the tables")?;
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The data directory whose log and tables to check against each other.
+    #[arg(long, env = "MURPHY_DATA_DIR", default_value = "./murphy-data")]
+    data_dir: PathBuf,
+    /// A cluster's PostgreSQL database (postgres://user@host:port/db) instead of the
+    /// data directory: its log and tables are checked while the nodes run.
+    #[arg(long, env = "MURPHY_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// With --database: the schema murphy's tables live in.
+    #[arg(long, env = "MURPHY_DATABASE_SCHEMA", default_value = "murphy")]
+    database_schema: String,
+    /// The newest rules version to replay under, as an older release would (hidden).
+    #[arg(long, env = "MURPHY_RULES_VERSION_MAX", hide = true, default_value_t = RulesVersion::LATEST.number())]
+    rules_version_max: u32,
+}
+
+/// The rules a capped node knows: at least version 1, at most this build's newest.
+pub fn known_rules(max: u32) -> RulesVersion {
+    RulesVersion::new(max).clamp(RulesVersion::V1, RulesVersion::LATEST)
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let (store, place): (Box<dyn murphy_store::Backend>, String) = match &args.database {
+        Some(url) => {
+            let options = murphy_store::PostgresOptions {
+                schema: args.database_schema.clone(),
+                ..murphy_store::PostgresOptions::default()
+            };
+            let store = murphy_store::Postgres::connect(url, options)?;
+            if store.log_end()? == 0 {
+                return Err(usage(format!(
+                    "the schema {} holds no log entries: is --database-schema the one the nodes serve from?",
+                    args.database_schema
+                )));
+            }
+            (Box::new(store), format!("PostgreSQL schema {}", args.database_schema))
+        }
+        None => {
+            let data_dir = &args.data_dir;
+            anyhow::ensure!(
+                murphy_store::Sqlite::exists(data_dir),
+                "no murphy database in {}: start `murphy serve --data-dir {}` first, or name the right directory",
+                data_dir.display(),
+                data_dir.display()
+            );
+            (
+                Box::new(murphy_store::Sqlite::open(data_dir)?),
+                data_dir.display().to_string(),
+            )
+        }
+    };
+    let verified = murphy_store::verify(&*store, known_rules(args.rules_version_max))
+        .context("replaying the log against the tables")?;
     println!(
-        "ok: {} log entries replay to their logged outcomes, the tables equal the replay at their lsn {}, \
-         and every invariant holds",
+        "ok ({place}): {} log entries replay to their logged outcomes, the tables equal the replay at \
+         their lsn {}, and every invariant holds",
         verified.log_lsn, verified.tables_lsn
     );
     Ok(())
@@ -260,7 +319,18 @@ pub fn verify(data_dir: PathBuf) -> anyhow::Result<()> {
 /// of 1024, the rest wait out a one-second SYN retry. The kernel caps it at somaxconn.
 const ACCEPT_BACKLOG_CONNECTIONS: u32 = 8192;
 
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// Listens on `addr`; an address in use is said with what to do about it.
+fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    listen(addr).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => failed(format!(
+            "another process listens on {addr}: stop it, or pass --listen (or set MURPHY_LISTEN) \
+             with another address"
+        )),
+        _ => anyhow::Error::new(e).context(format!("listening on {addr}")),
+    })
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {

@@ -74,6 +74,28 @@ fn a_registration_day_run_checks_clean_and_a_tampered_history_does_not() {
         String::from_utf8_lossy(&check.stderr)
     );
 
+    // The same history against another server: said to be another server's, once,
+    // not thousands of violations.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Murphy::serve(other_dir.path(), ADMIN_TOKEN);
+    let wrong = murphy(&[
+        "check",
+        "--url",
+        &other.url,
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--history",
+        history.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(2), "{said}");
+    assert!(said.contains("is --url the server the bench drove?"), "{said}");
+    assert!(
+        wrong.stdout.is_empty(),
+        "no violations listed: {}",
+        String::from_utf8_lossy(&wrong.stdout)
+    );
+
     // Claim one answered command was told something else: a lost or altered write.
     let text = std::fs::read_to_string(&history).unwrap();
     let tampered: Vec<String> = text

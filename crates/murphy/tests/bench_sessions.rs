@@ -1,8 +1,9 @@
 //! `murphy bench` against the real binary where it used to go wrong: with a tiny
 //! request queue and no retries, writes are shed with `503` and given up, and a session
 //! must never be wedged by one (no `409 session_gap` after a give-up: the student goes
-//! on in a new session); and a run with more students than the last one grows the
-//! scenario instead of failing on a student that does not exist.
+//! on in a new session); a second run over the first one's students starts only when
+//! asked to (`--reuse`), and then grows the scenario; and a run into a log (no
+//! terminal) says what it runs at once and how it goes, in a report that reads well.
 
 mod common;
 
@@ -54,12 +55,14 @@ fn a_write_given_up_ends_its_session_instead_of_wedging_it() {
     let shed = history.iter().filter(|r| status(r) == Some(503)).count();
     assert!(shed > 0, "a queue of 4 under 64 connections sheds writes: {text}");
     assert_eq!(run.status.code(), Some(3), "shed writes were never answered: {text}");
-    let never = stdout(&run)
+    let said = stdout(&run);
+    let never = said
         .lines()
-        .find(|l| l.starts_with("writes never answered: "))
+        .skip_while(|l| *l != "writes never answered:")
+        .nth(1)
         .map(str::to_owned);
     assert!(
-        never.is_some_and(|l| l.contains("not applied (503 overloaded) ")),
+        never.is_some_and(|l| l.trim_start().starts_with("not applied (503 overloaded) ")),
         "the report names the give-ups: {text}"
     );
 
@@ -95,12 +98,15 @@ fn a_write_given_up_ends_its_session_instead_of_wedging_it() {
     assert!(check.status.success(), "check: {}", both(&check));
 }
 
+/// A second run over an earlier run's students and sections (their seats taken) is
+/// refused before anything is created, unless asked for with --reuse; then it adds
+/// what is missing and says what it reused.
 #[test]
-fn a_run_with_more_students_than_the_last_grows_the_scenario() {
+fn a_second_run_starts_only_when_asked_to_reuse_and_then_grows_the_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let server = Murphy::serve(dir.path(), ADMIN_TOKEN);
-    let bench = |students: &str| {
-        murphy(&[
+    let bench = |students: &str, more: &[&str]| {
+        let mut args = vec![
             "bench",
             "--url",
             &server.url,
@@ -116,19 +122,107 @@ fn a_run_with_more_students_than_the_last_grows_the_scenario() {
             "1",
             "--opens-after-ms",
             "100",
-        ])
+        ];
+        args.extend_from_slice(more);
+        murphy(&args)
     };
-    let first = bench("100");
+    let first = bench("100", &[]);
     assert!(first.status.success(), "{}", both(&first));
-    assert!(!stdout(&first).contains("already on the server"), "{}", both(&first));
-    let second = bench("150");
-    let text = both(&second);
-    assert!(second.status.success(), "{text}");
     assert!(
-        stdout(&second).contains(
-            "setup: 10 sections and 100 students were already on the server (an earlier run's); \
-             created 0 sections and 50 students."
-        ),
+        stdout(&first).contains("setup: created 10 sections and 100 students\n"),
+        "{}",
+        both(&first)
+    );
+    assert!(!stdout(&first).contains("reused"), "{}", both(&first));
+
+    let again = bench("150", &[]);
+    assert_eq!(again.status.code(), Some(2), "{}", both(&again));
+    assert!(
+        both(&again).contains("holds an earlier run's 10 sections and 100 students"),
+        "{}",
+        both(&again)
+    );
+    assert!(both(&again).contains("pass --reuse"), "{}", both(&again));
+
+    // Another server's admin token (the demo's, say) is said in a sentence, not as the
+    // raw problem JSON.
+    let wrong = murphy(&[
+        "bench",
+        "--url",
+        &server.url,
+        "--admin-token",
+        "not-this-servers",
+        "--duration",
+        "1",
+    ]);
+    let said = both(&wrong);
+    assert_eq!(wrong.status.code(), Some(3), "{said}");
+    assert!(said.contains("the server refused the admin token (401: "), "{said}");
+    assert!(!said.contains("{\""), "no raw JSON: {said}");
+
+    let reused = bench("150", &["--reuse"]);
+    let text = both(&reused);
+    assert!(reused.status.success(), "{text}");
+    assert!(
+        stdout(&reused).contains("setup: created 0 sections and 50 students\n"),
         "{text}"
     );
+    assert!(
+        stdout(&reused).contains("setup: reused 10 sections and 100 students of an earlier run (--reuse)"),
+        "{text}"
+    );
+}
+
+/// Not on a terminal (a log, CI): the first line comes before the run, a progress line
+/// every few seconds, the outcomes one a line, and no commands/s column that only
+/// repeats answered/s when every request is one command.
+#[test]
+fn a_run_into_a_log_says_what_it_runs_at_once_and_reads_well() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Murphy::serve(dir.path(), ADMIN_TOKEN);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_murphy"))
+        .args(["bench", "--url", &server.url, "--admin-token", ADMIN_TOKEN])
+        .args(["--connections", "8", "--students", "100", "--sections", "10"])
+        .args(["--duration", "6", "--opens-after-ms", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first line comes while the run runs"
+    );
+    assert_eq!(
+        first,
+        format!(
+            "murphy bench: registration-day, closed model, 8 connections for 6 s, against {}\n",
+            server.url
+        )
+    );
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}{stderr}");
+    assert!(stderr.contains("5 of 6 s: "), "a progress line: {stderr}");
+    assert!(!rest.contains("commands/s"), "{rest}");
+    let outcomes: Vec<&str> = rest
+        .lines()
+        .skip_while(|l| *l != "writes answered, by command → outcome:")
+        .skip(1)
+        .take_while(|l| !l.is_empty() && l.starts_with("  "))
+        .collect();
+    assert!(
+        outcomes
+            .iter()
+            .any(|l| l.trim_start().starts_with("enroll → enrolled ")),
+        "one outcome a line: {rest}"
+    );
+
+    let help = murphy(&["bench", "--help"]);
+    assert!(!stdout(&help).contains("18446744073709551615"), "{}", stdout(&help));
 }

@@ -79,7 +79,7 @@ fn each_kind_of_ending_has_its_exit_status() {
     assert_eq!(unknown.status.code(), Some(1), "a 404: {}", both(&unknown));
     assert_eq!(
         stderr(&unknown).lines().next(),
-        Some("error: there is no section NOPE-1; GET /api/v1/sections lists them")
+        Some("error: there is no section NOPE-1; `murphy sections` lists them")
     );
     let bad_token = server.murphy_as("mst_not-a-token", &["sections"]);
     assert_eq!(bad_token.status.code(), Some(1), "a 401: {}", both(&bad_token));
@@ -103,13 +103,8 @@ fn each_kind_of_ending_has_its_exit_status() {
 }
 
 #[test]
-fn help_documents_the_exit_statuses_on_every_command() {
-    for args in [
-        &["--help"][..],
-        &["enroll", "--help"],
-        &["admin", "import", "--help"],
-        &["bench", "--help"],
-    ] {
+fn the_exit_statuses_are_said_in_full_once_and_pointed_to_from_every_help() {
+    for args in [&["--help"][..], &["help", "exit-status"]] {
         let help = murphy_with(&[], args);
         assert!(help.status.success(), "{args:?}: {}", both(&help));
         let text = stdout(&help);
@@ -117,6 +112,36 @@ fn help_documents_the_exit_statuses_on_every_command() {
             assert!(text.contains(line), "{args:?} lacks {line:?}: {text}");
         }
     }
+    for args in [
+        &["enroll", "--help"][..],
+        &["admin", "import", "--help"],
+        &["bench", "--help"],
+    ] {
+        let help = murphy_with(&[], args);
+        assert!(help.status.success(), "{args:?}: {}", both(&help));
+        let text = stdout(&help);
+        assert!(!text.contains("Exit status:\n"), "{args:?} repeats the block: {text}");
+        assert!(
+            text.contains("Exit status: 0 done, 1 refused, 2 usage, 3 failed (`murphy help exit-status`"),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+/// A usage error shows the command's usage as its help does, not the flags that were
+/// given (by the environment, too) as if they were required.
+#[test]
+fn a_missing_argument_shows_the_usage_not_the_flags_given() {
+    let out = murphy_with(
+        &[("MURPHY_URL", "http://127.0.0.1:1"), ("MURPHY_TOKEN", "t")],
+        &["enroll", "--waitlist"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        both(&out).contains("Usage: murphy enroll [OPTIONS] <ID>\n"),
+        "{}",
+        both(&out)
+    );
 }
 
 #[test]

@@ -50,6 +50,8 @@ fn bench(url: &str, dir: &Path, flags: &[&str]) -> Value {
         "50",
         "--retries",
         "0",
+        // The saturation run and the overload run share one server on purpose.
+        "--reuse",
         "--json",
         report.to_str().unwrap(),
     ];

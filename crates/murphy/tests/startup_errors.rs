@@ -66,3 +66,27 @@ fn a_data_directory_murphy_cannot_write_in_is_named_with_its_cause_and_fix() {
         "the path once: {stderr}"
     );
 }
+
+/// A port another process holds is said so, with what to do, and the failed start
+/// leaves nothing behind: no data directory for the next start to trip over.
+#[test]
+fn an_address_in_use_is_named_and_the_failed_start_creates_nothing() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("data");
+    for command in ["serve", "demo"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_murphy"))
+            .args([command, "--listen", &addr, "--admin-token", "t", "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains(&format!("another process listens on {addr}: stop it, or pass --listen")),
+            "{stderr}"
+        );
+        assert!(!data_dir.exists(), "murphy {command} created {}", data_dir.display());
+    }
+}

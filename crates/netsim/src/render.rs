@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::baran::BaranReport;
-use crate::circuit::{CircuitReport, OneLinkReport};
+use crate::circuit::{CircuitConfig, CircuitReport, OneLinkReport};
 use crate::network::Network;
 use crate::packet::{PacketReport, TransferReport};
 use crate::registration::RegistrationReport;
@@ -68,6 +68,23 @@ pub fn one_link(points: &[OneLinkReport]) -> String {
     table(&rows)
 }
 
+/// What a network run of circuit switching simulates: the network, the load, the time.
+pub fn circuit_setup(network: &str, net: &Network, c: &CircuitConfig) -> String {
+    let trunks: u64 = net.links.iter().map(|l| u64::from(l.trunks)).sum();
+    let second = |t: crate::Nanos| t as f64 / crate::sim::SECOND as f64;
+    format!(
+        "circuit switching over {network} ({} cities, {} links, {trunks} trunks): {} calls/s of \
+         {} s each offered, {:.0} erlangs, for {} s after a {} s warm-up\n",
+        net.cities.len(),
+        net.links.len(),
+        c.calls_per_s,
+        c.holding_s,
+        c.calls_per_s * c.holding_s,
+        second(c.duration.saturating_sub(c.warmup)),
+        second(c.warmup)
+    )
+}
+
 pub fn circuit(r: &CircuitReport) -> String {
     let mut out = table(&[
         row(&[
@@ -103,13 +120,23 @@ pub fn circuit(r: &CircuitReport) -> String {
             r.to_dead_city
         );
     }
-    let _ = writeln!(out, "{:.1} erlangs carried; {} events", r.carried_erlangs, r.events);
+    let _ = writeln!(
+        out,
+        "{:.1} trunks busy on average over all links (a call holds one on each of its links); {} events",
+        r.carried_erlangs, r.events
+    );
+    let _ = writeln!(
+        out,
+        "Erlang B predicts one link: murphy net circuit --trunks 10 --erlangs 8 sets a link against it"
+    );
     out
 }
 
 pub fn packet(r: &PacketReport) -> String {
     let d = &r.dropped;
-    let mut out = table(&[
+    // What happened to the watched transfer leads; the traffic around it follows.
+    let mut out: String = r.transfers.iter().map(transfer).collect();
+    out += &table(&[
         row(&[
             &"messages",
             &"abandoned",
@@ -140,9 +167,6 @@ pub fn packet(r: &PacketReport) -> String {
         "message latency ms: p50 {} p90 {} p99 {} max {}",
         l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
     );
-    for t in &r.transfers {
-        out.push_str(&transfer(t));
-    }
     for det in &r.routing.detections {
         let _ = writeln!(
             out,

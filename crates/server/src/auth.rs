@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 
 /// Random bytes in a token: 256 bits, far beyond guessing.
 const TOKEN_RANDOM_BYTES: usize = 32;
-pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+pub(crate) const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
+pub(crate) enum Principal {
     Admin,
     Student(String),
 }
@@ -20,7 +20,7 @@ pub enum Principal {
 impl Principal {
     /// The name a session is owned by. The admin's has an `@`, which no student id
     /// may contain, so a student named `admin` cannot share the registrar's sessions.
-    pub fn owner(&self) -> &str {
+    pub(crate) fn owner(&self) -> &str {
         match self {
             Principal::Admin => "@admin",
             Principal::Student(id) => id,
@@ -28,7 +28,7 @@ impl Principal {
     }
 
     /// Whether this principal may act or read as `student`.
-    pub fn may_act_as(&self, student: &str) -> bool {
+    pub(crate) fn may_act_as(&self, student: &str) -> bool {
         match self {
             Principal::Admin => true,
             Principal::Student(me) => me == student,
@@ -37,7 +37,7 @@ impl Principal {
 }
 
 /// A fresh token: `prefix` then 64 hex digits of OS randomness.
-pub fn new_token(prefix: &str) -> String {
+pub(crate) fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; TOKEN_RANDOM_BYTES];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     format!("{prefix}{}", hex(&bytes))
@@ -46,10 +46,10 @@ pub fn new_token(prefix: &str) -> String {
 /// What is kept of a token: its SHA-256 digest. Compared as bytes on every request;
 /// written as hex only where people read it (the store).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TokenHash(pub [u8; 32]);
+pub(crate) struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {
-    pub fn to_hex(&self) -> String {
+    pub(crate) fn to_hex(self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut text = String::with_capacity(64);
         for b in self.0 {
@@ -60,7 +60,7 @@ impl TokenHash {
     }
 
     /// The digest written by `to_hex`; `None` for anything else.
-    pub fn from_hex(text: &str) -> Option<TokenHash> {
+    pub(crate) fn from_hex(text: &str) -> Option<TokenHash> {
         let bytes = text.as_bytes();
         if bytes.len() != 64 {
             return None;
@@ -75,7 +75,7 @@ impl TokenHash {
 }
 
 /// The stored form of a token.
-pub fn hash_token(token: &str) -> TokenHash {
+pub(crate) fn hash_token(token: &str) -> TokenHash {
     TokenHash(Sha256::digest(token.as_bytes()).into())
 }
 
@@ -93,7 +93,7 @@ pub enum AdminTokenSource {
 
 /// The admin token to use: the given one, else the one in `data_dir/admin-token`,
 /// else a new one written there with mode 0600 (owner read/write only).
-pub fn admin_token(given: Option<&str>, data_dir: &Path) -> std::io::Result<(String, AdminTokenSource)> {
+pub(crate) fn admin_token(given: Option<&str>, data_dir: &Path) -> std::io::Result<(String, AdminTokenSource)> {
     if let Some(token) = given {
         return Ok((token.to_owned(), AdminTokenSource::Given));
     }

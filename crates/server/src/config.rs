@@ -109,6 +109,10 @@ pub struct Limits {
     /// over) before it answers `503 no_primary`. A take-over takes up to
     /// `lease_time_max` and a little: twice that rides it out.
     pub primary_wait_time_max: Duration,
+    /// The newest rules version this node decides under, replays and lets the cluster
+    /// be upgraded to: `RulesVersion::LATEST`, unless capped (a test runs an older
+    /// release's node this way). A log past it is refused at start.
+    pub rules_version_max: murphy_core::RulesVersion,
 }
 
 impl Default for Limits {
@@ -155,6 +159,7 @@ impl Default for Limits {
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
             primary_wait_time_max: Duration::from_secs(2),
+            rules_version_max: murphy_core::RulesVersion::LATEST,
         }
     }
 }

@@ -8,21 +8,22 @@
 //! shutdown future resolves, then drains the queue, appends the last batch, materializes
 //! the tables and closes the store.
 
-pub mod auth;
-pub mod cluster;
-pub mod config;
+mod auth;
+mod cluster;
+mod config;
 pub mod hello;
-pub mod http;
+mod http;
 mod line;
-pub mod metrics;
-pub mod pipeline;
+mod metrics;
+mod pipeline;
+/// The problem codes the server answers with, public for the API document's test.
 pub mod problem;
 mod server;
-pub mod snapshot;
+mod snapshot;
 
 use murphy_store::StoreError;
 
-pub use auth::{AdminTokenSource, Principal};
+pub use auth::AdminTokenSource;
 pub use config::{Config, Database, Limits};
 pub use server::Server;
 

@@ -1,6 +1,7 @@
 //! Counters the loop and the HTTP layer update with relaxed atomics (never a lock on a
 //! hot path), rendered as Prometheus text at `GET /metrics`. A handful of series does
-//! not justify a metrics framework, so the text format is written here directly.
+//! not justify a metrics framework, so the text format is written here directly. A
+//! leaf: it imports no other part of the server, which all write into it.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -20,12 +21,12 @@ const LAG_BUCKETS_US: [u64; 15] = [
 
 /// Upper bounds of the sojourn histogram, in microseconds: fine below 50 ms, where the
 /// front door's targets are, and up to the seconds a stampede can make a request wait.
-pub const SOJOURN_BUCKETS_US: [u64; 16] = [
+pub(crate) const SOJOURN_BUCKETS_US: [u64; 16] = [
     50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
     5_000_000,
 ];
 
-pub struct Histogram<const N: usize> {
+pub(crate) struct Histogram<const N: usize> {
     buckets: [AtomicU64; N],
     count: AtomicU64,
     sum: AtomicU64,
@@ -65,10 +66,23 @@ impl<const N: usize> Histogram<N> {
     }
 }
 
+/// What the write pipeline reports at a scrape, on the node that writes: read by the
+/// pipeline (`pipeline::Handle::gauges`) and handed in, so that metrics imports nothing
+/// and every part of the server may write into it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WriterGauges {
+    /// Log entries not yet in the tables.
+    pub(crate) lag_commands: u64,
+    /// Age of the oldest log entry not yet in the tables.
+    pub(crate) lag_age: Duration,
+    /// Whether the store takes writes now.
+    pub(crate) writes_accepted: bool,
+}
+
 /// Why the front door refused a request or a connection: the `reason` label of
 /// `murphy_shed_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shed {
+pub(crate) enum Shed {
     /// A request that waited past what its class may while a queue stood, or past
     /// `sojourn_time_max`.
     Sojourn,
@@ -108,17 +122,17 @@ impl Shed {
 }
 
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// HTTP responses by status class: 1xx..5xx at index 0..4.
     responses: [AtomicU64; 5],
-    pub commands_applied: AtomicU64,
+    pub(crate) commands_applied: AtomicU64,
     /// Refusals of the front door, by `Shed` (its order in `Shed::ALL`).
     shed: [AtomicU64; Shed::ALL.len()],
     /// Write requests sent to the loop minus those it has taken: the queue depth.
-    pub queue_enqueued: AtomicU64,
-    pub queue_dequeued: AtomicU64,
+    pub(crate) queue_enqueued: AtomicU64,
+    pub(crate) queue_dequeued: AtomicU64,
     /// How long the last write the loop took had waited in its queue, in microseconds.
-    pub queue_wait_us: AtomicU64,
+    pub(crate) queue_wait_us: AtomicU64,
     /// Each request's wait from the arrival of its bytes to murphy starting on it.
     sojourn_us: Histogram<16>,
     batch_commands: Histogram<12>,
@@ -143,12 +157,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn response(&self, status: u16) {
+    pub(crate) fn response(&self, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.responses[class].fetch_add(1, Relaxed);
     }
 
-    pub fn shed(&self, why: Shed) {
+    pub(crate) fn shed(&self, why: Shed) {
         let i = Shed::ALL
             .iter()
             .position(|&s| s == why)
@@ -157,46 +171,46 @@ impl Metrics {
     }
 
     /// Write requests sent to the loop that it has not taken yet.
-    pub fn queue_depth(&self) -> u64 {
+    pub(crate) fn queue_depth(&self) -> u64 {
         self.queue_enqueued
             .load(Relaxed)
             .saturating_sub(self.queue_dequeued.load(Relaxed))
     }
 
     /// A request's sojourn: from its bytes' arrival to the front door.
-    pub fn sojourn(&self, waited_us: u64) {
+    pub(crate) fn sojourn(&self, waited_us: u64) {
         self.sojourn_us.observe(&SOJOURN_BUCKETS_US, waited_us);
     }
 
-    pub fn batch(&self, commands: u64, commit: Duration, lag: Duration) {
-        self.batch_commands.observe(&BATCH_BUCKETS, commands);
-        self.commit_us.observe(&TIME_BUCKETS_US, commit.as_micros() as u64);
-        self.loop_lag_us.observe(&TIME_BUCKETS_US, lag.as_micros() as u64);
-        self.commands_applied.fetch_add(commands, Relaxed);
-    }
-
     /// The waiting room after a tick.
-    pub fn line(&self, waiting: u64, active: u32, rate_per_s: f64, admitted_through: u64) {
+    pub(crate) fn line(&self, waiting: u64, active: u32, rate_per_s: f64, admitted_through: u64) {
         self.line_waiting.store(waiting, Relaxed);
         self.line_active.store(u64::from(active), Relaxed);
         self.line_rate_milli.store((rate_per_s * 1000.0) as u64, Relaxed);
         self.line_admitted_through.store(admitted_through, Relaxed);
     }
 
+    pub(crate) fn batch(&self, commands: u64, commit: Duration, lag: Duration) {
+        self.batch_commands.observe(&BATCH_BUCKETS, commands);
+        self.commit_us.observe(&TIME_BUCKETS_US, commit.as_micros() as u64);
+        self.loop_lag_us.observe(&TIME_BUCKETS_US, lag.as_micros() as u64);
+        self.commands_applied.fetch_add(commands, Relaxed);
+    }
+
     /// The session table's size after a batch: (live, expired).
-    pub fn sessions(&self, (live, expired): (usize, usize)) {
+    pub(crate) fn sessions(&self, (live, expired): (usize, usize)) {
         self.sessions_live.store(live as u64, Relaxed);
         self.sessions_expired.store(expired as u64, Relaxed);
     }
 
     /// One materializer step: `rows` written in `took`.
-    pub fn materialized(&self, rows: u64, took: Duration) {
+    pub(crate) fn materialized(&self, rows: u64, took: Duration) {
         self.materialize_us.observe(&TIME_BUCKETS_US, took.as_micros() as u64);
         self.materialized_rows.fetch_add(rows, Relaxed);
     }
 
     /// Time the committer waited for the materializer to catch up before an append.
-    pub fn materializer_wait(&self, waited: Duration) {
+    pub(crate) fn materializer_wait(&self, waited: Duration) {
         if !waited.is_zero() {
             self.materializer_wait_us.fetch_add(waited.as_micros() as u64, Relaxed);
         }
@@ -205,23 +219,23 @@ impl Metrics {
     /// The Prometheus text of every series; `writer` is the write pipeline, on the
     /// primary (its materializer's lag, whether the store takes writes).
     /// After each turn of the cluster manager: the role, and the lease's epoch.
-    pub fn role(&self, primary: bool, epoch: u64) {
+    pub(crate) fn role(&self, primary: bool, epoch: u64) {
         self.primary.store(u64::from(primary), Relaxed);
         self.epoch.store(epoch, Relaxed);
     }
 
-    pub fn replication_behind_commands(&self) -> u64 {
+    pub(crate) fn replication_behind_commands(&self) -> u64 {
         self.replication_behind.load(Relaxed)
     }
 
     /// A secondary's follower: log entries it has yet to apply.
-    pub fn replication_behind(&self, commands: u64) {
+    pub(crate) fn replication_behind(&self, commands: u64) {
         self.replication_behind.store(commands, Relaxed);
     }
 
     /// A secondary's follower: from an append's commit (by the database's clock) to the
     /// publication here of the state that holds it; one sample per append.
-    pub fn replication_lag(&self, lag: Duration) {
+    pub(crate) fn replication_lag(&self, lag: Duration) {
         self.replication_lag_us
             .observe(&LAG_BUCKETS_US, lag.as_micros().min(u128::from(u64::MAX)) as u64);
     }
@@ -255,7 +269,9 @@ impl Metrics {
             .render(out, "murphy_replication_lag_seconds", &LAG_BUCKETS_US, 1e6);
     }
 
-    pub fn render(&self, writer: Option<&crate::pipeline::Handle>) -> String {
+    /// The Prometheus text of every metric; `writer`, on the node that writes, the
+    /// pipeline's gauges read at this moment.
+    pub(crate) fn render(&self, writer: Option<WriterGauges>) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# TYPE murphy_http_responses_total counter\n");
         for (i, count) in self.responses.iter().enumerate() {
@@ -306,9 +322,9 @@ impl Metrics {
         self.loop_lag_us
             .render(&mut out, "murphy_loop_lag_seconds", &TIME_BUCKETS_US, 1e6);
         if let Some(writer) = writer {
-            self.render_materializer(&mut out, writer.lag());
+            self.render_materializer(&mut out, &writer);
             out.push_str("# HELP murphy_writes_accepted 1 while the store takes writes, 0 while it refuses them.\n");
-            let accepted = u8::from(writer.health().refusal().is_none());
+            let accepted = u8::from(writer.writes_accepted);
             let _ = writeln!(
                 out,
                 "# TYPE murphy_writes_accepted gauge\nmurphy_writes_accepted {accepted}"
@@ -358,18 +374,18 @@ impl Metrics {
         }
     }
 
-    fn render_materializer(&self, out: &mut String, lag: &crate::pipeline::Lag) {
+    fn render_materializer(&self, out: &mut String, writer: &WriterGauges) {
         out.push_str("# HELP murphy_materializer_lag_commands Log entries not yet in the tables.\n");
         let _ = writeln!(
             out,
             "# TYPE murphy_materializer_lag_commands gauge\nmurphy_materializer_lag_commands {}",
-            lag.commands()
+            writer.lag_commands
         );
         out.push_str("# HELP murphy_materializer_lag_seconds Age of the oldest log entry not yet in the tables.\n");
         let _ = writeln!(
             out,
             "# TYPE murphy_materializer_lag_seconds gauge\nmurphy_materializer_lag_seconds {}",
-            lag.age().as_secs_f64()
+            writer.lag_age.as_secs_f64()
         );
         out.push_str("# HELP murphy_materialize_seconds One materializer step (one transaction).\n");
         out.push_str("# TYPE murphy_materialize_seconds histogram\n");

@@ -57,6 +57,8 @@ codes! {
     NotPrimary => "not_primary",
     OutcomeUnknown => "outcome_unknown",
     Behind => "behind",
+    RulesNotFinalized => "rules_not_finalized",
+    UpgradeRefused => "upgrade_refused",
     InLine => "in_line",
     BadPass => "bad_pass",
     PassExpired => "pass_expired",
@@ -65,7 +67,7 @@ codes! {
 }
 
 #[derive(Debug)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub code: Code,
     /// What happened and what to do about it.

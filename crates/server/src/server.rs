@@ -55,7 +55,7 @@ impl Server {
     pub fn open_with(config: Config, store: Arc<dyn Backend>) -> Result<Server, ServerError> {
         create_data_dir(&config)?;
         let (admin_token, admin_source) = admin_token(&config)?;
-        let recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let replayed = recovered.replayed;
         let metrics = Arc::new(metrics::Metrics::default());
         let publisher = Publisher::new(Default::default(), Default::default());
@@ -95,13 +95,17 @@ impl Server {
         };
         let postgres = Arc::new(Postgres::connect(&database.url, options)?);
         let store: Arc<dyn Backend> = postgres.clone();
-        let mut recovered = murphy_store::recover(&*store, config.limits.sessions())?;
+        let mut recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let tokens =
             pipeline::token_map(std::mem::take(&mut recovered.tokens)).map_err(io_error("reading the tokens"))?;
         let metrics = Arc::new(metrics::Metrics::default());
-        let node = Arc::new(Node::clustered(Publisher::new(recovered.state, tokens)));
+        let node = Arc::new(Node::clustered(
+            Publisher::new(recovered.state, tokens),
+            postgres.clone(),
+        ));
         let manager = cluster::Manager {
             store: postgres,
+            backend: store.clone(),
             node: node.clone(),
             limits: config.limits.clone(),
             metrics: metrics.clone(),
@@ -276,7 +280,10 @@ async fn tick_line(app: Arc<http::App>) {
         };
         let snapshot = app.node.snapshot();
         let reading = app.door.reading(http::now_ns());
-        let commands = app.room.tick(snapshot.state.line(), line::Clock::now(), reading);
+        let may_open = snapshot.state.rules() >= murphy_core::CommandKind::OpenLine.since();
+        let commands = app
+            .room
+            .tick(snapshot.state.line(), may_open, line::Clock::now(), reading);
         for command in commands {
             let answer = writer
                 .submit(Principal::Admin.owner().into(), None, vec![command])
@@ -292,7 +299,7 @@ async fn tick_line(app: Arc<http::App>) {
 enum Ending {
     Alone(tokio::task::JoinHandle<std::thread::Result<Result<(), StoreError>>>),
     /// The manager, and the store: dropped last, off the async threads.
-    Clustered(cluster::Running, Arc<Postgres>),
+    Clustered(cluster::Running, Arc<dyn murphy_store::Shared>),
 }
 
 impl Ending {

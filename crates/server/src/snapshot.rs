@@ -17,20 +17,20 @@ use tokio::sync::{broadcast, watch};
 use crate::auth::TokenHash;
 
 /// Token hash -> student id.
-pub type Tokens = imbl::HashMap<TokenHash, String>;
+pub(crate) type Tokens = imbl::HashMap<TokenHash, String>;
 
 /// Appends a live watcher may fall behind by before it is dropped.
 const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
 
-pub struct Snapshot {
-    pub state: State,
-    pub tokens: Tokens,
+pub(crate) struct Snapshot {
+    pub(crate) state: State,
+    pub(crate) tokens: Tokens,
     /// The JSON of `GET /api/v1/sections` at `state.catalog_version()`, made on demand.
     catalog_json: Arc<OnceLock<Arc<str>>>,
 }
 
 impl Snapshot {
-    pub fn first(state: State, tokens: Tokens) -> Snapshot {
+    pub(crate) fn first(state: State, tokens: Tokens) -> Snapshot {
         Snapshot {
             state,
             tokens,
@@ -39,7 +39,7 @@ impl Snapshot {
     }
 
     /// The snapshot after `self`, keeping the cached catalog if no section changed.
-    pub fn next(&self, state: State, tokens: Tokens) -> Snapshot {
+    pub(crate) fn next(&self, state: State, tokens: Tokens) -> Snapshot {
         let catalog_json = if state.catalog_version() == self.state.catalog_version() {
             self.catalog_json.clone()
         } else {
@@ -52,7 +52,7 @@ impl Snapshot {
         }
     }
 
-    pub fn catalog_json(&self, make: impl FnOnce(&State) -> String) -> Arc<str> {
+    pub(crate) fn catalog_json(&self, make: impl FnOnce(&State) -> String) -> Arc<str> {
         self.catalog_json.get_or_init(|| make(&self.state).into()).clone()
     }
 }
@@ -60,7 +60,7 @@ impl Snapshot {
 /// Where durable states are published; cheap to clone, every clone publishes to the same
 /// readers.
 #[derive(Clone)]
-pub struct Publisher {
+pub(crate) struct Publisher {
     snapshot: Arc<ArcSwap<Snapshot>>,
     events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
     /// The LSN of the published state.
@@ -68,7 +68,7 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(state: State, tokens: Tokens) -> Publisher {
+    pub(crate) fn new(state: State, tokens: Tokens) -> Publisher {
         let (events, _) = broadcast::channel(EVENT_BATCHES_BUFFERED_MAX);
         let (version, _) = watch::channel(state.lsn());
         Publisher {
@@ -79,23 +79,23 @@ impl Publisher {
     }
 
     /// The latest durable state. Never waits.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
     }
 
     /// Live seat counts: the sections each published state changed.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
         self.events.subscribe()
     }
 
     /// The published version, to wait on.
-    pub fn version(&self) -> watch::Receiver<u64> {
+    pub(crate) fn version(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
 
     /// Publishes `state` (durable) with `tokens`; `changes` are the entities changed
     /// since the last publication, announced to live watchers.
-    pub fn publish(&self, state: &State, tokens: Tokens, changes: &Changes) {
+    pub(crate) fn publish(&self, state: &State, tokens: Tokens, changes: &Changes) {
         let previous = self.snapshot.load_full();
         self.snapshot.store(Arc::new(previous.next(state.clone(), tokens)));
         self.version.send_replace(state.lsn());
@@ -103,7 +103,7 @@ impl Publisher {
     }
 
     /// Replaces the tokens only (a secondary learning of tokens minted elsewhere).
-    pub fn publish_tokens(&self, tokens: Tokens) {
+    pub(crate) fn publish_tokens(&self, tokens: Tokens) {
         let previous = self.snapshot.load_full();
         self.snapshot
             .store(Arc::new(previous.next(previous.state.clone(), tokens)));

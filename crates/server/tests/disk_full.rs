@@ -105,7 +105,7 @@ async fn a_full_disk_refuses_writes_then_resumes_when_it_grows() {
             .expect("an answered write is in the log");
         assert_eq!(&entry.outcome, outcome);
     }
-    verify(&store).unwrap();
+    verify(&store, murphy_core::RulesVersion::LATEST).unwrap();
     let mount_point = server.dir.path().to_owned();
     drop(store);
     drop(server);

@@ -57,3 +57,29 @@ async fn no_token_or_an_unknown_one_is_a_401_problem() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "missing_token", "{body}");
 }
+
+/// A student token sending a registrar's command is told it needs the admin token, not
+/// that it "acts for someone else" (it names no one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrars_command_with_a_student_token_is_said_to_need_the_admin_token() {
+    let server = TestServer::start().await;
+    let student = server.student("s0007").await;
+    let command = murphy_core::Command::IssuePermission {
+        student: "s0007".into(),
+        section: "COMSCI-31-1".into(),
+    };
+    let request = murphy_core::wire::CommandsRequest {
+        client: None,
+        seq: None,
+        commands: vec![command],
+    };
+    let refused = student.send(&request).await.unwrap_err();
+    let murphy_client::Error::Problem { status, detail, .. } = &refused else {
+        panic!("a problem: {refused}")
+    };
+    assert_eq!(*status, 403);
+    assert_eq!(
+        detail,
+        "command 0 (issue_permission) is the registrar's: it needs the admin token"
+    );
+}

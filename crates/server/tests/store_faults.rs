@@ -101,7 +101,11 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_resumes_by_itself() {
     assert_eq!(server.log_len().await, log + 1);
 
     server.stop().await;
-    let verified = verify(&Sqlite::open(server.dir.path()).unwrap()).unwrap();
+    let verified = verify(
+        &Sqlite::open(server.dir.path()).unwrap(),
+        murphy_core::RulesVersion::LATEST,
+    )
+    .unwrap();
     assert_eq!(verified.log_lsn as usize, log + 1);
 }
 

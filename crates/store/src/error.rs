@@ -41,6 +41,22 @@ pub enum StoreError {
     /// What is stored contradicts itself or the log: never served, never overwritten.
     #[error("the stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The log is at rules newer than this binary knows: it cannot replay it, and must
+    /// not append to it. Said in one line, with both versions and the fix.
+    #[error("{}", murphy_core::rules::newer_than_known(*log, *known))]
+    RulesNewer {
+        log: murphy_core::RulesVersion,
+        known: murphy_core::RulesVersion,
+    },
+}
+
+impl From<murphy_core::ReplayError> for StoreError {
+    fn from(e: murphy_core::ReplayError) -> Self {
+        match e {
+            murphy_core::ReplayError::Newer { log, known } => StoreError::RulesNewer { log, known },
+            other => StoreError::Corrupt(other.to_string()),
+        }
+    }
 }
 
 fn fenced(held: Option<u64>, current: Option<u64>) -> String {

@@ -9,14 +9,17 @@
 //! by the nodes of a cluster, one primary (the `Lease` holder) and its followers.
 
 mod backend;
+mod codec;
 mod error;
 mod line_meta;
 mod postgres;
 mod recover;
+mod roles;
 mod sqlite;
 
-pub use self::postgres::{Commit, Epoch, Follower, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus, Postgres, PostgresOptions};
+pub use self::postgres::{Follower, LOCK_WAIT_TIME_MAX, Lease, Postgres, PostgresOptions};
 pub use backend::{Backend, Materialization, Records, Tables, TokenRow};
 pub use error::{Result, StoreError};
 pub use recover::{Recovered, Verified, recover, verify};
+pub use roles::{Commit, Epoch, LeaseStatus, LogWatch, Member, Members, PrimaryLease, Shared};
 pub use sqlite::{Sqlite, SqliteOptions};

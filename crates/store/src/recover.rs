@@ -1,8 +1,11 @@
 //! Start-up and verification, the same for every backend: the tables at their LSN,
-//! then the log past them replayed through `core` (`State::apply`), each entry checked
-//! against its logged outcome. The log alone is the truth; the tables only save time.
+//! then the log past them replayed through `core` (`State::replay`), each entry under
+//! the rules version it records and checked against its logged outcome. The log alone
+//! is the truth; the tables only save time. `known` is the newest rules version the
+//! binary knows: a log past it is refused (`StoreError::RulesNewer`), never replayed
+//! under other rules.
 
-use murphy_core::{Changes, LogEntry, SessionLimits, Sessions, State};
+use murphy_core::{Changes, LogEntry, RulesVersion, SessionLimits, Sessions, State};
 
 use crate::{Backend, Result, StoreError, TokenRow};
 
@@ -26,9 +29,12 @@ pub struct Recovered {
 }
 
 /// Loads the tables and replays the log past them. Refuses a log that ends before the
-/// tables' position or whose entries do not replay to their logged outcomes.
-pub fn recover(backend: &dyn Backend, limits: SessionLimits) -> Result<Recovered> {
+/// tables' position, that is at rules newer than `known`, or whose entries do not
+/// replay to their logged outcomes. An empty log starts at `known`: a new cluster
+/// decides under the newest rules its first node knows.
+pub fn recover(backend: &dyn Backend, limits: SessionLimits, known: RulesVersion) -> Result<Recovered> {
     let tables = backend.tables()?;
+    refuse_newer(tables.state.rules(), known)?;
     let tables_lsn = tables.state.lsn();
     if tables_lsn > 0 && backend.log(tables_lsn - 1, 1)?.is_empty() {
         return Err(StoreError::Corrupt(format!(
@@ -37,7 +43,10 @@ pub fn recover(backend: &dyn Backend, limits: SessionLimits) -> Result<Recovered
     }
     let mut state = tables.state.clone();
     let mut sessions = Sessions::restore(limits, tables.sessions);
-    let replayed = replay_from(backend, &mut state, |entry| sessions.replay(entry))?;
+    let replayed = replay_from(backend, &mut state, known, |entry| sessions.replay(entry))?;
+    if state.lsn() == 0 {
+        state = State::starting_at(known);
+    }
     let changes = state.take_changes();
     Ok(Recovered {
         tables: tables.state,
@@ -58,11 +67,12 @@ pub struct Verified {
     pub tables_lsn: u64,
 }
 
-/// Replays the whole log from nothing, checking every outcome and effect against the
-/// logged ones, compares the replay with the tables at their position, and checks every
-/// invariant at the end. Offline; O(log).
-pub fn verify(backend: &dyn Backend) -> Result<Verified> {
+/// Replays the whole log from nothing, each entry under its rules version, checking
+/// every outcome and effect against the logged ones, compares the replay with the
+/// tables at their position, and checks every invariant at the end. Offline; O(log).
+pub fn verify(backend: &dyn Backend, known: RulesVersion) -> Result<Verified> {
     let tables = backend.tables()?.state;
+    refuse_newer(tables.rules(), known)?;
     let mut state = State::default();
     let mut after = 0;
     let mut compared = tables.lsn() == 0;
@@ -71,7 +81,7 @@ pub fn verify(backend: &dyn Backend) -> Result<Verified> {
         let Some(last) = entries.last() else { break };
         after = last.lsn;
         for entry in &entries {
-            replay_entry(&mut state, entry)?;
+            state.replay(entry, known)?;
             if entry.lsn == tables.lsn() {
                 compare(&state, &tables)?;
                 compared = true;
@@ -103,7 +113,12 @@ fn compare(replayed: &State, tables: &State) -> Result<()> {
 }
 
 /// Replays every entry after `state`'s LSN into it; returns how many.
-fn replay_from(backend: &dyn Backend, state: &mut State, mut each: impl FnMut(&LogEntry)) -> Result<u64> {
+fn replay_from(
+    backend: &dyn Backend,
+    state: &mut State,
+    known: RulesVersion,
+    mut each: impl FnMut(&LogEntry),
+) -> Result<u64> {
     let mut replayed = 0;
     loop {
         let entries = backend.log(state.lsn(), REPLAY_ENTRIES_PER_READ)?;
@@ -111,21 +126,18 @@ fn replay_from(backend: &dyn Backend, state: &mut State, mut each: impl FnMut(&L
             return Ok(replayed);
         }
         for entry in &entries {
-            replay_entry(state, entry)?;
+            state.replay(entry, known)?;
             each(entry);
         }
         replayed += entries.len() as u64;
     }
 }
 
-/// Applies one logged entry, which must land at its LSN with its logged outcome.
-fn replay_entry(state: &mut State, entry: &LogEntry) -> Result<()> {
-    let applied = state.apply(entry.at, &entry.command);
-    if applied.lsn != entry.lsn || applied.outcome != entry.outcome || applied.effects != entry.effects {
-        return Err(StoreError::Corrupt(format!(
-            "replay of lsn {} gave lsn {} {:?}, the log says {:?}",
-            entry.lsn, applied.lsn, applied.outcome, entry.outcome
-        )));
+/// Tables at rules newer than this binary knows: refused before anything is replayed.
+fn refuse_newer(rules: RulesVersion, known: RulesVersion) -> Result<()> {
+    let known = known.min(RulesVersion::LATEST);
+    match rules > known {
+        true => Err(StoreError::RulesNewer { log: rules, known }),
+        false => Ok(()),
     }
-    Ok(())
 }

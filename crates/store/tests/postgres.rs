@@ -73,7 +73,9 @@ fn a_schema_of_another_version_is_refused() {
 }
 
 /// A schema of version 2 differs only in its append function: connecting replaces the
-/// function and records version 3, and appends work again.
+/// function and records version 3, adds what came after (the log's `rules`, the
+/// register of nodes, the append that writes `rules`), and appends work again, each
+/// entry with its rules version.
 #[test]
 fn a_schema_of_version_2_is_brought_up_to_date() {
     let harness = temp();
@@ -81,8 +83,14 @@ fn a_schema_of_version_2_is_brought_up_to_date() {
     let mut model = Model::set_up(&backend);
     drop(backend);
     let mut raw = pg::raw(&harness.url);
+    // Version 2 had neither the log's `rules` nor the appends that know it.
     let sql = format!(
-        "UPDATE {0}.meta SET value = 2 WHERE key = 'schema_version'; DROP FUNCTION {0}.append",
+        "UPDATE {0}.meta SET value = 2 WHERE key = 'schema_version'; \
+         DROP FUNCTION {0}.append(bigint, bigint[], bigint[], text[], bigint[], text[], text[], text[], text[], \
+             text[], text[], text); \
+         DROP FUNCTION {0}.append(bigint, bigint[], bigint[], integer[], text[], bigint[], text[], text[], text[], \
+             text[], text[], text[], text); \
+         ALTER TABLE {0}.log DROP COLUMN rules; DROP TABLE {0}.nodes",
         harness.schema
     );
     raw.batch_execute(&sql).unwrap();
@@ -91,7 +99,16 @@ fn a_schema_of_version_2_is_brought_up_to_date() {
     model.append(&backend, &[conformance::model::enroll("p0", "S0")]);
     let sql = format!("SELECT value FROM {}.meta WHERE key = 'schema_version'", harness.schema);
     assert_eq!(raw.query_one(&sql, &[]).unwrap().get::<_, i64>(0), 3);
-    assert_eq!(backend.log(0, u64::MAX).unwrap().len() as u64, model.state.lsn());
+    let log = backend.log(0, u64::MAX).unwrap();
+    assert_eq!(log.len() as u64, model.state.lsn());
+    let last = log.last().unwrap();
+    let sql = format!("SELECT rules FROM {}.log WHERE lsn = $1", harness.schema);
+    let stored: Option<i32> = raw.query_one(&sql, &[&(last.lsn as i64)]).unwrap().get(0);
+    assert_eq!(
+        stored,
+        Some(last.rules.number() as i32),
+        "the new entry records its rules"
+    );
 }
 
 /// A follower hears of every append with the time it committed, by the database's

@@ -148,5 +148,5 @@ fn a_restart_of_postgres_loses_nothing_acknowledged() {
         let stored = log.iter().find(|e| e.lsn == entry.lsn);
         assert_eq!(stored, Some(entry), "acknowledged lsn {} is lost or changed", entry.lsn);
     }
-    murphy_store::verify(&reopened).unwrap();
+    murphy_store::verify(&reopened, murphy_core::RulesVersion::LATEST).unwrap();
 }

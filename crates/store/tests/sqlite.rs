@@ -68,7 +68,12 @@ fn the_wal_stays_bounded_under_a_writer_that_never_pauses() {
         wal_bytes_max < bound,
         "the WAL reached {wal_bytes_max} bytes; bound {bound}"
     );
-    let recovered = murphy_store::recover(&harness.open(), conformance::model::limits()).unwrap();
+    let recovered = murphy_store::recover(
+        &harness.open(),
+        conformance::model::limits(),
+        murphy_core::RulesVersion::LATEST,
+    )
+    .unwrap();
     assert_eq!(recovered.state, model.state);
     drop(backend);
 }

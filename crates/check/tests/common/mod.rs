@@ -45,6 +45,7 @@ impl Run {
                 self.log.push(LogEntry {
                     lsn: applied.lsn,
                     at,
+                    rules: applied.rules,
                     client: client.map(str::to_owned),
                     seq,
                     owner: None,

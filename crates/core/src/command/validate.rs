@@ -144,6 +144,12 @@ impl Command {
                 }
                 check_amount(*amount_cents)
             }
+            Command::UpgradeRules { rules } if rules.is_known() => Ok(()),
+            Command::UpgradeRules { rules } => Err(format!(
+                "rules version {rules} is unknown: this murphy knows versions {} to {}",
+                RulesVersion::V1,
+                RulesVersion::LATEST
+            )),
         }
     }
 }

@@ -146,6 +146,7 @@ fn a_replay_of_the_log_rebuilds_the_same_table() {
     let entry = |lsn, client: Option<&str>, seq, at| LogEntry {
         lsn,
         at: t(at),
+        rules: crate::RulesVersion::V1,
         client: client.map(Into::into),
         seq,
         owner: client.map(|_| "s1".to_string()),

@@ -29,7 +29,7 @@ impl State {
 
     /// Would `student` fit the sections of `enter` once those of `leave` are dropped?
     /// Time conflicts (with what they keep, and among the sections entered) are checked
-    /// before units, as DESIGN orders them.
+    /// before units, as docs/DESIGN.md §3 orders them.
     pub(super) fn fits(&self, student: &Student, enter: &[String], leave: &[String]) -> Result<(), Outcome> {
         let entering: Vec<&Section> = enter.iter().map(|id| &*self.sections[id.as_str()]).collect();
         for id in &student.enrolled {
@@ -72,10 +72,37 @@ impl State {
         refusal.map_or(Ok(()), Err)
     }
 
+    /// Under rules that allow one section per course: the section of the course being
+    /// entered that the student already holds or waits for, besides those of `enter`
+    /// and `leave`. A holding is a lecture (or a section without links) with its linked
+    /// section, so only such sections count; entering a linked section alone (a swap
+    /// within one lecture) keeps the holding and is never a duplicate.
+    pub(super) fn duplicate_course(&self, student: &Student, enter: &[String], leave: &[String]) -> Option<Outcome> {
+        if !self.rules.one_section_per_course() {
+            return None;
+        }
+        let entering = &self.sections[enter.first()?.as_str()];
+        if entering.linked_to.is_some() {
+            return None;
+        }
+        let held = student
+            .enrolled
+            .iter()
+            .chain(&student.waitlisted)
+            .filter(|id| !enter.contains(id) && !leave.contains(id))
+            .map(|id| &self.sections[id.as_str()])
+            .find(|s| s.linked_to.is_none() && s.course == entering.course)?;
+        Some(Outcome::DuplicateCourse {
+            course: entering.course.to_string(),
+            held: held.id.clone(),
+        })
+    }
+
     /// Why a waitlisted student cannot take a free seat (and, for a lecture, a seat in
     /// the linked section they chose) now, if they cannot. Their appointment and
     /// prerequisites are not rechecked: both held when they joined the line, and
-    /// neither can be lost.
+    /// neither can be lost. One section per course is: a student who joined two lines
+    /// of a course, or a line of a course they hold, under older rules is skipped.
     pub(super) fn unpromotable(&self, stu: &str, sec: &str) -> Option<Outcome> {
         let student = &self.students[stu];
         if student.balance_cents < 0 {
@@ -84,6 +111,9 @@ impl State {
             });
         }
         let enter = pair(sec, student.waiting_with.get(sec));
+        if let Some(refusal) = self.duplicate_course(student, &enter, &[]) {
+            return Some(refusal);
+        }
         self.fits(student, &enter, &[])
             .and_then(|()| self.seats_for(student, &enter, false))
             .err()

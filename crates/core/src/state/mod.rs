@@ -1,6 +1,6 @@
 //! The state machine: `State::apply(at, command) -> Applied`. Deterministic, no I/O, no
 //! clock of its own. The same code serves requests, replays the log at start-up, and
-//! runs in the tests; it is the one place the rules of DESIGN section 3 live.
+//! runs in the tests; it is the one place the rules of docs/DESIGN.md §3 live.
 //!
 //! The rules are split by job: `moves.rs` (enroll, drop, swap, and the linked-section
 //! plan of each), `admit.rs` (may this student take these seats: prerequisites, time,
@@ -25,9 +25,10 @@ use time::OffsetDateTime;
 use crate::command::{Command, CourseId, SectionId, StudentId};
 use crate::line::{self, Window};
 use crate::meeting::Meeting;
-use crate::outcome::{Applied, Effects, Outcome};
+use crate::outcome::{Applied, Effects, LogEntry, Outcome};
 use crate::permission::Permission;
 use crate::reservation::ReservedSeats;
+use crate::rules::{ReplayError, RulesVersion};
 
 pub use money::{BALANCE_CENTS_MAX, OVERDRAFT_CENTS_MAX, OVERDRAFT_FEE_CENTS};
 pub use restore::Unknown;
@@ -130,6 +131,8 @@ pub struct State {
     line: Option<Window>,
     lsn: u64,
     catalog_version: u64,
+    /// The rules the next command is decided under: the cluster's version.
+    rules: RulesVersion,
     changes: Changes,
 }
 
@@ -138,6 +141,7 @@ impl PartialEq for State {
     fn eq(&self, other: &Self) -> bool {
         self.lsn == other.lsn
             && self.catalog_version == other.catalog_version
+            && self.rules == other.rules
             && self.sections == other.sections
             && self.students == other.students
             && self.releases == other.releases
@@ -148,6 +152,20 @@ impl PartialEq for State {
 impl Eq for State {}
 
 impl State {
+    /// An empty state whose first command is decided under `rules`: where a new log
+    /// starts (at the newest rules its first writer knows).
+    pub fn starting_at(rules: RulesVersion) -> State {
+        State {
+            rules,
+            ..State::default()
+        }
+    }
+
+    /// The rules the next command is decided under: the log's current version.
+    pub fn rules(&self) -> RulesVersion {
+        self.rules
+    }
+
     /// The LSN of the last applied command (0 for an empty log).
     pub fn lsn(&self) -> u64 {
         self.lsn
@@ -218,7 +236,11 @@ impl State {
     /// must find the seats open, and a replay of the log, applying the same commands at
     /// the same times, releases at the same place and promotes the same students. The
     /// log shows it (`effects.released`), so it explains the promotions it caused.
+    ///
+    /// The command is decided under the log's current rules (`rules`), which the
+    /// `Applied` records; only `upgrade_rules` moves them, for the commands after it.
     pub fn apply(&mut self, at: OffsetDateTime, command: &Command) -> Applied {
+        let rules = self.rules;
         self.lsn += 1;
         let mut fx = Effects::default();
         self.release_due(at, &mut fx);
@@ -226,9 +248,42 @@ impl State {
         debug_assert!(self.check_invariants().is_ok(), "{:?}", self.check_invariants());
         Applied {
             lsn: self.lsn,
+            rules,
             outcome,
             effects: fx,
         }
+    }
+
+    /// Applies a logged entry under the rules it records, which must be the log's
+    /// current ones (the first entry of a log sets them) and known to this binary
+    /// (`known`, at most `RulesVersion::LATEST`); it must land at its LSN with its
+    /// logged outcome and effects. Replay at start-up, `murphy verify`, `murphy check`
+    /// and every secondary go through here. Refused before applying anything on a
+    /// version error; on `Diverged` the entry is applied.
+    pub fn replay(&mut self, entry: &LogEntry, known: RulesVersion) -> Result<Applied, ReplayError> {
+        let known = known.min(RulesVersion::LATEST);
+        if entry.rules > known {
+            return Err(ReplayError::Newer {
+                log: entry.rules,
+                known,
+            });
+        }
+        if (self.lsn > 0 && entry.rules != self.rules) || !entry.rules.is_known() {
+            return Err(ReplayError::Version {
+                lsn: entry.lsn,
+                entry: entry.rules,
+                current: self.rules,
+            });
+        }
+        self.rules = entry.rules;
+        let applied = self.apply(entry.at, &entry.command);
+        if applied.lsn != entry.lsn || applied.outcome != entry.outcome || applied.effects != entry.effects {
+            return Err(ReplayError::Diverged {
+                lsn: entry.lsn,
+                applied: Box::new(applied),
+            });
+        }
+        Ok(applied)
     }
 
     fn dispatch(&mut self, at: OffsetDateTime, command: &Command, fx: &mut Effects) -> Outcome {
@@ -265,6 +320,7 @@ impl State {
             Command::Deposit { student, amount_cents } => self.deposit(student, *amount_cents, fx),
             Command::Withdraw { student, amount_cents } => self.withdraw(student, *amount_cents),
             Command::Transfer { from, to, amount_cents } => self.transfer(from, to, *amount_cents, fx),
+            Command::UpgradeRules { rules } => self.upgrade_rules(*rules),
             Command::OpenLine {
                 opens_at,
                 active_max,
@@ -278,6 +334,18 @@ impl State {
                 admitted,
             } => line::advance(&mut self.line, *window, *tickets, *seed, *admitted),
         }
+    }
+
+    /// Moves the log's rules forward to `to`. No line is promoted: every version so far
+    /// only adds refusals, so nobody becomes promotable by it (a version that relaxes
+    /// a rule must promote the lines here).
+    fn upgrade_rules(&mut self, to: RulesVersion) -> Outcome {
+        assert!(to.is_known(), "validate refuses unknown versions");
+        if to <= self.rules {
+            return Outcome::AlreadyUpgraded { rules: self.rules };
+        }
+        let from = std::mem::replace(&mut self.rules, to);
+        Outcome::RulesUpgraded { from, to }
     }
 
     /// A section about to change: stamps its version and marks it for the store.

@@ -1,6 +1,7 @@
 //! A student's moves: enroll, drop, swap. Each is planned first as the sections it
 //! leaves and enters at once (a lecture with its linked section, both or neither),
-//! then judged by the rules in DESIGN's order, then done whole or not at all.
+//! then judged by the rules in the order of docs/DESIGN.md §3, then done whole or not
+//! at all.
 
 use time::OffsetDateTime;
 
@@ -19,7 +20,7 @@ pub(super) struct Ask<'a> {
 }
 
 impl State {
-    /// The rules of DESIGN section 3, in order; the first one broken is the answer.
+    /// The rules of docs/DESIGN.md §3, in order; the first one broken is the answer.
     /// Linked sections come first (the request must name a pair), then a permission
     /// number (it waives what follows it: the appointment, prerequisites, reservations).
     pub(super) fn enroll(&mut self, ask: Ask<'_>, at: OffsetDateTime) -> Outcome {
@@ -62,7 +63,8 @@ impl State {
     }
 
     /// Every rule for entering `enter` (leaving `leave` at once) after the request's
-    /// shape: appointment, hold, already there, prerequisites, time, units, seats.
+    /// shape: appointment, hold, already there, one section per course (rules version
+    /// 2), prerequisites, time, units, seats.
     fn may_enter(
         &self,
         student: &Student,
@@ -87,6 +89,9 @@ impl State {
             && !student.enrolled.contains(from)
         {
             return Err(Outcome::NotEnrolled);
+        }
+        if let Some(refusal) = self.duplicate_course(student, enter, leave) {
+            return Err(refusal);
         }
         if !permitted && let Some(refusal) = self.missing_prerequisite(student, enter) {
             return Err(refusal);
@@ -146,6 +151,11 @@ impl State {
             let student = self.student_mut(stu);
             student.waitlisted.remove(sec);
             student.waiting_with.remove(sec);
+            // Waiting for one section of a course no more may make the student
+            // promotable in another line of it (rules version 2). Under version 1
+            // leaving a line changes nothing a waiter is judged by, so this promotes
+            // nobody there and old logs replay as they were.
+            self.promote_for(stu, fx);
             Outcome::Dropped {
                 promoted: Vec::new(),
                 linked: None,

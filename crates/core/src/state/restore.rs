@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{Section, State, Student};
 use crate::command::{Command, Ref, SectionId, StudentId};
+use crate::rules::RulesVersion;
 
 /// A student id or section id that a request names but that does not exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,12 +24,14 @@ impl State {
     pub fn restore(
         lsn: u64,
         catalog_version: u64,
+        rules: RulesVersion,
         sections: Vec<Section>,
         students: Vec<Student>,
     ) -> Result<State, String> {
         let mut state = State {
             lsn,
             catalog_version,
+            rules,
             ..State::default()
         };
         for mut student in students {

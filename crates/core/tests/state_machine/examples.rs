@@ -1,4 +1,4 @@
-//! Plain examples that pin the specific rules of DESIGN section 3: the overdraft fee and
+//! Plain examples that pin the specific rules of docs/DESIGN.md §3: the overdraft fee and
 //! its limit, transfers, holds, skips in line, swaps, appointments.
 
 use murphy_core::state::{OVERDRAFT_CENTS_MAX, OVERDRAFT_FEE_CENTS};

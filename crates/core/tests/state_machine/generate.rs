@@ -2,10 +2,11 @@
 //! collide often. Five plain sections of a few seats with overlapping meetings, some
 //! requiring courses and some holding seats for a population until an instant a few
 //! minutes on; a lecture `LEC` taken with `LEC-A` or `LEC-B`; eight students with tight
-//! unit limits, majors, standings and completed courses. Commands of every kind, and
-//! targeted ones (`Draft`) that pick their student from the state reached so far.
+//! unit limits, majors, standings and completed courses. Commands of every kind (the
+//! upgrade to rules version 2 among them, at a random point), and targeted ones
+//! (`Draft`) that pick their student from the state reached so far.
 
-use murphy_core::{Command, Meeting, Population, Reservation, State, Student};
+use murphy_core::{Command, Meeting, Population, Reservation, RulesVersion, State, Student};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use time::OffsetDateTime;
@@ -114,6 +115,12 @@ fn population(i: usize) -> Population {
     }
 }
 
+/// The course of plain section `i`: sections 0 and 3 are of one course, 1 and 4 of
+/// another, so that one section per course (rules version 2) refuses often.
+pub fn course_of(i: usize) -> String {
+    format!("K{}", i % 3)
+}
+
 pub fn new_section_command(i: usize, fields: SectionFields, (prerequisites, reservation): Extras, now: i64) -> Command {
     let (units, capacity, waitlist_capacity, meetings) = fields;
     let reserved = reservation
@@ -130,7 +137,7 @@ pub fn new_section_command(i: usize, fields: SectionFields, (prerequisites, rese
         capacity,
         waitlist_capacity,
         meetings,
-        course: None,
+        course: Some(course_of(i)),
         prerequisites: prerequisites.into_iter().map(String::from).collect(),
         linked: vec![],
         reserved: reserved.into_iter().collect(),
@@ -263,6 +270,9 @@ fn registrar() -> impl Strategy<Value = Command> {
         1 => (stu(), prop::sample::select(COURSES.to_vec()))
             .prop_map(|(student, course)| Command::RecordCompletion { student, course: course.into() }),
         2 => (stu(), any_sec()).prop_map(|(student, section)| Command::IssuePermission { student, section }),
+        // The registrar finalizes the upgrade to rules version 2 at a random point (or
+        // again, to no effect): a script runs under version 1, then under version 2.
+        1 => Just(Command::UpgradeRules { rules: RulesVersion::V2 }),
     ]
 }
 

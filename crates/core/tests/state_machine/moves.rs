@@ -3,11 +3,11 @@
 //! which rule refused it and whether that rule was really broken, and what the
 //! registrar's commands made.
 
-use murphy_core::{Command, Outcome, Permission, Section, Student};
+use murphy_core::{Command, Outcome, Permission, RulesVersion, Section, Student};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
 
-use super::rules::{blocker, overlap, seat_blocker};
+use super::rules::{blocker, duplicate, overlap, seat_blocker};
 use super::step::Step;
 use super::{fail, has};
 
@@ -34,7 +34,7 @@ fn held_part(student: &Student, lecture: &Section) -> Option<String> {
 
 impl Step<'_> {
     /// The answer for a command that names something absent: sections first, as
-    /// DESIGN orders the rules, then students.
+    /// docs/DESIGN.md §3 orders the rules, then students.
     pub fn expect_missing(&self, section_ids: &[&str], student_ids: &[&str]) -> TestCaseResult {
         let expected = match section_ids.iter().find(|id| self.before.section(id).is_none()) {
             Some(id) => Outcome::NoSuchSection {
@@ -85,9 +85,31 @@ impl Step<'_> {
             Command::RecordCompletion { student, course } => self.check_completion(student, course),
             Command::IssuePermission { student, section } => self.check_permission(student, section),
             Command::Deposit { .. } | Command::Withdraw { .. } | Command::Transfer { .. } => Ok(()),
+            Command::UpgradeRules { rules } => self.check_upgrade(*rules),
             // The waiting room touches no seat; its rules are tested in core's line.rs.
             Command::OpenLine { .. } | Command::CloseLine {} | Command::AdvanceLine { .. } => Ok(()),
         }
+    }
+
+    /// The rules move forward only, to the version asked, and only `upgrade_rules` moves
+    /// them; the command itself is decided under the old ones.
+    fn check_upgrade(&self, rules: RulesVersion) -> TestCaseResult {
+        let before = self.before.rules();
+        prop_assert_eq!(self.applied.rules, before, "decided under the rules it found");
+        if rules > before {
+            prop_assert_eq!(
+                self.outcome(),
+                &Outcome::RulesUpgraded {
+                    from: before,
+                    to: rules
+                }
+            );
+            prop_assert_eq!(self.after.rules(), rules);
+        } else {
+            prop_assert_eq!(self.outcome(), &Outcome::AlreadyUpgraded { rules: before });
+            prop_assert_eq!(self.after.rules(), before);
+        }
+        Ok(())
     }
 
     /// What must hold for `student` to take (or queue for) seats in `enter`, leaving
@@ -339,7 +361,11 @@ impl Step<'_> {
             Outcome::Full | Outcome::Reserved { .. } => {
                 prop_assert!(in_from, "refused a swap out of a section they were not in");
                 self.check_may_enter(student, &enter, &leaving, false)?;
-                prop_assert_eq!(no_seat, Some(self.outcome().kind()), "swap refused with a seat there");
+                prop_assert_eq!(
+                    no_seat,
+                    Some(self.outcome().kind().name()),
+                    "swap refused with a seat there"
+                );
             }
             Outcome::NotEnrolled => prop_assert!(!in_from),
             other => {
@@ -386,6 +412,15 @@ impl Step<'_> {
             Outcome::AlreadyWaitlisted { position } => {
                 let place = main.waitlist.iter().position(|s| &**s == id).map(|p| p as u32 + 1);
                 prop_assert_eq!(place, Some(*position));
+            }
+            Outcome::DuplicateCourse { course, held } => {
+                let leaving: Vec<&str> = leaving.iter().map(|l| l.id.as_str()).collect();
+                let found = duplicate(self.before, student, enter, &leaving);
+                prop_assert!(
+                    found.is_some_and(|s| s.id == *held && *s.course == **course),
+                    "duplicate_course {course} {held}, but the rules find {:?}",
+                    found.map(|s| &s.id)
+                );
             }
             Outcome::MissingPrerequisite { course } => {
                 let first = enter

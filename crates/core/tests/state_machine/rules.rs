@@ -1,4 +1,4 @@
-//! The rules of DESIGN section 3 and of the registrar, recomputed here from the public
+//! The rules of docs/DESIGN.md §3 and of the registrar, recomputed here from the public
 //! accessors (not taken from `check_invariants`), and the checks of a whole state:
 //! capacity with reservations, lines, units, time conflicts, a lecture never held
 //! without its linked section, no prerequisite bypassed without a used permission
@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use murphy_core::{ReservedSeats, Section, State, Student};
+use murphy_core::{ReservedSeats, RulesVersion, Section, State, Student};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
 
@@ -25,15 +25,35 @@ pub fn enrolled_in<'s>(state: &'s State, student: &str, leaving: &[&str]) -> Vec
         .collect()
 }
 
+/// Under rules version 2 and later: a section of the course `enter` starts a holding
+/// of that `student` already holds or waits for, `enter` and `leaving` aside. A lecture
+/// with its linked section is one holding, so linked sections never count, and
+/// entering one alone (within its lecture) starts no holding.
+pub fn duplicate<'s>(state: &'s State, student: &Student, enter: &[&Section], leaving: &[&str]) -> Option<&'s Section> {
+    let main = enter[0];
+    if state.rules() < RulesVersion::V2 || main.linked_to.is_some() {
+        return None;
+    }
+    state.sections().find(|s| {
+        s.linked_to.is_none()
+            && s.course == main.course
+            && !enter.iter().any(|e| e.id == s.id)
+            && !leaving.contains(&s.id.as_str())
+            && (has(&s.enrolled, &student.id) || has(&s.waitlist, &student.id))
+    })
+}
+
 /// Why `student` cannot enter the sections of `enter` now (with `leaving` dropped
-/// first), by the rules of hold, time and units: seats, appointments and prerequisites
-/// aside.
+/// first), by the rules of hold, one section per course (version 2), time and units:
+/// seats, appointments and prerequisites aside.
 pub fn blocker(state: &State, student: &Student, enter: &[&Section], leaving: &[&str]) -> Option<&'static str> {
     let mine = enrolled_in(state, &student.id, leaving);
     let units: u32 = mine.iter().chain(enter).map(|s| s.units).sum();
     let inner = enter.len() == 2 && overlap(enter[0], enter[1]);
     if student.balance_cents < 0 {
         Some("hold")
+    } else if duplicate(state, student, enter, leaving).is_some() {
+        Some("duplicate course")
     } else if inner || mine.iter().any(|m| enter.iter().any(|e| overlap(m, e))) {
         Some("time conflict")
     } else if units > student.max_units {

@@ -137,8 +137,9 @@ impl Step<'_> {
         prop_assert_eq!(self.after.catalog_version(), expected);
         // A success changes something (perhaps only what the release also stamped, as a
         // capacity set to what it was); a refusal nothing (`check_refusal`).
-        let changed =
-            sections(self.original) != sections(self.after) || students(self.original) != students(self.after);
+        let changed = sections(self.original) != sections(self.after)
+            || students(self.original) != students(self.after)
+            || self.original.rules() != self.after.rules();
         prop_assert!(changed || self.outcome().is_refusal(), "a success changes something");
         let created = usize::from(*self.outcome() == Outcome::Created);
         let (new_sections, new_students) = match self.command {

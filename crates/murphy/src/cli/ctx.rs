@@ -10,7 +10,7 @@ use murphy_client::{CachingClient, Client, Freshness};
 use murphy_core::wire::MeAnswer;
 
 use super::Common;
-use super::exit::usage;
+use super::exit::{refused, usage};
 
 pub struct Ctx {
     pub common: Common,
@@ -65,12 +65,27 @@ impl Ctx {
         }
     }
 
+    /// Refuses, before anything is read or sent, a registrar's command run with a
+    /// student's token: said so, not as whatever the first request would be refused with.
+    pub async fn require_admin(&self) -> anyhow::Result<()> {
+        match self.client().me().await.map_err(|e| self.explain(e))? {
+            MeAnswer::Admin { .. } => Ok(()),
+            MeAnswer::Student { student } => Err(refused(format!(
+                "this needs the admin token: `murphy admin` commands are the registrar's, and \
+                 this token is {student}'s (pass the admin token with --token or MURPHY_TOKEN)"
+            ))),
+        }
+    }
+
     /// A client error as a sentence with what to do, the error itself kept as its
     /// cause (so `exit::status_of` still tells a refusal from a failure).
     pub fn explain(&self, e: murphy_client::Error) -> anyhow::Error {
         use murphy_client::Error::{Problem, Transport, Unexpected};
         let url = &self.common.url;
         let sentence = match &e {
+            Transport(t) if is_dns_failure(t) => {
+                format!("cannot find the host of {url}: its name does not resolve (check --url or MURPHY_URL)")
+            }
             Transport(t) if t.is_connect() => format!(
                 "cannot reach murphy at {url}: is it running? (start it with `murphy serve`, \
                  or point --url or MURPHY_URL at it)"
@@ -83,13 +98,38 @@ impl Ctx {
             Problem {
                 status: 401, detail, ..
             } => format!("{detail} (pass --token or set MURPHY_TOKEN)"),
-            Problem { detail, .. } => detail.clone(),
+            Problem { code, detail, .. } => for_the_command_line(code, detail),
             Unexpected { status, .. } => format!(
                 "murphy at {url} answered {status} with something this murphy cannot read: \
                  is --url a murphy of the same version?"
             ),
         };
         anyhow::Error::new(e).context(sentence)
+    }
+}
+
+/// Whether a connection failed because the host's name did not resolve: no server to
+/// start, a name to correct. reqwest says so only in its causes' words.
+fn is_dns_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(c) = cause {
+        if c.to_string().starts_with("dns error") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// A problem's detail as the command line says it: a hint written for API users (an
+/// endpoint to `GET`) becomes the command that does the same.
+fn for_the_command_line(code: &str, detail: &str) -> String {
+    let Some((said, _api_hint)) = detail.split_once("; GET /api/") else {
+        return detail.to_owned();
+    };
+    match code {
+        "no_such_section" => format!("{said}; `murphy sections` lists them"),
+        _ => said.to_owned(),
     }
 }
 

@@ -28,6 +28,10 @@ Exit status:
   3  failed: murphy could not be reached or failed (no connection, a lost answer,
      a 5xx), or a file could not be written; trying again later may work";
 
+/// What every help page but `murphy --help` says of the exit statuses.
+pub const EXIT_STATUS_LINE: &str =
+    "Exit status: 0 done, 1 refused, 2 usage, 3 failed (`murphy help exit-status` says what each means).";
+
 impl From<Status> for ExitCode {
     fn from(status: Status) -> ExitCode {
         ExitCode::from(status as u8)
@@ -98,18 +102,41 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
 }
 
 /// The causes worth a line: one that repeats the line before it (a wrapper that
-/// prints its source, a problem's detail already said) adds nothing.
+/// prints its source, a problem's detail already said) adds nothing; of a connection
+/// that failed, only the innermost cause (the system's own words) is news.
 fn causes(error: &anyhow::Error) -> Vec<String> {
     let mut said = error.to_string();
     let mut lines = Vec::new();
     for cause in error.chain().skip(1) {
-        let text = cause.to_string();
+        let text = match cause.downcast_ref::<murphy_client::Error>() {
+            // A sentence made of the problem says its detail (maybe with a hint of its own).
+            Some(murphy_client::Error::Problem { detail, .. }) => {
+                let (first, _) = detail.split_once("; ").unwrap_or((detail, ""));
+                if said.contains(first) {
+                    continue;
+                }
+                detail.clone()
+            }
+            Some(murphy_client::Error::Transport(t)) => innermost(t),
+            _ => cause.to_string(),
+        };
         if !said.contains(&text) && !text.contains(&said) {
             lines.push(text.clone());
+        }
+        if matches!(cause.downcast_ref(), Some(murphy_client::Error::Transport(_))) {
+            break;
         }
         said = text;
     }
     lines
+}
+
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = error;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 #[cfg(test)]

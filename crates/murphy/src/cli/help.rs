@@ -1,11 +1,36 @@
-//! What `--help` says beyond each argument's own line: the exit statuses, added to
-//! every subcommand's help, and the check that no argument goes without a help text.
+//! What `--help` says beyond each argument's own line: the exit statuses, said in full
+//! once (`murphy --help`, `murphy help exit-status`) and pointed to from every other
+//! help page; each command's usage as its help shows it; and the check that no
+//! argument goes without a help text.
 
-use crate::cli::exit::EXIT_STATUS_HELP;
+use crate::cli::exit::{EXIT_STATUS_HELP, EXIT_STATUS_LINE};
 
-/// `command` with the exit statuses at the end of its help and of every subcommand's.
-pub fn with_exit_statuses(command: clap::Command) -> clap::Command {
-    command.after_help(EXIT_STATUS_HELP).mut_subcommands(with_exit_statuses)
+/// `murphy`'s command with its help and usage lines finished: the exit statuses in
+/// full at the top, a line pointing to them on every subcommand.
+pub fn finished(command: clap::Command) -> clap::Command {
+    let mut command = command.after_help(EXIT_STATUS_HELP);
+    command.build();
+    let command = with_usage_as_documented(command);
+    command.mut_subcommands(with_exit_status_line)
+}
+
+fn with_exit_status_line(command: clap::Command) -> clap::Command {
+    if command.get_after_help().is_some() {
+        return command; // `murphy exit-status`: the statuses in full are its help
+    }
+    command
+        .after_help(EXIT_STATUS_LINE)
+        .mut_subcommands(with_exit_status_line)
+}
+
+/// clap's usage line of a usage error lists the flags that were given, environment
+/// variables included (`murphy enroll --url <URL> --token <TOKEN> <ID>` when
+/// MURPHY_URL and MURPHY_TOKEN are set), as if they were required. Every command's
+/// usage is fixed to the one its help shows (`murphy enroll [OPTIONS] <ID>`).
+fn with_usage_as_documented(mut command: clap::Command) -> clap::Command {
+    let usage = command.render_usage().to_string();
+    let usage = usage.strip_prefix("Usage: ").unwrap_or(&usage).to_owned();
+    command.override_usage(usage).mut_subcommands(with_usage_as_documented)
 }
 
 /// Every argument of `command` and its subcommands without a help text, as

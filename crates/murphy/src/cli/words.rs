@@ -46,6 +46,10 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
             _ => "the completion is recorded".into(),
         },
         Outcome::Permission { code } => permission_sentence(command, code),
+        Outcome::RulesUpgraded { from, to } => format!(
+            "the rules are upgraded from version {from} to version {to}: every command from now on is decided \
+             under version {to}"
+        ),
         Outcome::NoSuchSection { section } => format!("there is no section {section}"),
         Outcome::NoSuchStudent { student } => format!("there is no student {student}"),
         Outcome::AlreadyExists => match command {
@@ -86,6 +90,10 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
             instant(*until)
         ),
         Outcome::NotEnrolled => format!("you are not enrolled in {section}"),
+        Outcome::DuplicateCourse { course, held } => format!(
+            "you already hold or wait for {held}, a section of {course}, and a student takes one section \
+             of a course: drop {held} first, or swap its seat for {section}"
+        ),
         Outcome::BelowEnrolled { enrolled } => {
             format!("{section} already has {enrolled} students enrolled; its capacity cannot go below that")
         }
@@ -102,6 +110,7 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
             dollars(*balance_cents)
         ),
         Outcome::BalanceLimit => "that would take the balance past the most murphy can hold".into(),
+        Outcome::AlreadyUpgraded { rules } => format!("the rules are already at version {rules}; nothing changed"),
         Outcome::LineOpened { window } => line_opened_sentence(command, *window),
         Outcome::LineClosed => "the registration window is closed: writes need no place in line".into(),
         Outcome::LineMoved { tickets, admitted } => {

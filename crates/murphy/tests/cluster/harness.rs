@@ -30,6 +30,8 @@ pub struct Node {
     pub addr: SocketAddr,
     pub url: String,
     data: tempfile::TempDir,
+    /// The flags it was started with besides the cluster's own.
+    flags: Vec<String>,
 }
 
 pub struct Cluster {
@@ -47,6 +49,11 @@ impl Cluster {
     /// `n` nodes on the PostgreSQL at `database`, one of which becomes the primary
     /// (waited for).
     pub async fn start_on(database: String, n: usize) -> Cluster {
+        Cluster::start_with(database, n, &[]).await
+    }
+
+    /// `n` nodes started with `flags` too (e.g. an older release's rules).
+    pub async fn start_with(database: String, n: usize, flags: &[&str]) -> Cluster {
         let schema = format!(
             "t{}_{}",
             std::process::id(),
@@ -61,23 +68,35 @@ impl Cluster {
             schema,
             nodes: Vec::new(),
         };
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         for _ in 0..n {
             let data = tempfile::tempdir().unwrap();
-            let node = cluster.spawn(data, "127.0.0.1:0".parse().unwrap());
+            let node = cluster.spawn(data, "127.0.0.1:0".parse().unwrap(), flags.clone());
             cluster.nodes.push(node);
         }
         cluster.primary(Duration::from_secs(10)).await;
         cluster
     }
 
-    fn spawn(&self, data: tempfile::TempDir, listen: SocketAddr) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_murphy"))
+    /// The command that starts a node of this cluster on `listen`.
+    pub fn command(&self, data: &std::path::Path, listen: SocketAddr, flags: &[String]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_murphy"));
+        command
             .args(["serve", "--admin-token", ADMIN_TOKEN, "--database", &self.database])
             .args(["--database-schema", &self.schema, "--listen", &listen.to_string()])
             .args(["--lease-time-max-ms", &LEASE_TIME_MS.to_string(), "--data-dir"])
-            .arg(data.path())
-            .env("RUST_LOG", "warn")
+            .arg(data)
+            .args(flags)
+            // Warnings, and the role changes an operator reads, into the node's log file.
+            .env("RUST_LOG", "warn,murphy_server::cluster=info");
+        command
+    }
+
+    fn spawn(&self, data: tempfile::TempDir, listen: SocketAddr, flags: Vec<String>) -> Node {
+        let mut child = self
+            .command(data.path(), listen, &flags)
             .stdout(Stdio::piped())
+            .stderr(log_file(data.path()))
             .spawn()
             .expect("murphy starts");
         let url = served_url(&mut child);
@@ -87,7 +106,13 @@ impl Cluster {
             addr,
             url,
             data,
+            flags,
         }
+    }
+
+    /// The PostgreSQL database the nodes serve from.
+    pub fn database(&self) -> &str {
+        &self.database
     }
 
     /// Every node's URL, comma-separated (for `murphy bench --url`).
@@ -135,11 +160,31 @@ impl Cluster {
         }
     }
 
-    /// Starts node `i` again, on the address it had.
+    /// Starts node `i` again, on the address it had, with the flags it had.
     pub fn restart(&mut self, i: usize) {
+        let flags = self.nodes[i].flags.clone();
+        self.restart_with(i, flags);
+    }
+
+    /// Starts node `i` again, on the address it had, with `flags` (e.g. as a newer
+    /// release).
+    pub fn restart_with(&mut self, i: usize, flags: Vec<String>) {
         let old = std::mem::replace(&mut self.nodes[i].data, tempfile::tempdir().unwrap());
-        let node = self.spawn(old, self.nodes[i].addr);
+        let node = self.spawn(old, self.nodes[i].addr, flags);
         self.nodes[i] = node;
+    }
+
+    /// Stops node `i` as an operator does (SIGTERM: it drains and hands the lease on)
+    /// and waits for it to exit, at most `wait`.
+    pub fn stop(&mut self, i: usize, wait: Duration) {
+        self.signal(i, "TERM");
+        let child = self.nodes[i].child.as_mut().expect("a live node");
+        let deadline = Instant::now() + wait;
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "node {i} did not stop within {wait:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.nodes[i].child = None;
     }
 }
 
@@ -152,6 +197,22 @@ impl Drop for Cluster {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// A node's stderr, kept across its restarts in its data directory.
+fn log_file(data: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("murphy.log"))
+        .expect("the node's log file opens")
+}
+
+impl Node {
+    /// What the node logged so far (stderr, without colour codes: it is a file).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("murphy.log")).unwrap_or_default()
     }
 }
 

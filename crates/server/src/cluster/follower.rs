@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use murphy_core::{Changes, State};
-use murphy_store::{Backend, Commit, Postgres, StoreError};
+use murphy_core::{Changes, RulesVersion, State};
+use murphy_store::{Commit, LogWatch, Shared, StoreError};
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
@@ -37,15 +37,16 @@ pub(super) struct Following {
 
 impl Following {
     pub(super) fn start(
-        store: Arc<Postgres>,
+        store: Arc<dyn Shared>,
         publisher: Publisher,
+        known: RulesVersion,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Following> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("murphy-follow".into())
-            .spawn(move || follow(&store, &publisher, &metrics, &flag))?;
+            .spawn(move || follow(&*store, &publisher, known, &metrics, &flag))?;
         Ok(Following { stop, thread })
     }
 
@@ -56,11 +57,11 @@ impl Following {
     }
 }
 
-fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &AtomicBool) {
+fn follow(store: &dyn Shared, publisher: &Publisher, known: RulesVersion, metrics: &Metrics, stop: &AtomicBool) {
     let mut state = publisher.snapshot().state.clone();
     let mut tokens = publisher.snapshot().tokens.clone();
     let mut tokens_read: Option<Instant> = None;
-    let mut follower = None;
+    let mut follower: Option<Box<dyn LogWatch>> = None;
     let mut published = Published {
         lsn: state.lsn(),
         at: None,
@@ -74,7 +75,7 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
             tokens_read = Some(Instant::now());
         }
         let waited = match &mut follower {
-            Some(f) => murphy_store::Follower::wait_for_log(f, state.lsn(), WAIT_TIME_MAX),
+            Some(f) => f.wait_for_log(state.lsn(), WAIT_TIME_MAX),
             None => match store.follower() {
                 Ok(f) => {
                     follower = Some(f);
@@ -83,19 +84,20 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
                 Err(e) => Err(e),
             },
         };
-        match waited.and_then(|end| catch_up(store, &mut state, end, metrics)) {
+        match waited.and_then(|end| catch_up(store, &mut state, end, known, metrics)) {
             Ok(Some(changes)) => {
                 publisher.publish(&state, tokens.clone(), &changes);
                 if let Some(f) = &mut follower {
-                    published.measure(f, state.lsn(), metrics);
+                    published.measure(&mut **f, state.lsn(), metrics);
                 }
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!("following the log failed; trying again: {e}");
-                if matches!(e, StoreError::Corrupt(_)) {
-                    // The log does not replay here: serving on would serve what it does
-                    // not explain. Stop, say so, keep the last good state.
+                if matches!(e, StoreError::Corrupt(_) | StoreError::RulesNewer { .. }) {
+                    // The log does not replay here (or is at rules this binary does not
+                    // know): serving on would serve what it does not explain. Stop, say
+                    // so, keep the last good state.
                     tracing::error!("this secondary stops following: {e}");
                     return;
                 }
@@ -106,7 +108,13 @@ fn follow(store: &Postgres, publisher: &Publisher, metrics: &Metrics, stop: &Ato
 }
 
 /// Applies the log up to `end` to `state`; the changes, if there were entries.
-fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) -> Result<Option<Changes>, StoreError> {
+fn catch_up(
+    store: &dyn Shared,
+    state: &mut State,
+    end: u64,
+    known: RulesVersion,
+    metrics: &Metrics,
+) -> Result<Option<Changes>, StoreError> {
     metrics.replication_behind(end.saturating_sub(state.lsn()));
     if end <= state.lsn() {
         return Ok(None);
@@ -117,13 +125,7 @@ fn catch_up(store: &Postgres, state: &mut State, end: u64, metrics: &Metrics) ->
             break;
         }
         for entry in &entries {
-            let applied = state.apply(entry.at, &entry.command);
-            if applied.lsn != entry.lsn || applied.outcome != entry.outcome || applied.effects != entry.effects {
-                return Err(StoreError::Corrupt(format!(
-                    "the log's lsn {} does not replay here: {:?}, the log says {:?}",
-                    entry.lsn, applied.outcome, entry.outcome
-                )));
-            }
+            state.replay(entry, known)?;
         }
     }
     metrics.replication_behind(0);
@@ -142,7 +144,7 @@ impl Published {
     /// commit to the publication that first held it. A commit heard of only now but
     /// already held by the last publication (its notification came after its entries
     /// were read) is timed to that one.
-    fn measure(&mut self, follower: &mut murphy_store::Follower, lsn: u64, metrics: &Metrics) {
+    fn measure(&mut self, follower: &mut dyn LogWatch, lsn: u64, metrics: &Metrics) {
         let now = OffsetDateTime::now_utc();
         let commits = match follower.take_commits(lsn) {
             Ok(commits) => commits,
@@ -163,7 +165,7 @@ impl Published {
 }
 
 /// The tokens, read again; `None` if unchanged or unreadable (tried again later).
-fn read_tokens(store: &Postgres, known: &Tokens) -> Option<Tokens> {
+fn read_tokens(store: &dyn Shared, known: &Tokens) -> Option<Tokens> {
     let rows = store
         .tokens()
         .inspect_err(|e| tracing::warn!("reading tokens failed: {e}"))

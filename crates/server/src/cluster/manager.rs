@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use murphy_store::{Backend, Epoch, Postgres, StoreError};
+use murphy_store::{Backend, Epoch, Shared, StoreError};
 
 use super::follower::Following;
 use super::{Node, Role};
@@ -20,15 +20,17 @@ use crate::metrics::Metrics;
 use crate::pipeline;
 
 /// The manager before it runs: started by `Server::serve` once the node's URL is known.
-pub struct Manager {
-    pub(crate) store: Arc<Postgres>,
+pub(crate) struct Manager {
+    pub(crate) store: Arc<dyn Shared>,
+    /// The same store, as the write pipeline takes it.
+    pub(crate) backend: Arc<dyn Backend>,
     pub(crate) node: Arc<Node>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
 }
 
 /// The running manager; `stop` hands the lease on and ends it.
-pub struct Running {
+pub(crate) struct Running {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -42,11 +44,16 @@ enum Now {
 }
 
 impl Manager {
-    pub fn start(self, url: String) -> std::io::Result<Running> {
+    pub(crate) fn start(self, url: String) -> std::io::Result<Running> {
         self.node.set_url(url.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let first = Following::start(self.store.clone(), self.node.publisher().clone(), self.metrics.clone())?;
+        let first = Following::start(
+            self.store.clone(),
+            self.node.publisher().clone(),
+            self.limits.rules_version_max,
+            self.metrics.clone(),
+        )?;
         let thread = std::thread::Builder::new()
             .name("murphy-cluster".into())
             .spawn(move || self.run(&url, first, &flag))?;
@@ -57,12 +64,16 @@ impl Manager {
         let tick = self.limits.lease_time_max / 4;
         let mut now = Now::Secondary(first);
         while !stop.load(Ordering::SeqCst) {
+            self.register(url);
             now = match now {
                 Now::Secondary(following) => self.seek(url, following),
                 Now::Primary { epoch, pipeline } => self.hold(epoch, pipeline),
             };
             self.metrics.role(matches!(now, Now::Primary { .. }), self.epoch(&now));
             std::thread::sleep(tick);
+        }
+        if let Err(e) = self.store.leave(url) {
+            tracing::warn!("leaving the cluster's register failed (the entry lapses by itself): {e}");
         }
         match now {
             Now::Secondary(following) => following.stop(),
@@ -77,6 +88,13 @@ impl Manager {
                     tracing::warn!("releasing the primary's lease failed (it lapses by itself): {e}");
                 }
             }
+        }
+    }
+
+    /// Tells the cluster's register this node is up, and which rules its binary knows.
+    fn register(&self, url: &str) {
+        if let Err(e) = self.store.register(url, self.limits.rules_version_max) {
+            tracing::warn!("registering this node with the cluster failed; trying again: {e}");
         }
     }
 
@@ -128,8 +146,9 @@ impl Manager {
     }
 
     fn promote(&self, epoch: Epoch) -> Result<JoinHandle<Result<(), StoreError>>, String> {
-        let store: Arc<dyn Backend> = self.store.clone();
-        let recovered = murphy_store::recover(&*store, self.limits.sessions()).map_err(|e| e.to_string())?;
+        let store = self.backend.clone();
+        let recovered = murphy_store::recover(&*store, self.limits.sessions(), self.limits.rules_version_max)
+            .map_err(|e| e.to_string())?;
         let (writer, thread) = pipeline::start(
             store,
             recovered,
@@ -147,7 +166,12 @@ impl Manager {
 
     fn follow_again(&self) -> Now {
         loop {
-            match Following::start(self.store.clone(), self.node.publisher().clone(), self.metrics.clone()) {
+            match Following::start(
+                self.store.clone(),
+                self.node.publisher().clone(),
+                self.limits.rules_version_max,
+                self.metrics.clone(),
+            ) {
                 Ok(following) => return Now::Secondary(following),
                 Err(e) => {
                     tracing::error!("starting the follower failed; trying again: {e}");
@@ -179,7 +203,7 @@ impl Manager {
 impl Running {
     /// Stops the manager: a primary stops its pipeline (the last batches are appended)
     /// and releases the lease; a secondary stops following.
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.thread.join();
     }

@@ -14,14 +14,19 @@ mod manager;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use murphy_store::Members;
 use tokio::sync::watch;
 
-pub use manager::{Manager, Running};
+pub(crate) use manager::{Manager, Running};
+
+/// A node counts as live (its binary's rules are checked before an upgrade) while it
+/// registered within this many lease times; it registers every quarter of one.
+pub(crate) const MEMBER_LEASES_LIVE: u32 = 4;
 
 use crate::pipeline;
 use crate::snapshot::{Publisher, Snapshot};
 
-pub enum Role {
+pub(crate) enum Role {
     /// Writes are applied here, through this node's pipeline. `epoch` is the lease's
     /// (`None` for a node alone on SQLite).
     Primary {
@@ -32,28 +37,31 @@ pub enum Role {
     Secondary { primary: Option<String>, epoch: u64 },
 }
 
-pub struct Node {
+pub(crate) struct Node {
     publisher: Publisher,
     role: ArcSwap<Role>,
     /// Bumped on every change of `role`, for requests that wait for a primary.
     role_changes: watch::Sender<u64>,
     /// This node's URL, as others reach it (`None` until it serves, and alone).
     url: ArcSwap<Option<String>>,
+    /// The cluster's register of nodes (`None` alone).
+    members: Option<Arc<dyn Members>>,
 }
 
 impl Node {
     /// A node alone: its own primary for good.
-    pub fn alone(publisher: Publisher, writer: pipeline::Handle) -> Node {
+    pub(crate) fn alone(publisher: Publisher, writer: pipeline::Handle) -> Node {
         Node {
             publisher,
             role: ArcSwap::from_pointee(Role::Primary { writer, epoch: None }),
             role_changes: watch::Sender::new(0),
             url: ArcSwap::from_pointee(None),
+            members: None,
         }
     }
 
     /// A node of a cluster, a secondary until its manager takes the lease.
-    pub fn clustered(publisher: Publisher) -> Node {
+    pub(crate) fn clustered(publisher: Publisher, members: Arc<dyn Members>) -> Node {
         Node {
             publisher,
             role: ArcSwap::from_pointee(Role::Secondary {
@@ -62,24 +70,30 @@ impl Node {
             }),
             role_changes: watch::Sender::new(0),
             url: ArcSwap::from_pointee(None),
+            members: Some(members),
         }
     }
 
-    pub fn publisher(&self) -> &Publisher {
+    /// The cluster's register of nodes, in a cluster.
+    pub(crate) fn members(&self) -> Option<Arc<dyn Members>> {
+        self.members.clone()
+    }
+
+    pub(crate) fn publisher(&self) -> &Publisher {
         &self.publisher
     }
 
     /// The latest state published here. Never waits.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         self.publisher.snapshot()
     }
 
-    pub fn role(&self) -> Arc<Role> {
+    pub(crate) fn role(&self) -> Arc<Role> {
         self.role.load_full()
     }
 
     /// The pipeline, while this node is the primary.
-    pub fn writer(&self) -> Option<pipeline::Handle> {
+    pub(crate) fn writer(&self) -> Option<pipeline::Handle> {
         match &**self.role.load() {
             Role::Primary { writer, .. } => Some(writer.clone()),
             Role::Secondary { .. } => None,
@@ -87,21 +101,16 @@ impl Node {
     }
 
     /// Whether this node applies writes now. Never waits, clones nothing.
-    pub fn is_primary(&self) -> bool {
+    pub(crate) fn is_primary(&self) -> bool {
         matches!(&**self.role.load(), Role::Primary { .. })
     }
 
-    /// Whether this node is part of a cluster (not alone on SQLite).
-    pub fn is_clustered(&self) -> bool {
-        !matches!(&**self.role.load(), Role::Primary { epoch: None, .. })
-    }
-
-    pub fn url(&self) -> Option<String> {
+    pub(crate) fn url(&self) -> Option<String> {
         (*self.url.load_full()).clone()
     }
 
     /// A receiver that sees every later change of role.
-    pub fn role_changes(&self) -> watch::Receiver<u64> {
+    pub(crate) fn role_changes(&self) -> watch::Receiver<u64> {
         self.role_changes.subscribe()
     }
 
@@ -115,6 +124,13 @@ impl Node {
         let known =
             matches!(&**self.role.load(), Role::Secondary { primary: p, epoch: e } if *p == primary && *e == epoch);
         if !known {
+            // The operator's record of who writes, on every secondary.
+            match &primary {
+                Some(url) => tracing::info!("this node is a secondary; the primary is {url} (epoch {epoch})"),
+                None => tracing::warn!(
+                    "no node holds the primary's lease (epoch {epoch}); writes wait for a node to take it"
+                ),
+            }
             self.set_role(Role::Secondary { primary, epoch });
         }
     }

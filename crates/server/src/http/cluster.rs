@@ -21,12 +21,12 @@ use crate::cluster::Role;
 use crate::problem::{Code, Problem};
 
 /// A read's minimum version: answer only from a state at or past this LSN.
-pub const MIN_VERSION: HeaderName = HeaderName::from_static("murphy-min-version");
+pub(crate) const MIN_VERSION: HeaderName = HeaderName::from_static("murphy-min-version");
 /// Set on a request one node passes on to another: it is never passed on twice.
-pub const FORWARDED_BY: HeaderName = HeaderName::from_static("murphy-forwarded-by");
+pub(crate) const FORWARDED_BY: HeaderName = HeaderName::from_static("murphy-forwarded-by");
 
 /// The middleware: pass on what the primary must answer; make reads wait for a version.
-pub async fn route(State(app): State<Arc<App>>, request: Request, next: Next) -> Response<Body> {
+pub(crate) async fn route(State(app): State<Arc<App>>, request: Request, next: Next) -> Response<Body> {
     let request = match pass_on(&app, request).await {
         Ok(answer) => return answer,
         Err(request) => request,

@@ -30,7 +30,7 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EventsQuery {
+pub(crate) struct EventsQuery {
     /// Only this section's events.
     section: Option<String>,
     /// Resume after this version, like `Last-Event-ID`.
@@ -39,7 +39,7 @@ pub struct EventsQuery {
     access_token: Option<String>,
 }
 
-pub async fn events(
+pub(crate) async fn events(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     extensions: axum::http::Extensions,

@@ -9,32 +9,32 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use murphy_core::Unknown;
 use murphy_core::command::check_id;
 use murphy_core::wire::{
     CommandResult, CommandsRequest, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
 };
+use murphy_core::{Command, Unknown};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::App;
 use super::line::Admitted;
 use crate::auth::{Principal, hash_token, new_token};
-use crate::pipeline::{self, Answer, Refusal, RefusalKind, SubmitError, TokenRefusal};
+use crate::pipeline::{self, Answer, Refusal, RefusalKind, RulesRefusal, SubmitError, TokenRefusal};
 use crate::problem::{Code, Problem};
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
 /// Entries a `GET /api/v1/log` without `limit` returns.
 const LOG_ENTRIES_DEFAULT: u64 = 1000;
 
-pub async fn not_found() -> Problem {
+pub(crate) async fn not_found() -> Problem {
     Problem::not_found(
         Code::NoSuchRoute,
         "there is no such endpoint; GET /api/v1/openapi.json lists them all",
     )
 }
 
-pub async fn method_not_allowed() -> Problem {
+pub(crate) async fn method_not_allowed() -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         Code::MethodNotAllowed,
@@ -44,7 +44,7 @@ pub async fn method_not_allowed() -> Problem {
 
 /// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
 /// the process serves; a monitor reads the body.
-pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Response {
     let body = match app.node.writer().and_then(|w| w.health().describe()) {
         None => "ok".to_owned(),
         Some(what) => format!("degraded: {what}"),
@@ -54,7 +54,7 @@ pub async fn healthz(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /api/v1/cluster`: this node's role, the lease's epoch, its version and the
 /// primary's URL. No token: it is for operators and load balancers.
-pub async fn cluster(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn cluster(State(app): State<Arc<App>>) -> Response {
     use crate::cluster::Role;
     use murphy_core::wire::ClusterView;
     let (role, epoch, primary) = match &*app.node.role() {
@@ -69,6 +69,8 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
         version: app.node.snapshot().state.lsn(),
         primary,
         replication_behind_commands: app.metrics.replication_behind_commands(),
+        rules: app.node.snapshot().state.rules(),
+        rules_version_max: app.limits.rules_version_max,
     };
     let mut response = json_body(json(&view));
     response
@@ -77,19 +79,19 @@ pub async fn cluster(State(app): State<Arc<App>>) -> Response {
     response
 }
 
-pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.node.writer().as_ref()),
+        app.metrics.render(app.node.writer().map(|w| w.gauges())),
     )
         .into_response()
 }
 
-pub async fn openapi() -> Response {
+pub(crate) async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
+pub(crate) async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
     let snapshot = app.node.snapshot();
     let version = snapshot.state.catalog_version();
     cached(&headers, version, || {
@@ -103,7 +105,7 @@ pub async fn sections(State(app): State<Arc<App>>, _: Principal, headers: Header
 }
 
 /// The `{id}` of a path, with a problem (not axum's plain text) when it cannot be read.
-pub struct IdPath(String);
+pub(crate) struct IdPath(String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     type Rejection = Problem;
@@ -119,7 +121,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     }
 }
 
-pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPath, headers: HeaderMap) -> Response {
+pub(crate) async fn section(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = app.node.snapshot();
     let Some(section) = snapshot.state.section(&id) else {
         return no_such(Unknown::Section(id)).into_response();
@@ -127,7 +134,7 @@ pub async fn section(State(app): State<Arc<App>>, _: Principal, IdPath(id): IdPa
     cached(&headers, section.version, || json(&SectionView::from(section)))
 }
 
-pub async fn student(
+pub(crate) async fn student(
     State(app): State<Arc<App>>,
     principal: Principal,
     IdPath(id): IdPath,
@@ -143,7 +150,7 @@ pub async fn student(
     cached(&headers, student.version, || json(&StudentView::from(student)))
 }
 
-pub async fn create_token(
+pub(crate) async fn create_token(
     Writer(writer): Writer,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
@@ -176,7 +183,7 @@ pub async fn create_token(
 /// the pipeline had no room for it in time (`http::door`); on a node that is not the
 /// primary (a write that arrived as the role changed: others are passed on before) it
 /// is `503`.
-pub struct Writer(pipeline::Handle);
+pub(crate) struct Writer(pipeline::Handle);
 
 impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     type Rejection = Problem;
@@ -193,7 +200,7 @@ impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     }
 }
 
-pub async fn commands(
+pub(crate) async fn commands(
     State(app): State<Arc<App>>,
     Writer(writer): Writer,
     Admitted(principal): Admitted,
@@ -204,6 +211,11 @@ pub async fn commands(
         r#"{"commands": [{"type": "enroll", "student": "s0001", "section": "COMSCI-35L-1"}]}"#,
     )?;
     check_commands(&request, &principal, app.limits.request_commands_max)?;
+    for command in &request.commands {
+        if let Command::UpgradeRules { rules } = command {
+            check_upgrade(&app, *rules).await?;
+        }
+    }
     let session = request.client.zip(request.seq);
     let answer = writer
         .submit(principal.owner().to_owned(), session, request.commands)
@@ -212,6 +224,7 @@ pub async fn commands(
         Answer::Results(json) => json.to_string(),
         Answer::InLog { first_lsn, last_lsn } => stored_results(&app, first_lsn, last_lsn).await?,
         Answer::Unknown(unknown) => return Err(no_such(unknown)),
+        Answer::Rules(refusal) => return Err(rules_problem(&refusal)),
         Answer::Gap { expected, got } => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
@@ -259,6 +272,61 @@ pub async fn commands(
     Ok(json_body(format!("{{\"results\":{results}}}")))
 }
 
+/// An upgrade is refused while a live node of the cluster runs a binary that does not
+/// know the version: it could not replay the log past the upgrade. Checked against
+/// the nodes' registrations just before the upgrade is sent to the loop; a node that
+/// starts in between meets the upgrade in the log and stops, saying why. This node's
+/// own binary is checked by the loop (`RulesRefusal::UpgradeUnknown`).
+async fn check_upgrade(app: &App, rules: murphy_core::RulesVersion) -> Result<(), Problem> {
+    let Some(members) = app.node.members() else {
+        return Ok(());
+    };
+    let within = app.limits.lease_time_max * crate::cluster::MEMBER_LEASES_LIVE;
+    let live = tokio::task::spawn_blocking(move || members.live(within))
+        .await
+        .map_err(|e| Problem::internal(format!("reading the cluster's nodes failed: {e}")))?
+        .map_err(|e| {
+            Problem::unavailable(
+                Code::StorageUnavailable,
+                format!("the cluster's nodes could not be read, so the upgrade was not made: {e}; retry shortly"),
+            )
+        })?;
+    match live.iter().find(|m| m.rules_version_max < rules) {
+        Some(old) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            Code::UpgradeRefused,
+            format!(
+                "the node at {} runs a murphy that knows rules up to version {}, so the cluster cannot move to \
+                 version {rules}; restart it on a murphy that knows version {rules}, then upgrade again",
+                old.url, old.rules_version_max
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn rules_problem(refusal: &RulesRefusal) -> Problem {
+    match refusal {
+        RulesRefusal::CommandTooNew { kind, since, current } => Problem::new(
+            StatusCode::CONFLICT,
+            Code::RulesNotFinalized,
+            format!(
+                "{kind} needs rules version {since}, and the cluster is at version {current}; nothing was \
+                 applied. Once every node runs a murphy that knows version {since}, finalize the upgrade \
+                 (murphy admin upgrade), then retry"
+            ),
+        ),
+        RulesRefusal::UpgradeUnknown { asked, known } => Problem::new(
+            StatusCode::CONFLICT,
+            Code::UpgradeRefused,
+            format!(
+                "this node's murphy knows rules up to version {known}, not {asked}; nothing was applied. Run \
+                 a murphy that knows version {asked} on every node, then upgrade again"
+            ),
+        ),
+    }
+}
+
 /// Shape and permission checks, before anything reaches the loop.
 fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max: usize) -> Result<(), Problem> {
     let bad = |detail: String| Problem::bad_request(Code::InvalidRequest, detail);
@@ -280,19 +348,21 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
     }
     for (i, command) in request.commands.iter().enumerate() {
         command.validate().map_err(|e| bad(format!("command {i}: {e}")))?;
-        let allowed = match (principal, command.acting_student()) {
-            (Principal::Admin, _) => true,
-            (Principal::Student(me), Some(student)) => me == student,
-            (Principal::Student(_), None) => false,
-        };
-        if !allowed {
-            return Err(Problem::forbidden(format!(
-                "command {i} ({}) acts for someone else; a student token acts only for its own student",
-                serde_json::to_value(command)
-                    .ok()
-                    .and_then(|v| v["type"].as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            )));
+        match (principal, command.acting_student()) {
+            (Principal::Admin, _) => {}
+            (Principal::Student(me), Some(student)) if me == student => {}
+            (Principal::Student(_), Some(_)) => {
+                return Err(Problem::forbidden(format!(
+                    "command {i} ({}) acts for someone else; a student token acts only for its own student",
+                    command.kind()
+                )));
+            }
+            (Principal::Student(_), None) => {
+                return Err(Problem::forbidden(format!(
+                    "command {i} ({}) is the registrar's: it needs the admin token",
+                    command.kind()
+                )));
+            }
         }
     }
     Ok(())
@@ -305,26 +375,20 @@ async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<Stri
         .await
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
-    let results: Vec<CommandResult> = entries
-        .into_iter()
-        .map(|e| CommandResult {
-            lsn: e.lsn,
-            outcome: e.outcome,
-        })
-        .collect();
-    Ok(serde_json::to_string(&results).expect("results serialize"))
+    let results: Vec<CommandResult> = entries.iter().map(CommandResult::of).collect();
+    Ok(CommandResult::answer_json(&results))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogQuery {
+pub(crate) struct LogQuery {
     /// Any u64, as `/api/v1/events` takes: past the last LSN there are no entries.
     #[serde(default)]
     after: u64,
     limit: Option<u64>,
 }
 
-pub async fn log(
+pub(crate) async fn log(
     State(app): State<Arc<App>>,
     principal: Principal,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
@@ -483,7 +547,7 @@ fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> R
 
 /// `GET /api/v1/me`: whom the token speaks for. Any valid token may ask; a missing or
 /// unknown one gets the usual `401` problems from the `Principal` extractor.
-pub async fn me(principal: Principal) -> Response {
+pub(crate) async fn me(principal: Principal) -> Response {
     use murphy_core::wire::MeAnswer;
     let answer = match principal {
         Principal::Admin => MeAnswer::Admin { admin: true },

@@ -21,13 +21,13 @@ use crate::pipeline::Answer;
 use crate::problem::{Code, Problem};
 
 /// The header a client sends its admission pass in.
-pub const PASS: HeaderName = HeaderName::from_static("murphy-pass");
+pub(crate) const PASS: HeaderName = HeaderName::from_static("murphy-pass");
 
 /// Ticket reservations one request waits for, at most, before it is answered `503`.
 const RESERVATIONS_PER_REQUEST_MAX: usize = 3;
 
 /// `POST /api/v1/line`.
-pub async fn join(
+pub(crate) async fn join(
     State(app): State<Arc<App>>,
     principal: Principal,
     body: Result<Bytes, BytesRejection>,
@@ -44,7 +44,11 @@ pub async fn join(
 }
 
 /// `GET /api/v1/line`: the caller's place; the admin asks with a student's pass.
-pub async fn poll(State(app): State<Arc<App>>, principal: Principal, headers: HeaderMap) -> Result<Response, Problem> {
+pub(crate) async fn poll(
+    State(app): State<Arc<App>>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
     let pass = read_pass(&app, &headers)?;
     let student = match (&principal, &pass) {
         (Principal::Student(student), _) => student.clone(),
@@ -65,7 +69,7 @@ pub async fn poll(State(app): State<Arc<App>>, principal: Principal, headers: He
 
 /// A write's principal, once the waiting room lets it through: the admin always; a
 /// student while no window is open, or with an admission.
-pub struct Admitted(pub Principal);
+pub(crate) struct Admitted(pub(crate) Principal);
 
 impl FromRequestParts<Arc<App>> for Admitted {
     type Rejection = Problem;

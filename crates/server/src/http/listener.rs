@@ -23,7 +23,7 @@ use super::door::sojourn::{self, Arrivals};
 use super::door::{Door, Slot};
 use crate::metrics::Shed;
 
-pub struct LimitedListener {
+pub(crate) struct LimitedListener {
     inner: TcpListener,
     /// Decides which connections are taken.
     door: Arc<Door>,
@@ -40,7 +40,7 @@ const TURNING_AWAY_CONNECTIONS_MAX: usize = 1024;
 const TURN_AWAY_TIME_MAX: Duration = Duration::from_millis(500);
 
 impl LimitedListener {
-    pub fn new(inner: TcpListener, door: Arc<Door>, idle_time_max: Duration) -> LimitedListener {
+    pub(crate) fn new(inner: TcpListener, door: Arc<Door>, idle_time_max: Duration) -> LimitedListener {
         // Asked on the listener too, so the kernel stamps from the first connection on
         // (accepted sockets inherit the option, and it is turned on a moment after the
         // first socket asks).
@@ -79,7 +79,7 @@ impl LimitedListener {
 }
 
 /// A connection holding its place (`Slot`) until it closes.
-pub struct LimitedStream {
+pub(crate) struct LimitedStream {
     stream: TcpStream,
     /// When the bytes it read arrived.
     arrivals: Arc<Arrivals>,
@@ -95,12 +95,12 @@ pub struct LimitedStream {
 
 impl LimitedStream {
     /// When the bytes read from this connection arrived: its requests take their times.
-    pub fn arrivals(&self) -> Arc<Arrivals> {
+    pub(crate) fn arrivals(&self) -> Arc<Arrivals> {
         self.arrivals.clone()
     }
 
     /// Its place among the connections: its student's share is counted there.
-    pub fn slot(&self) -> Arc<Slot> {
+    pub(crate) fn slot(&self) -> Arc<Slot> {
         self.slot.clone()
     }
 

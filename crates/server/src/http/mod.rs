@@ -1,7 +1,7 @@
-//! The HTTP API v1 of DESIGN section 4. Reads are answered from the latest published
+//! The HTTP API v1 of docs/DESIGN.md §4. Reads are answered from the latest published
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
-pub mod cluster;
+pub(crate) mod cluster;
 mod door;
 mod events;
 mod handlers;
@@ -9,8 +9,8 @@ pub(crate) mod line;
 mod listener;
 mod web;
 
-pub use door::Door;
-pub use door::sojourn::now_ns;
+pub(crate) use door::Door;
+pub(crate) use door::sojourn::now_ns;
 
 use std::sync::Arc;
 
@@ -28,26 +28,26 @@ use crate::metrics::Metrics;
 use crate::problem::{Code, Problem};
 
 /// What every handler shares.
-pub struct App {
+pub(crate) struct App {
     /// What this node serves: its published state, and its role (whether it writes).
-    pub node: Arc<crate::cluster::Node>,
+    pub(crate) node: Arc<crate::cluster::Node>,
     /// Passes requests on to the primary, on a secondary.
-    pub forwarder: reqwest::Client,
+    pub(crate) forwarder: reqwest::Client,
     /// The store, for what only the log holds (old answers, the log itself).
-    pub store: Arc<dyn murphy_store::Backend>,
-    pub admin_token_hash: TokenHash,
-    pub limits: Limits,
-    pub metrics: Arc<Metrics>,
+    pub(crate) store: Arc<dyn murphy_store::Backend>,
+    pub(crate) admin_token_hash: TokenHash,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
     /// Decides which requests and connections are taken.
-    pub door: Arc<door::Door>,
+    pub(crate) door: Arc<door::Door>,
     /// The waiting room, kept on the primary.
-    pub room: Arc<crate::line::Room>,
+    pub(crate) room: Arc<crate::line::Room>,
     /// Becomes `true` when the server starts shutting down: long-lived streams end.
-    pub stopping: tokio::sync::watch::Receiver<bool>,
+    pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole API as a `Router`, so tests can drive it without a socket.
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     let body_limit = app.limits.request_body_bytes_max;
     Router::new()
         .merge(web::routes())
@@ -77,7 +77,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// with keep-alive, and a client gets `header_read_time_max` to send a request's
 /// headers, so a slow trickle of bytes cannot hold a connection slot. Every request
 /// passes the front door (`door`) before the router.
-pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, stop: impl Future<Output = ()>) {
+pub(crate) async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, stop: impl Future<Output = ()>) {
     use axum::serve::Listener as _;
     let mut listener = listener::LimitedListener::new(listener, app.door.clone(), app.limits.connection_idle_time_max);
     let router = router(app.clone());
@@ -168,7 +168,11 @@ impl FromRequestParts<Arc<App>> for Principal {
 /// Counts the request's connection against its student's share of connections, now
 /// that it is known whose it is; past the share the request is refused and the
 /// connection closes after the answer.
-pub fn count_connection(app: &App, extensions: &axum::http::Extensions, principal: &Principal) -> Result<(), Problem> {
+pub(crate) fn count_connection(
+    app: &App,
+    extensions: &axum::http::Extensions,
+    principal: &Principal,
+) -> Result<(), Problem> {
     match (principal, extensions.get::<Arc<door::Slot>>()) {
         (Principal::Student(student), Some(slot)) => app.door.student_share(slot, student),
         _ => Ok(()),
@@ -177,7 +181,7 @@ pub fn count_connection(app: &App, extensions: &axum::http::Extensions, principa
 
 /// The caller's principal from `Authorization: Bearer <token>`, or else from `query_token`
 /// where an endpoint accepts one (a browser's `EventSource` cannot set headers).
-pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
+pub(crate) fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -> Result<Principal, Problem> {
     let unauthorized = |code, detail: &str| Problem::new(StatusCode::UNAUTHORIZED, code, detail);
     let mut authorizations = headers.get_all(AUTHORIZATION).iter();
     let authorization = authorizations.next();
@@ -218,7 +222,7 @@ pub fn authenticate(app: &App, headers: &HeaderMap, query_token: Option<&str>) -
 
 /// The token of an `Authorization` value `Bearer <token>`. The scheme's name is
 /// case-insensitive (RFC 9110, section 11.1): `bearer x` is the same credential.
-pub fn bearer(authorization: &str) -> Option<&str> {
+pub(crate) fn bearer(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim_start().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

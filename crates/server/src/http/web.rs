@@ -52,7 +52,7 @@ const FILES: &[(&str, &str, &str)] = &[
 
 /// A route for every file of `FILES`, to merge into the API's router. Each file's ETag
 /// is computed once, here.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     FILES.iter().fold(Router::new(), |router, &(path, content_type, body)| {
         let etag = etag_of(body);
         router.route(

@@ -13,7 +13,7 @@ const INCREASE: f64 = 0.10;
 const MEASURE_WEIGHT: f64 = 0.3;
 
 #[derive(Debug, Default)]
-pub struct Controller {
+pub(crate) struct Controller {
     /// Students to admit per second (0 until the first admission sets it).
     rate_per_s: f64,
     /// Fractions of a student owed from earlier seconds.
@@ -27,16 +27,16 @@ pub struct Controller {
 
 /// What the front door saw over the last second.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Reading {
+pub(crate) struct Reading {
     /// The p90 of the requests' sojourns, if any came.
-    pub sojourn_p90_us: Option<u64>,
+    pub(crate) sojourn_p90_us: Option<u64>,
     /// Whether a queue stands now.
-    pub standing: bool,
+    pub(crate) standing: bool,
 }
 
 impl Controller {
     /// Notes a second's reading; returns the time since the last tick.
-    pub fn observe(&mut self, now: Instant, reading: Reading) -> Duration {
+    pub(crate) fn observe(&mut self, now: Instant, reading: Reading) -> Duration {
         let dt = self.last.map_or(Duration::from_secs(1), |last| now - last);
         self.last = Some(now);
         if reading.standing {
@@ -50,17 +50,17 @@ impl Controller {
     }
 
     /// Whether a queue has stood for at least `lasting`.
-    pub fn overloaded_for(&self, now: Instant, lasting: Duration) -> bool {
+    pub(crate) fn overloaded_for(&self, now: Instant, lasting: Duration) -> bool {
         self.overload_since.is_some_and(|since| now - since >= lasting)
     }
 
-    pub fn calm_for(&self, now: Instant, lasting: Duration) -> bool {
+    pub(crate) fn calm_for(&self, now: Instant, lasting: Duration) -> bool {
         self.calm_since.is_some_and(|since| now - since >= lasting)
     }
 
     /// How many to admit now, after `dt`: the set point steered by the reading, within
     /// `headroom` (the active-student limit's room) and `waiting`.
-    pub fn admissions(
+    pub(crate) fn admissions(
         &mut self,
         dt: Duration,
         reading: Reading,
@@ -90,12 +90,12 @@ impl Controller {
     }
 
     /// The set point, students per second.
-    pub fn rate_per_s(&self) -> f64 {
+    pub(crate) fn rate_per_s(&self) -> f64 {
         self.rate_per_s
     }
 
     /// Students actually admitted per second, lately.
-    pub fn measured_per_s(&self) -> f64 {
+    pub(crate) fn measured_per_s(&self) -> f64 {
         self.measured_per_s
     }
 }

@@ -13,17 +13,17 @@ use super::pass::Pass;
 
 /// One student's standing in the window.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The arrival number; 0 for a student admitted without one (writing when the
     /// window opened).
-    pub ticket: u64,
+    pub(crate) ticket: u64,
     /// When the pass was issued (Unix seconds): the same pass on every answer.
-    pub issued: u64,
-    pub state: Standing,
+    pub(crate) issued: u64,
+    pub(crate) state: Standing,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Standing {
+pub(crate) enum Standing {
     /// Holds a place; it lapses at `lapse_at` unless the student asks again.
     Waiting { lapse_at: Instant },
     /// May write; expires when it has not written for the idle limit.
@@ -32,32 +32,32 @@ pub enum Standing {
     Gone,
 }
 
-pub struct Memory {
+pub(crate) struct Memory {
     /// The window (its id) this memory is of.
-    pub id: u64,
-    pub began: Instant,
+    pub(crate) id: u64,
+    pub(crate) began: Instant,
     /// Whether it began with the window, before any ticket was handed out: then it
     /// knows every waiter, and admission may skip those who left.
-    pub complete: bool,
+    pub(crate) complete: bool,
     /// The last ticket handed out.
-    pub issued: u64,
+    pub(crate) issued: u64,
     /// The pre-queue's places, once drawn.
     prequeue: Option<Arc<[u32]>>,
-    pub students: HashMap<Arc<str>, Entry>,
+    pub(crate) students: HashMap<Arc<str>, Entry>,
     /// Those waiting, by place, once the order is drawn: admission takes from the front.
-    pub waiting: BTreeMap<u64, Arc<str>>,
+    pub(crate) waiting: BTreeMap<u64, Arc<str>>,
     /// Places up to here are admitted, as far as this memory knows (the log may trail).
-    pub frontier: u64,
+    pub(crate) frontier: u64,
     /// Waiters admitted, and places that lapsed, since the memory began: how many of
     /// those ahead of a waiter will still be there.
-    pub admitted_count: u64,
-    pub lapsed_count: u64,
+    pub(crate) admitted_count: u64,
+    pub(crate) lapsed_count: u64,
 }
 
 impl Memory {
     /// A memory of `window`; those in `writing` (students who wrote lately) are admitted
     /// at once, so a window opening does not turn back a student halfway through.
-    pub fn new(window: &Window, now: Instant, writing: impl Iterator<Item = Arc<str>>) -> Memory {
+    pub(crate) fn new(window: &Window, now: Instant, writing: impl Iterator<Item = Arc<str>>) -> Memory {
         let complete = window.tickets == 0;
         let admitted = Entry {
             ticket: 0,
@@ -87,7 +87,7 @@ impl Memory {
     }
 
     /// Catches up with the durable window: the draw, once made, orders those waiting.
-    pub fn sync(&mut self, window: &Window) {
+    pub(crate) fn sync(&mut self, window: &Window) {
         debug_assert_eq!(window.id, self.id);
         self.frontier = self.frontier.max(window.admitted);
         if self.prequeue.is_some() {
@@ -107,7 +107,7 @@ impl Memory {
     }
 
     /// A ticket's place, once the order is drawn.
-    pub fn place(&self, window: &Window, ticket: u64) -> Option<u64> {
+    pub(crate) fn place(&self, window: &Window, ticket: u64) -> Option<u64> {
         if ticket == 0 {
             return Some(0);
         }
@@ -116,7 +116,13 @@ impl Memory {
 
     /// Hands `student` the next ticket reserved, waiting until `lapse_at`; `None` when
     /// every reserved ticket is out.
-    pub fn join(&mut self, window: &Window, student: &Arc<str>, issued: u64, lapse_at: Instant) -> Option<Entry> {
+    pub(crate) fn join(
+        &mut self,
+        window: &Window,
+        student: &Arc<str>,
+        issued: u64,
+        lapse_at: Instant,
+    ) -> Option<Entry> {
         if self.issued >= window.tickets {
             return None;
         }
@@ -133,7 +139,7 @@ impl Memory {
     /// Takes in what a pass says, for a student this memory lost (a restart) or holds
     /// with a worse place (a second device's ticket after a restart): one place per
     /// student, the best one shown. A place already passed by admission is admitted.
-    pub fn adopt(&mut self, window: &Window, pass: &Pass, now: Instant, lapse_at: Instant) {
+    pub(crate) fn adopt(&mut self, window: &Window, pass: &Pass, now: Instant, lapse_at: Instant) {
         let place = self.place(window, pass.ticket);
         if let Some(held) = self.students.get(pass.student.as_str()) {
             let held_place = self.place(window, held.ticket);
@@ -162,7 +168,7 @@ impl Memory {
     }
 
     /// Records `entry` for `student`, keeping `waiting` in step.
-    pub fn set(&mut self, window: &Window, student: &Arc<str>, entry: Entry) {
+    pub(crate) fn set(&mut self, window: &Window, student: &Arc<str>, entry: Entry) {
         if let Some(old) = self.students.insert(student.clone(), entry)
             && let Some(place) = self.place(window, old.ticket)
         {
@@ -175,7 +181,7 @@ impl Memory {
 
     /// Places not asked for in time lapse; admissions idle past `idle_max` expire.
     /// Returns how many are admitted and active.
-    pub fn sweep(&mut self, window: &Window, now: Instant, idle_max: Duration) -> u32 {
+    pub(crate) fn sweep(&mut self, window: &Window, now: Instant, idle_max: Duration) -> u32 {
         let mut active = 0u32;
         let mut lapsed = Vec::new();
         for (student, entry) in self.students.iter_mut() {
@@ -201,7 +207,7 @@ impl Memory {
     }
 
     /// Admits the first `count` waiting, in place order; returns the frontier.
-    pub fn admit(&mut self, count: usize, now: Instant) -> u64 {
+    pub(crate) fn admit(&mut self, count: usize, now: Instant) -> u64 {
         for _ in 0..count {
             let Some((place, student)) = self.waiting.pop_first() else {
                 break;
@@ -218,7 +224,7 @@ impl Memory {
     /// Moves the frontier `count` places on, whoever holds them: while this memory is
     /// incomplete it cannot tell a place that lapsed from one it never heard of, so it
     /// skips neither. Those known to wait there are admitted.
-    pub fn admit_blind(&mut self, window: &Window, count: u64, now: Instant) -> u64 {
+    pub(crate) fn admit_blind(&mut self, window: &Window, count: u64, now: Instant) -> u64 {
         let through = (self.frontier + count).min(window.tickets);
         while let Some((&place, _)) = self.waiting.first_key_value()
             && place <= through
@@ -230,7 +236,7 @@ impl Memory {
     }
 
     /// Of the places reached, the share whose holder had left.
-    pub fn lapse_share(&self) -> f64 {
+    pub(crate) fn lapse_share(&self) -> f64 {
         let reached = self.admitted_count + self.lapsed_count;
         if reached == 0 {
             0.0

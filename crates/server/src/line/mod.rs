@@ -26,8 +26,8 @@ use murphy_core::line::Window;
 use murphy_core::wire::LineAnswer;
 use time::OffsetDateTime;
 
-pub use control::Reading;
-pub use pass::{Pass, PassKey, Refused};
+pub(crate) use control::Reading;
+pub(crate) use pass::{Pass, PassKey, Refused};
 
 use crate::config::Limits;
 use crate::metrics::Metrics;
@@ -35,35 +35,35 @@ use control::Controller;
 use memory::{Entry, Memory, Standing};
 
 /// Tickets reserved in the log at a time: a reservation every this many arrivals.
-pub const TICKETS_PER_BLOCK: u64 = 1024;
+pub(crate) const TICKETS_PER_BLOCK: u64 = 1024;
 /// How often the room ticks.
-pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const TICK_INTERVAL: Duration = Duration::from_secs(1);
 /// A place lapses when its holder missed two polls, and this much more.
 const LAPSE_GRACE: Duration = Duration::from_secs(2);
 
 /// One reading of the clocks the room needs.
 #[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    pub now: Instant,
-    pub utc: OffsetDateTime,
+pub(crate) struct Clock {
+    pub(crate) now: Instant,
+    pub(crate) utc: OffsetDateTime,
 }
 
 impl Clock {
-    pub fn now() -> Clock {
+    pub(crate) fn now() -> Clock {
         Clock {
             now: Instant::now(),
             utc: OffsetDateTime::now_utc(),
         }
     }
 
-    pub fn unix_s(&self) -> u64 {
+    pub(crate) fn unix_s(&self) -> u64 {
         self.utc.unix_timestamp().max(0) as u64
     }
 }
 
 /// What becomes of a student's write while a window is open.
 #[derive(Debug)]
-pub enum Gate {
+pub(crate) enum Gate {
     /// Admitted: serve it.
     Go,
     /// Not admitted: the student's place in line instead.
@@ -87,14 +87,14 @@ struct View {
     active: u32,
 }
 
-pub struct Room {
+pub(crate) struct Room {
     key: PassKey,
     limits: Limits,
     metrics: Arc<Metrics>,
     inner: Mutex<Inner>,
     view: ArcSwap<View>,
     /// One ticket reservation in the log at a time.
-    pub reserving: tokio::sync::Mutex<()>,
+    pub(crate) reserving: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -107,7 +107,7 @@ struct Inner {
 }
 
 impl Room {
-    pub fn new(key: PassKey, limits: Limits, metrics: Arc<Metrics>) -> Room {
+    pub(crate) fn new(key: PassKey, limits: Limits, metrics: Arc<Metrics>) -> Room {
         Room {
             key,
             limits,
@@ -118,14 +118,14 @@ impl Room {
         }
     }
 
-    pub fn key(&self) -> &PassKey {
+    pub(crate) fn key(&self) -> &PassKey {
         &self.key
     }
 
     /// `POST /api/v1/line`: the student's place, the same one however often asked; a
     /// new ticket for one who holds none. `Err(Gate::Reserve | Gate::Full)` when no
     /// ticket is free.
-    pub fn join(&self, line: Option<&Window>, student: &str, clock: Clock) -> Result<LineAnswer, Gate> {
+    pub(crate) fn join(&self, line: Option<&Window>, student: &str, clock: Clock) -> Result<LineAnswer, Gate> {
         let Some(window) = line else {
             return Ok(LineAnswer::closed());
         };
@@ -144,7 +144,7 @@ impl Room {
 
     /// `GET /api/v1/line`: where the student stands; a pass brings back a place this
     /// memory lost (a restart) and keeps the place from lapsing.
-    pub fn poll(&self, line: Option<&Window>, student: &str, pass: Option<&Pass>, clock: Clock) -> LineAnswer {
+    pub(crate) fn poll(&self, line: Option<&Window>, student: &str, pass: Option<&Pass>, clock: Clock) -> LineAnswer {
         let Some(window) = line else {
             return LineAnswer::closed();
         };
@@ -158,7 +158,7 @@ impl Room {
 
     /// A student's write: served if admitted (its activity noted), else answered with
     /// the student's place (joining the line if needed).
-    pub fn gate(&self, line: Option<&Window>, student: &str, pass: Option<&Pass>, clock: Clock) -> Gate {
+    pub(crate) fn gate(&self, line: Option<&Window>, student: &str, pass: Option<&Pass>, clock: Clock) -> Gate {
         let Some(window) = line else {
             self.lock().recent.insert(student.into(), clock.now);
             return Gate::Go;

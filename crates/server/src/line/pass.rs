@@ -20,18 +20,18 @@ const VERSION: &str = "mp1";
 const MAC_BYTES: usize = 16;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pass {
-    pub student: String,
-    pub window: u64,
-    pub ticket: u64,
+pub(crate) struct Pass {
+    pub(crate) student: String,
+    pub(crate) window: u64,
+    pub(crate) ticket: u64,
     /// Unix seconds.
-    pub issued: u64,
-    pub expires: u64,
+    pub(crate) issued: u64,
+    pub(crate) expires: u64,
 }
 
 /// Why a pass is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// Not a pass, or not signed by this registrar: made up or altered.
     Forged,
     Expired,
@@ -39,26 +39,26 @@ pub enum Refused {
 
 /// The key passes are signed with.
 #[derive(Clone)]
-pub struct PassKey(HmacSha256);
+pub(crate) struct PassKey(HmacSha256);
 
 impl PassKey {
     /// The key of the registrar whose admin token hashes to `admin`: a domain-separated
     /// digest of it, never the token itself.
-    pub fn derive(admin: &TokenHash) -> PassKey {
+    pub(crate) fn derive(admin: &TokenHash) -> PassKey {
         let mut mac = HmacSha256::new_from_slice(&admin.0).expect("HMAC takes any key length");
         mac.update(b"murphy waiting-room pass key v1");
         let key = mac.finalize().into_bytes();
         PassKey(HmacSha256::new_from_slice(&key).expect("HMAC takes any key length"))
     }
 
-    pub fn sign(&self, pass: &Pass) -> String {
+    pub(crate) fn sign(&self, pass: &Pass) -> String {
         let signed = signed_part(pass);
         let mac = self.mac(&signed, &pass.student);
         format!("{signed}.{}.{}", hex(&mac[..MAC_BYTES]), pass.student)
     }
 
     /// The pass `text` stands for, if this key signed it and it has not expired at `now_s`.
-    pub fn read(&self, text: &str, now_s: u64) -> Result<Pass, Refused> {
+    pub(crate) fn read(&self, text: &str, now_s: u64) -> Result<Pass, Refused> {
         let (pass, mac_hex) = parse(text).ok_or(Refused::Forged)?;
         let given = unhex(mac_hex).ok_or(Refused::Forged)?;
         let mut mac = self.0.clone();

@@ -13,12 +13,14 @@ use super::memory::Memory;
 use super::{Clock, Inner, LAPSE_GRACE, Reading, Room, TICKETS_PER_BLOCK, View};
 
 impl Room {
-    /// Once a second, on the primary. `line` is the durable window, if one is open.
-    pub fn tick(&self, line: Option<&Window>, clock: Clock, reading: Reading) -> Vec<Command> {
+    /// Once a second, on the primary. `line` is the durable window, if one is open;
+    /// `may_open`: the log's rules know the waiting room's commands (version 3), so a
+    /// window may be opened under lasting overload.
+    pub(crate) fn tick(&self, line: Option<&Window>, may_open: bool, clock: Clock, reading: Reading) -> Vec<Command> {
         let mut inner = self.lock();
         let dt = inner.control.observe(clock.now, reading);
         let Some(window) = line else {
-            return self.tick_closed(&mut inner, clock);
+            return self.tick_closed(&mut inner, may_open, clock);
         };
         let Inner {
             memory: slot,
@@ -66,7 +68,7 @@ impl Room {
     }
 
     /// No window: forget the last one's line; open one if a queue has stood too long.
-    fn tick_closed(&self, inner: &mut Inner, clock: Clock) -> Vec<Command> {
+    fn tick_closed(&self, inner: &mut Inner, may_open: bool, clock: Clock) -> Vec<Command> {
         inner.memory = None;
         let idle_max = self.limits.line_admitted_idle_time_max;
         inner
@@ -74,10 +76,10 @@ impl Room {
             .retain(|_, at| clock.now.saturating_duration_since(*at) <= idle_max);
         self.view.store(Arc::default());
         self.metrics.line(0, 0, 0.0, 0);
-        if !inner
+        let lasting = inner
             .control
-            .overloaded_for(clock.now, self.limits.line_overload_time_min)
-        {
+            .overloaded_for(clock.now, self.limits.line_overload_time_min);
+        if !(may_open && lasting) {
             return Vec::new();
         }
         vec![Command::OpenLine {
@@ -88,7 +90,7 @@ impl Room {
     }
 
     /// Not the primary (any more): the line is kept where writes are.
-    pub fn forget(&self) {
+    pub(crate) fn forget(&self) {
         let mut inner = self.lock();
         inner.memory = None;
         inner.recent.clear();

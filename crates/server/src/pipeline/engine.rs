@@ -10,13 +10,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use murphy_core::wire::CommandResult;
-use murphy_core::{Decision, LogEntry, Sessions, State, Unknown};
+use murphy_core::{Command, Decision, LogEntry, Sessions, State, Unknown};
 use murphy_store::{Backend, Records, TokenRow};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use super::health::{Health, Refusal, RefusalKind};
-use super::stages::{Answer, Message, Sealed, Submission, TokenRefusal, TokenResult};
+use super::stages::{Answer, Message, RulesRefusal, Sealed, Submission, TokenRefusal, TokenResult};
 use crate::auth::TokenHash;
 use crate::config::Limits;
 use crate::metrics::Metrics;
@@ -235,6 +235,10 @@ impl Engine {
             answer(pending, submission, Answer::Unknown(unknown));
             return false;
         }
+        if let Some(refusal) = self.gate(&submission.commands) {
+            answer(pending, submission, Answer::Rules(refusal));
+            return false;
+        }
         let (client, seq) = submission.session.clone().unzip();
         let owner = client.as_ref().map(|_| submission.owner.clone());
         let first_lsn = self.state.lsn() + 1;
@@ -248,6 +252,7 @@ impl Engine {
             pending.records.entries.push(LogEntry {
                 lsn: applied.lsn,
                 at: pending.at,
+                rules: applied.rules,
                 client: client.clone(),
                 seq,
                 owner: owner.clone(),
@@ -256,7 +261,7 @@ impl Engine {
                 effects: applied.effects,
             });
         }
-        let results: Arc<str> = serde_json::to_string(&results).expect("results serialize").into();
+        let results: Arc<str> = CommandResult::answer_json(&results).into();
         if let (Some(client), Some(seq)) = (client, seq) {
             let commands = u32::try_from(submission.commands.len()).expect("requests are small");
             let kept = Some(results.clone());
@@ -265,6 +270,28 @@ impl Engine {
         }
         answer(pending, submission, Answer::Results(results));
         true
+    }
+
+    /// What the log's rules do not let in yet: a command of a kind newer than the
+    /// cluster's version (the binaries that may still replay the log do not know it),
+    /// or an upgrade to rules this node does not know. Checked here, where the version
+    /// is exact, and before the log.
+    fn gate(&self, commands: &[Command]) -> Option<RulesRefusal> {
+        let current = self.state.rules();
+        commands.iter().find_map(|command| match command {
+            Command::UpgradeRules { rules } if *rules > self.limits.rules_version_max => {
+                Some(RulesRefusal::UpgradeUnknown {
+                    asked: *rules,
+                    known: self.limits.rules_version_max,
+                })
+            }
+            _ if command.kind().since() > current => Some(RulesRefusal::CommandTooNew {
+                kind: command.kind(),
+                since: command.kind().since(),
+                current,
+            }),
+            _ => None,
+        })
     }
 
     fn hold(&mut self, client: String, seq: u64, submission: Submission, pending: &mut Pending) {
@@ -352,7 +379,7 @@ impl Engine {
     /// reached the log. The state, sessions and tokens are rebuilt from the store.
     fn rewind(&mut self) {
         let generation = self.health.generation();
-        match murphy_store::recover(&*self.backend, self.limits.sessions()) {
+        match murphy_store::recover(&*self.backend, self.limits.sessions(), self.limits.rules_version_max) {
             Ok(mut recovered) => {
                 // What the replay marked changed is the materializer's already.
                 recovered.sessions.take_changes();

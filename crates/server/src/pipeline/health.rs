@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 /// Why writes are refused, as answered to the requests refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     /// What failed, with the store's words (the path, the cause).
-    pub reason: Arc<str>,
-    pub kind: RefusalKind,
+    pub(crate) reason: Arc<str>,
+    pub(crate) kind: RefusalKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefusalKind {
+pub(crate) enum RefusalKind {
     /// A passing fault (a full disk): nothing applied; writes resume by themselves.
     Unavailable,
     /// The append's commit was never confirmed (the connection to the database broke
@@ -38,13 +38,13 @@ pub enum RefusalKind {
 
 impl Refusal {
     /// Whether writes stay refused for good (in this pipeline).
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         matches!(self.kind, RefusalKind::Failed | RefusalKind::Deposed)
     }
 }
 
 #[derive(Default)]
-pub struct Health {
+pub(crate) struct Health {
     inner: Mutex<Inner>,
     changed: Condvar,
     /// Mirrors `inner.refused.is_some()`: read on every write without the lock.
@@ -62,12 +62,12 @@ struct Inner {
 }
 
 impl Health {
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.lock().generation
     }
 
     /// `None` while writes are accepted.
-    pub fn refusal(&self) -> Option<Refusal> {
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
         if !self.refusing.load(Ordering::Acquire) {
             return None;
         }
@@ -76,7 +76,7 @@ impl Health {
 
     /// An append failed without writing (`Unavailable`) or without knowing whether it
     /// wrote (`OutcomeUnknown`): a new generation begins, and writes are refused.
-    pub fn append_failed(&self, reason: &str, kind: RefusalKind) {
+    pub(crate) fn append_failed(&self, reason: &str, kind: RefusalKind) {
         let mut inner = self.lock();
         inner.generation += 1;
         if inner.refused.as_ref().is_none_or(|r| !r.stopped()) {
@@ -92,7 +92,7 @@ impl Health {
 
     /// The store is in doubt (`Failed`) or this node was deposed (`Deposed`): writes
     /// stop for good.
-    pub fn stop(&self, reason: &str, kind: RefusalKind) {
+    pub(crate) fn stop(&self, reason: &str, kind: RefusalKind) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.refused = Some(Refusal {
@@ -105,7 +105,7 @@ impl Health {
     }
 
     /// An append succeeded: writes are accepted again (unless stopped).
-    pub fn append_succeeded(&self) {
+    pub(crate) fn append_succeeded(&self) {
         if !self.refusing.load(Ordering::Acquire) {
             return;
         }
@@ -120,7 +120,7 @@ impl Health {
 
     /// Waits, at most `timeout`, until writes are accepted again or the generation moves
     /// past `generation`; returns whether writes are accepted.
-    pub fn wait_for_verdict(&self, generation: u64, timeout: Duration) -> bool {
+    pub(crate) fn wait_for_verdict(&self, generation: u64, timeout: Duration) -> bool {
         let inner = self.lock();
         let (inner, _) = self
             .changed
@@ -130,12 +130,12 @@ impl Health {
     }
 
     /// The materializer's state: `Some` when its last step failed.
-    pub fn tables(&self, failure: Option<&str>) {
+    pub(crate) fn tables(&self, failure: Option<&str>) {
         self.lock().tables = failure.map(Into::into);
     }
 
     /// `None` when all is well; else what `/healthz` reports.
-    pub fn describe(&self) -> Option<String> {
+    pub(crate) fn describe(&self) -> Option<String> {
         let inner = self.lock();
         let writes = inner.refused.as_ref().map(|r| {
             let how_long = inner.since.map_or(0, |s| s.elapsed().as_secs());

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub struct Lag {
+pub(crate) struct Lag {
     inner: Mutex<Inner>,
     caught_up: Condvar,
 }
@@ -22,7 +22,7 @@ struct Inner {
 
 impl Lag {
     /// No lag: the log and the tables both end at `lsn`.
-    pub fn new(lsn: u64) -> Lag {
+    pub(crate) fn new(lsn: u64) -> Lag {
         Lag {
             inner: Mutex::new(Inner {
                 appended_lsn: lsn,
@@ -34,7 +34,7 @@ impl Lag {
     }
 
     /// The log now ends at `lsn`.
-    pub fn appended(&self, lsn: u64) {
+    pub(crate) fn appended(&self, lsn: u64) {
         let mut inner = self.lock();
         if lsn > inner.appended_lsn {
             inner.appended_lsn = lsn;
@@ -43,7 +43,7 @@ impl Lag {
     }
 
     /// The tables are now at `lsn`.
-    pub fn materialized(&self, lsn: u64) {
+    pub(crate) fn materialized(&self, lsn: u64) {
         let mut inner = self.lock();
         inner.materialized_lsn = inner.materialized_lsn.max(lsn);
         while inner.appends.front().is_some_and(|&(last, _)| last <= lsn) {
@@ -53,13 +53,13 @@ impl Lag {
     }
 
     /// Log entries not yet in the tables.
-    pub fn commands(&self) -> u64 {
+    pub(crate) fn commands(&self) -> u64 {
         let inner = self.lock();
         inner.appended_lsn - inner.materialized_lsn
     }
 
     /// How long the oldest entry not yet in the tables has been in the log.
-    pub fn age(&self) -> Duration {
+    pub(crate) fn age(&self) -> Duration {
         self.lock()
             .appends
             .front()
@@ -67,7 +67,7 @@ impl Lag {
     }
 
     /// Waits until the lag is within `commands_max` and `time_max`; returns how long.
-    pub fn wait_within(&self, commands_max: u64, time_max: Duration) -> Duration {
+    pub(crate) fn wait_within(&self, commands_max: u64, time_max: Duration) -> Duration {
         let started = Instant::now();
         let mut inner = self.lock();
         loop {

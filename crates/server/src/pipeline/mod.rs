@@ -29,13 +29,13 @@ use murphy_core::Command;
 use murphy_store::{Backend, Recovered, StoreError, TokenRow};
 use tokio::sync::oneshot;
 
-pub use health::{Health, Refusal, RefusalKind};
-pub use lag::Lag;
-pub use stages::{Answer, TokenRefusal, TokenResult};
+pub(crate) use health::{Health, Refusal, RefusalKind};
+pub(crate) use lag::Lag;
+pub(crate) use stages::{Answer, RulesRefusal, TokenRefusal, TokenResult};
 
 use crate::auth::TokenHash;
 use crate::config::Limits;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, WriterGauges};
 use crate::snapshot::{Publisher, Tokens};
 use committer::Committer;
 use engine::Engine;
@@ -45,7 +45,7 @@ use stages::{Durable, Message, Sealed, Submission};
 
 /// Why a request could not be handed to the loop.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SubmitError {
+pub(crate) enum SubmitError {
     /// The queue is full: shed load with `503`.
     Overloaded,
     /// The loop has stopped (shutdown or a failed append).
@@ -54,7 +54,7 @@ pub enum SubmitError {
 
 /// The HTTP side's handle: a bounded queue into the loop.
 #[derive(Clone)]
-pub struct Handle {
+pub(crate) struct Handle {
     queue: SyncSender<Message>,
     metrics: Arc<Metrics>,
     lag: Arc<Lag>,
@@ -63,16 +63,20 @@ pub struct Handle {
 
 impl Handle {
     /// Whether the store takes writes (`/healthz` reports it).
-    pub fn health(&self) -> &Health {
+    pub(crate) fn health(&self) -> &Health {
         &self.health
     }
 
-    /// How far the tables trail the log.
-    pub fn lag(&self) -> &Lag {
-        &self.lag
+    /// The pipeline's gauges now, for `/metrics`.
+    pub(crate) fn gauges(&self) -> WriterGauges {
+        WriterGauges {
+            lag_commands: self.lag.commands(),
+            lag_age: self.lag.age(),
+            writes_accepted: self.health.refusal().is_none(),
+        }
     }
 
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         owner: String,
         session: Option<(String, u64)>,
@@ -90,7 +94,7 @@ impl Handle {
     }
 
     /// Records a student token (by its hash) durably; `Err` if the student is unknown.
-    pub async fn mint_token(&self, student: String, hash: TokenHash) -> Result<TokenResult, SubmitError> {
+    pub(crate) async fn mint_token(&self, student: String, hash: TokenHash) -> Result<TokenResult, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.send(Message::MintToken { student, hash, reply })?;
         answer.await.map_err(|_| SubmitError::Stopped)
@@ -118,7 +122,7 @@ impl Handle {
 /// last batch, the materializer writes the last changes) or an append fails. The
 /// returned thread ends when all three have.
 /// `publisher` gets the recovered state first, then every durable state after it.
-pub fn start(
+pub(crate) fn start(
     backend: Arc<dyn Backend>,
     recovered: Recovered,
     limits: Limits,
@@ -201,7 +205,7 @@ fn spawn_stages(
 }
 
 /// Token hash -> student, from the store's rows.
-pub fn token_map(rows: Vec<TokenRow>) -> std::io::Result<Tokens> {
+pub(crate) fn token_map(rows: Vec<TokenRow>) -> std::io::Result<Tokens> {
     let mut tokens = imbl::HashMap::new();
     for token in rows {
         let hash = TokenHash::from_hex(&token.hash)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use murphy_core::{Changes, Command, SessionChange, State, Unknown};
+use murphy_core::{Changes, Command, CommandKind, RulesVersion, SessionChange, State, Unknown};
 use murphy_store::Records;
 use tokio::sync::oneshot;
 
@@ -13,18 +13,18 @@ use super::health::Refusal;
 use crate::auth::TokenHash;
 
 /// A write request for the loop: one request's commands, applied back to back.
-pub struct Submission {
+pub(crate) struct Submission {
     /// The session owner: a student id, or `Principal::Admin.owner()`.
-    pub owner: String,
+    pub(crate) owner: String,
     /// `(client, seq)` when the request is part of an exactly-once session.
-    pub session: Option<(String, u64)>,
-    pub commands: Vec<Command>,
-    pub reply: oneshot::Sender<Answer>,
+    pub(crate) session: Option<(String, u64)>,
+    pub(crate) commands: Vec<Command>,
+    pub(crate) reply: oneshot::Sender<Answer>,
 }
 
 /// The loop's answer to a `Submission`, sent only after its batch is durable.
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// The JSON array of `{"lsn","outcome"}`: fresh, or the kept answer of a retry.
     Results(Arc<str>),
     /// A retry of an earlier request of the session: its answer is these log entries.
@@ -34,6 +34,8 @@ pub enum Answer {
     },
     /// The request names something that does not exist; nothing was applied.
     Unknown(Unknown),
+    /// The request needs rules the cluster or this node is not at; nothing was applied.
+    Rules(RulesRefusal),
     /// `seq` skipped ahead and the missing requests did not arrive in time.
     Gap {
         expected: u64,
@@ -55,18 +57,32 @@ pub enum Answer {
     ShuttingDown,
 }
 
+/// Why a request is refused for the rules version, before the log.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RulesRefusal {
+    /// A command of a kind introduced by rules the log is not at yet: an older binary
+    /// could not replay it.
+    CommandTooNew {
+        kind: CommandKind,
+        since: RulesVersion,
+        current: RulesVersion,
+    },
+    /// `upgrade_rules` to a version newer than this node knows.
+    UpgradeUnknown { asked: RulesVersion, known: RulesVersion },
+}
+
 /// Whether a token was recorded.
-pub type TokenResult = Result<(), TokenRefusal>;
+pub(crate) type TokenResult = Result<(), TokenRefusal>;
 
 /// Why a token was not recorded.
 #[derive(Debug)]
-pub enum TokenRefusal {
+pub(crate) enum TokenRefusal {
     Unknown(Unknown),
     Refused(Refusal),
 }
 
 /// What the HTTP side sends the loop.
-pub enum Message {
+pub(crate) enum Message {
     Submit(Submission, Instant),
     MintToken {
         student: String,
@@ -76,26 +92,26 @@ pub enum Message {
 }
 
 /// A batch applied in memory by the loop, on its way to the log.
-pub struct Sealed {
+pub(crate) struct Sealed {
     /// The health generation the batch was applied in (see `Health`).
-    pub generation: u64,
-    pub records: Records,
+    pub(crate) generation: u64,
+    pub(crate) records: Records,
     /// The state after the batch, and the entities it changed.
-    pub state: State,
-    pub changes: Changes,
+    pub(crate) state: State,
+    pub(crate) changes: Changes,
     /// Sessions the batch started, advanced, expired or forgot.
-    pub sessions: Vec<SessionChange>,
+    pub(crate) sessions: Vec<SessionChange>,
     /// Token hash -> student, after the batch.
-    pub tokens: imbl::HashMap<TokenHash, String>,
-    pub answers: Vec<(oneshot::Sender<Answer>, Answer)>,
-    pub token_answers: Vec<(oneshot::Sender<TokenResult>, TokenResult)>,
+    pub(crate) tokens: imbl::HashMap<TokenHash, String>,
+    pub(crate) answers: Vec<(oneshot::Sender<Answer>, Answer)>,
+    pub(crate) token_answers: Vec<(oneshot::Sender<TokenResult>, TokenResult)>,
     /// How long the batch's oldest request waited for the loop.
-    pub lag: Duration,
+    pub(crate) lag: Duration,
 }
 
 impl Sealed {
     /// Answers every request of the batch with `refusal`: nothing of it was applied.
-    pub fn refuse(self, refusal: &Refusal) {
+    pub(crate) fn refuse(self, refusal: &Refusal) {
         for (reply, _) in self.answers {
             let _ = reply.send(Answer::Refused(refusal.clone()));
         }
@@ -105,7 +121,7 @@ impl Sealed {
     }
 
     /// Appends a later batch, so both go to the log in one append.
-    pub fn absorb(&mut self, later: Sealed) {
+    pub(crate) fn absorb(&mut self, later: Sealed) {
         self.records.entries.extend(later.records.entries);
         self.records.tokens.extend(later.records.tokens);
         self.state = later.state;
@@ -121,8 +137,8 @@ impl Sealed {
 
 /// What the committer hands the materializer after an append: the durable state and
 /// what changed since the previous `Durable`.
-pub struct Durable {
-    pub state: State,
-    pub changes: Changes,
-    pub sessions: Vec<SessionChange>,
+pub(crate) struct Durable {
+    pub(crate) state: State,
+    pub(crate) changes: Changes,
+    pub(crate) sessions: Vec<SessionChange>,
 }

@@ -10,8 +10,8 @@ mod every;
 use std::collections::BTreeSet;
 
 use common::{ADMIN_TOKEN, TestServer};
-use every::{COMMAND_KINDS, OUTCOME_KINDS, command_kind, every_command, every_outcome, outcome_kind};
-use murphy_core::{Command, Outcome, Population};
+use every::{every_command, every_outcome};
+use murphy_core::{Command, CommandKind, Outcome, OutcomeKind, Population};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -151,20 +151,42 @@ async fn command_and_outcome_schemas_match_serde() {
     let server = TestServer::start().await;
     let doc = document(&server).await;
 
+    // Core's catalogue is the list: every kind has an example here, and (by
+    // `check_union`) a schema in the document, and the document has no other.
     let commands = every_command();
-    let kinds: BTreeSet<usize> = commands.iter().map(command_kind).collect();
-    assert_eq!(kinds, (0..COMMAND_KINDS).collect(), "every_command misses a variant");
+    let kinds: BTreeSet<CommandKind> = commands.iter().map(Command::kind).collect();
+    assert_eq!(
+        kinds,
+        CommandKind::all().collect(),
+        "every_command vs core's command kinds"
+    );
     let serialized: Vec<Value> = commands.iter().map(|c| serde_json::to_value(c).unwrap()).collect();
+    for (command, value) in commands.iter().zip(&serialized) {
+        assert_eq!(value["type"], command.kind().name());
+    }
     check_union(&doc, "Command", &serialized);
 
     let outcomes = every_outcome();
-    let kinds: BTreeSet<usize> = outcomes.iter().map(outcome_kind).collect();
-    assert_eq!(kinds, (0..OUTCOME_KINDS).collect(), "every_outcome misses a variant");
+    let kinds: BTreeSet<OutcomeKind> = outcomes.iter().map(Outcome::kind).collect();
+    assert_eq!(
+        kinds,
+        OutcomeKind::all().collect(),
+        "every_outcome vs core's outcome kinds"
+    );
     let serialized: Vec<Value> = outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
     for (outcome, value) in outcomes.iter().zip(&serialized) {
-        assert_eq!(value["type"], outcome.kind());
+        assert_eq!(value["type"], outcome.kind().name());
     }
     check_union(&doc, "Outcome", &serialized);
+    // Each outcome schema says whether it is a refusal, as core does.
+    for (tag, schema) in variants(&doc, "Outcome") {
+        let kind = OutcomeKind::all().find(|k| k.name() == tag).unwrap();
+        assert_eq!(
+            schema["x-refusal"],
+            Value::from(kind.is_refusal()),
+            "{tag}: x-refusal vs core's catalogue"
+        );
+    }
 
     // The documented examples are what serde reads, and `required` and `default` say
     // what serde does with a missing field: a default sent is the field left out.

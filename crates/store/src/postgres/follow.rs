@@ -13,20 +13,11 @@ use time::OffsetDateTime;
 
 use super::conn::{Conn, Role, Target};
 use super::{log, schema};
-use crate::Result;
+use crate::{Commit, Result};
 
 /// Commits remembered for `take_commits`; past this the oldest are forgotten (a
 /// follower that never asks keeps bounded memory).
 const COMMITS_KEPT_MAX: usize = 10_000;
-
-/// One append as its notification tells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Commit {
-    /// The log's end after the append.
-    pub end: u64,
-    /// When it committed, by the database's clock.
-    pub at: OffsetDateTime,
-}
 
 /// A follower of the log: one session of its own, listening.
 pub struct Follower {
@@ -150,5 +141,15 @@ impl Follower {
     /// The highest log end this follower has seen.
     pub fn seen(&self) -> u64 {
         self.end
+    }
+}
+
+impl crate::LogWatch for Follower {
+    fn wait_for_log(&mut self, after: u64, timeout: Duration) -> Result<u64> {
+        Follower::wait_for_log(self, after, timeout)
+    }
+
+    fn take_commits(&mut self, through: u64) -> Result<Vec<Commit>> {
+        Follower::take_commits(self, through)
     }
 }

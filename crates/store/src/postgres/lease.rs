@@ -15,13 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ::postgres::Client;
-use time::OffsetDateTime;
 
 use super::conn::{Conn, Pool, Role, Target, lock};
 use super::schema::LOCK_TAG;
 use super::{signed, unsigned};
-use crate::sqlite::instant;
-use crate::{Result, StoreError};
+use crate::codec::instant;
+use crate::{Epoch, LeaseStatus, Result, StoreError};
 
 /// How long `try_acquire` waits for the lock before it looks at the lease's expiry:
 /// covers a holder whose session is closing right now (its lock goes a moment later).
@@ -35,28 +34,6 @@ const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1, 'lease'::regclass::oid::
 const HOLDERS: &str = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND classid = $1::int::oid AND objid = 'lease'::regclass::oid AND objsubid = 2 AND pid <> pg_backend_pid()";
-
-/// A lease epoch: the fencing token of one holder's term, 1 for the first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Epoch(pub u64);
-
-/// The lease as the database sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LeaseStatus {
-    /// The current epoch; 0 if no node ever held the lease.
-    pub epoch: u64,
-    /// The node that took it at that epoch.
-    pub holder: Option<String>,
-    /// When it lapses unless renewed, by the database's clock.
-    pub expires_at: Option<OffsetDateTime>,
-    /// Whether it has lapsed (a taker may depose the holder).
-    pub expired: bool,
-    /// Whether a session holds the lease's lock (false: the holder is gone, and any
-    /// node may take over at once).
-    pub locked: bool,
-    /// The LSN of the last log entry.
-    pub log_end: u64,
-}
 
 /// This node's side of the lease. Shared by the threads of one `Postgres`; the epoch
 /// it holds is what the appender and the materializer write under.
@@ -294,4 +271,22 @@ fn extend(client: &mut Client, held: u64, lease_time: Duration, reopened: bool) 
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+impl crate::PrimaryLease for Lease {
+    fn try_acquire(&self, node: &str, lease_time: Duration) -> Result<Option<Epoch>> {
+        Lease::try_acquire(self, node, lease_time)
+    }
+
+    fn renew(&self, lease_time: Duration) -> Result<Instant> {
+        Lease::renew(self, lease_time)
+    }
+
+    fn release(&self) -> Result<()> {
+        Lease::release(self)
+    }
+
+    fn status(&self) -> Result<LeaseStatus> {
+        Lease::status(self)
+    }
 }

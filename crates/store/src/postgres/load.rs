@@ -9,7 +9,7 @@ use ::postgres::{Client, IsolationLevel, Transaction};
 use murphy_core::{Permission, ReservedSeats, Section, SessionRow, State, Student};
 
 use super::{schema, small, unsigned};
-use crate::sqlite::instant;
+use crate::codec::instant;
 use crate::{Result, StoreError, Tables};
 
 pub(super) fn load(client: &mut Client) -> Result<Tables> {
@@ -20,8 +20,9 @@ pub(super) fn load(client: &mut Client) -> Result<Tables> {
         .start()?;
     let lsn = schema::meta(&mut tx, "lsn")?.unwrap_or(0);
     let catalog_version = schema::meta(&mut tx, "catalog_version")?.unwrap_or(0);
+    let rules = crate::codec::rules_version(schema::meta(&mut tx, "rules")?)?;
     let window = crate::line_meta::window(|key| schema::meta(&mut tx, key))?;
-    let state = State::restore(lsn, catalog_version, sections(&mut tx)?, students(&mut tx)?)
+    let state = State::restore(lsn, catalog_version, rules, sections(&mut tx)?, students(&mut tx)?)
         .and_then(|state| state.with_line(window))
         .map_err(StoreError::Corrupt)?;
     let sessions = sessions(&mut tx)?;

@@ -8,15 +8,16 @@ use murphy_core::LogEntry;
 
 use super::conn::{Conn, Slot, Target};
 use super::{signed, unsigned};
-use crate::sqlite::{instant, nanos};
+use crate::codec::{EntryJson, EntryRow, nanos};
 use crate::{Records, Result, StoreError, TokenRow};
 
-const APPEND: &str = "SELECT append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+const APPEND: &str = "SELECT append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 /// The append's parameters: the epoch, then a column each, then the channel.
-const APPEND_TYPES: [Type; 12] = [
+const APPEND_TYPES: [Type; 13] = [
     Type::INT8,
     Type::INT8_ARRAY,
     Type::INT8_ARRAY,
+    Type::INT4_ARRAY,
     Type::TEXT_ARRAY,
     Type::INT8_ARRAY,
     Type::TEXT_ARRAY,
@@ -32,7 +33,7 @@ const APPEND_TYPES: [Type; 12] = [
 /// planner's eyes. With `lsn > $1` alone, a log that has grown since it was last
 /// analyzed looked to the planner like a third of it would match, and it chose a
 /// sequential scan and a sort: every follower's read cost the whole log.
-const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
+const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects, rules FROM log \
      WHERE lsn > $1 AND lsn <= $3 ORDER BY lsn LIMIT $2";
 const LOG_END: &str = "SELECT COALESCE(max(lsn), 0) FROM log";
 /// How long settling a lost append waits for the old session to end.
@@ -43,6 +44,7 @@ const TERMINATE_WAIT_MS: i64 = 5_000;
 struct Columns {
     lsn: Vec<i64>,
     at: Vec<i64>,
+    rules: Vec<i32>,
     client: Vec<Option<String>>,
     seq: Vec<Option<i64>>,
     owner: Vec<Option<String>>,
@@ -66,13 +68,16 @@ impl Columns {
             }
             c.lsn.push(signed(e.lsn)?);
             c.at.push(nanos(e.at));
+            let rules = i32::try_from(e.rules.number())
+                .map_err(|_| StoreError::Corrupt(format!("rules version {} is out of range", e.rules)))?;
+            c.rules.push(rules);
             c.client.push(e.client.clone());
             c.seq.push(e.seq.map(signed).transpose()?);
             c.owner.push(e.owner.clone());
-            c.command.push(serde_json::to_string(&e.command)?);
-            c.outcome.push(serde_json::to_string(&e.outcome)?);
-            let effects = (!e.effects.is_empty()).then(|| serde_json::to_string(&e.effects));
-            c.effects.push(effects.transpose()?);
+            let json = EntryJson::of(e)?;
+            c.command.push(json.command);
+            c.outcome.push(json.outcome);
+            c.effects.push(json.effects);
         }
         for t in &records.tokens {
             c.hash.push(t.hash.clone());
@@ -107,8 +112,8 @@ fn run(conn: &mut Conn, held: u64, c: &Columns, channel: &str) -> Result<()> {
     let sent = conn.client.execute(
         &append,
         &[
-            &held, &c.lsn, &c.at, &c.client, &c.seq, &c.owner, &c.command, &c.outcome, &c.effects, &c.hash, &c.student,
-            &channel,
+            &held, &c.lsn, &c.at, &c.rules, &c.client, &c.seq, &c.owner, &c.command, &c.outcome, &c.effects, &c.hash,
+            &c.student, &channel,
         ],
     );
     match sent {
@@ -182,20 +187,19 @@ pub(super) fn read(client: &mut Client, after: u64, limit: u64) -> Result<Vec<Lo
 }
 
 fn entry(r: &Row) -> Result<LogEntry> {
-    let effects: Option<String> = r.try_get(7)?;
-    Ok(LogEntry {
+    let rules: Option<i32> = r.try_get(8)?;
+    EntryRow {
         lsn: unsigned(r.try_get(0)?)?,
-        at: instant(r.try_get(1)?)?,
+        at: r.try_get(1)?,
+        rules: rules.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
         client: r.try_get(2)?,
         seq: r.try_get::<_, Option<i64>>(3)?.map(unsigned).transpose()?,
         owner: r.try_get(4)?,
-        command: serde_json::from_str(r.try_get(5)?)?,
-        outcome: serde_json::from_str(r.try_get(6)?)?,
-        effects: effects
-            .map(|e| serde_json::from_str(&e))
-            .transpose()?
-            .unwrap_or_default(),
-    })
+        command: r.try_get(5)?,
+        outcome: r.try_get(6)?,
+        effects: r.try_get(7)?,
+    }
+    .entry()
 }
 
 /// The LSN of the last entry, 0 for an empty log.

@@ -12,6 +12,7 @@ mod follow;
 mod lease;
 mod load;
 mod log;
+mod members;
 mod schema;
 mod tables;
 
@@ -25,8 +26,8 @@ use murphy_core::LogEntry;
 use crate::{Backend, Materialization, Records, Result, StoreError, Tables, TokenRow};
 use conn::{Pool, Role, Slot, Target};
 pub(crate) use conn::{describe, is_connection_lost, is_fault};
-pub use follow::{Commit, Follower};
-pub use lease::{Epoch, LOCK_WAIT_TIME_MAX, Lease, LeaseStatus};
+pub use follow::Follower;
+pub use lease::{LOCK_WAIT_TIME_MAX, Lease};
 
 /// Limits and names of the PostgreSQL backend.
 #[derive(Clone, Debug)]
@@ -141,6 +142,31 @@ impl Backend for Postgres {
     fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
         self.readers
             .with(&self.target, |client| log::read(client, after, limit))
+    }
+}
+
+impl crate::Shared for Postgres {
+    fn lease(&self) -> &dyn crate::PrimaryLease {
+        &self.lease
+    }
+
+    fn follower(&self) -> Result<Box<dyn crate::LogWatch>> {
+        Ok(Box::new(Follower::new(self.target.clone())?))
+    }
+}
+
+impl crate::Members for Postgres {
+    fn register(&self, url: &str, rules_version_max: murphy_core::RulesVersion) -> Result<()> {
+        self.readers
+            .with(&self.target, |client| members::register(client, url, rules_version_max))
+    }
+
+    fn leave(&self, url: &str) -> Result<()> {
+        self.readers.with(&self.target, |client| members::leave(client, url))
+    }
+
+    fn live(&self, within: Duration) -> Result<Vec<crate::Member>> {
+        self.readers.with(&self.target, |client| members::live(client, within))
     }
 }
 

@@ -32,6 +32,7 @@ CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
 
 /// One row per command, refusals included, and the tokens. `lsn` is the key: an
 /// append adds to the end of one b-tree. `client`, `seq` and `owner` are the session.
+/// `rules`, the rules version the command was decided under, is in `ADDITIONS`.
 const LOG: &str = "
 CREATE TABLE log (
     lsn     bigint PRIMARY KEY,
@@ -159,6 +160,45 @@ BEGIN
 END $$;
 ";
 
+/// What was added since `SCHEMA_VERSION`, each a thing a binary of that version
+/// ignores, so the version is not bumped and such a binary still appends and reads
+/// (a rolling upgrade, and a downgrade before it is finalized): the log's `rules`
+/// (`NULL`: version 1, what such a binary decides under), the register of nodes and
+/// the rules their binaries know (`nodes`), and the append that writes `rules`,
+/// beside the one such a binary calls. Run at every start, under the creation lock.
+const ADDITIONS: &str = "
+ALTER TABLE log ADD COLUMN IF NOT EXISTS rules integer;
+CREATE TABLE IF NOT EXISTS nodes (url text PRIMARY KEY, rules integer NOT NULL, seen_at timestamptz NOT NULL);
+CREATE OR REPLACE FUNCTION append(
+    held bigint, lsns bigint[], ats bigint[], rules integer[], clients text[], seqs bigint[], owners text[],
+    commands text[], outcomes text[], effects text[], hashes text[], students text[],
+    channel text
+) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    current bigint;
+    last bigint;
+BEGIN
+    SELECT epoch INTO current FROM lease FOR SHARE;
+    IF current IS DISTINCT FROM held THEN
+        RAISE EXCEPTION 'fenced: epoch % is stale', held USING ERRCODE = 'MF001', DETAIL = current::text;
+    END IF;
+    IF cardinality(lsns) > 0 THEN
+        SELECT COALESCE(max(lsn), 0) INTO last FROM log;
+        IF lsns[1] <> last + 1 THEN
+            RAISE EXCEPTION 'append of lsn % after lsn %: the log must have no gaps', lsns[1], last
+                USING ERRCODE = 'MG001';
+        END IF;
+        INSERT INTO log (lsn, at, rules, client, seq, owner, command, outcome, effects)
+            SELECT * FROM unnest(lsns, ats, rules, clients, seqs, owners, commands, outcomes, effects);
+        PERFORM pg_notify(channel, lsns[cardinality(lsns)]::text || ' '
+            || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text);
+    END IF;
+    IF cardinality(hashes) > 0 THEN
+        INSERT INTO tokens (hash, student) SELECT * FROM unnest(hashes, students) ON CONFLICT DO NOTHING;
+    END IF;
+END $$;
+";
+
 /// The channel appends notify on, with the new end of the log and the commit's time as
 /// payload.
 pub(super) fn channel(schema: &str) -> String {
@@ -210,6 +250,9 @@ pub(super) fn create(client: &mut Client, target: &Target) -> Result<()> {
             &[&version],
         )?;
         found = Some(version);
+    }
+    if found == Some(SCHEMA_VERSION as i64) {
+        tx.batch_execute(&format!("SET LOCAL search_path TO \"{schema}\"; {ADDITIONS}"))?;
     }
     tx.commit()?;
     match found {

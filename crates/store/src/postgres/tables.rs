@@ -15,7 +15,7 @@ use ::postgres::{Client, Transaction};
 use murphy_core::{Section, SessionChange, Student};
 
 use super::{signed, unsigned};
-use crate::sqlite::nanos;
+use crate::codec::nanos;
 use crate::{Materialization, Result, StoreError};
 
 /// Places handed out in one step stay below this many per line, so `place` values of
@@ -159,6 +159,13 @@ pub(super) fn materialize(client: &mut Client, held: u64, m: &Materialization<'_
     let set_meta = "UPDATE meta SET value = $2 WHERE key = $1";
     tx.execute(set_meta, &[&"lsn", &signed(m.after.lsn())?])?;
     tx.execute(set_meta, &[&"catalog_version", &signed(m.after.catalog_version())?])?;
+    if m.after.rules() != m.before.rules() {
+        // Added after the schema's first version: inserted the first time.
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('rules', $1) ON CONFLICT (key) DO UPDATE SET value = $1",
+            &[&i64::from(m.after.rules().number())],
+        )?;
+    }
     if m.before.line() != m.after.line() {
         let upsert = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2";
         for (key, value) in crate::line_meta::rows(m.after.line())? {

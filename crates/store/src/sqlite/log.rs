@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use murphy_core::LogEntry;
 use rusqlite::{Connection, TransactionBehavior, params};
-use time::OffsetDateTime;
 
+use crate::codec::{EntryJson, EntryRow, nanos};
 use crate::{Records, Result, StoreError, TokenRow};
 
-const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects FROM log \
+const SELECT_ENTRIES: &str = "SELECT lsn, at, client, seq, owner, command, outcome, effects, rules FROM log \
      WHERE lsn > ?1 ORDER BY lsn LIMIT ?2";
 
 /// The one connection that appends, and the last LSN it wrote.
@@ -66,23 +66,21 @@ impl LogWriter {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO log (lsn, at, client, seq, owner, command, outcome, effects) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO log (lsn, at, client, seq, owner, command, outcome, effects, rules) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for e in &records.entries {
-                let effects = match e.effects.is_empty() {
-                    true => None,
-                    false => Some(serde_json::to_string(&e.effects)?),
-                };
+                let json = EntryJson::of(e)?;
                 insert.execute(params![
                     e.lsn,
                     nanos(e.at),
                     e.client,
                     e.seq,
                     e.owner,
-                    serde_json::to_string(&e.command)?,
-                    serde_json::to_string(&e.outcome)?,
-                    effects,
+                    json.command,
+                    json.outcome,
+                    json.effects,
+                    e.rules.number(),
                 ])?;
             }
             let mut token = tx.prepare_cached("INSERT OR IGNORE INTO tokens (hash, student) VALUES (?1, ?2)")?;
@@ -106,20 +104,19 @@ pub(super) fn read(conn: &Connection, after: u64, limit: u64) -> Result<Vec<LogE
     let mut rows = stmt.query(params![after, limit])?;
     let mut entries = Vec::new();
     while let Some(r) = rows.next()? {
-        let effects: Option<String> = r.get(7)?;
-        entries.push(LogEntry {
+        let (command, outcome, effects): (String, String, Option<String>) = (r.get(5)?, r.get(6)?, r.get(7)?);
+        let row = EntryRow {
             lsn: r.get(0)?,
-            at: instant(r.get(1)?)?,
+            at: r.get(1)?,
+            rules: r.get(8)?,
             client: r.get(2)?,
             seq: r.get(3)?,
             owner: r.get(4)?,
-            command: serde_json::from_str(&r.get::<_, String>(5)?)?,
-            outcome: serde_json::from_str(&r.get::<_, String>(6)?)?,
-            effects: effects
-                .map(|e| serde_json::from_str(&e))
-                .transpose()?
-                .unwrap_or_default(),
-        });
+            command: &command,
+            outcome: &outcome,
+            effects: effects.as_deref(),
+        };
+        entries.push(row.entry()?);
     }
     Ok(entries)
 }
@@ -133,14 +130,4 @@ pub(super) fn tokens(conn: &Connection) -> Result<Vec<TokenRow>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// An instant as stored: nanoseconds since 1970-01-01 UTC (fits in i64 until 2262).
-pub(crate) fn nanos(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos()).expect("murphy's instants lie between 1677 and 2262")
-}
-
-pub(crate) fn instant(nanos: i64) -> Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
-        .map_err(|e| StoreError::Corrupt(format!("instant {nanos}: {e}")))
 }

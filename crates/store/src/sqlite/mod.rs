@@ -18,7 +18,6 @@ use rusqlite::{Connection, OpenFlags};
 use crate::{Backend, Materialization, Records, Result, Tables, TokenRow};
 use checkpoint::Checkpointer;
 use log::LogWriter;
-pub(crate) use log::{instant, nanos};
 use schema::File;
 
 /// Read connections to the log kept for reuse; more are opened when all are busy.

@@ -19,7 +19,9 @@ const META: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value
 /// One row per command, refusals included. `lsn` is the rowid: an append goes to the
 /// end of one b-tree and updates no index. `at` is the arrival time in nanoseconds
 /// since 1970-01-01 UTC (`datetime(at / 1e9, 'unixepoch')` reads it); `client`, `seq`
-/// and `owner` are the session, if any; the JSON columns hold what has no flat shape.
+/// and `owner` are the session, if any; the JSON columns hold what has no flat shape;
+/// `rules` is the rules version the command was decided under (`NULL`: version 1, a
+/// row from before versions were recorded; see `LOG_ADDITIONS`).
 const LOG: &str = "
 CREATE TABLE IF NOT EXISTS log (
     lsn     INTEGER PRIMARY KEY,
@@ -29,10 +31,17 @@ CREATE TABLE IF NOT EXISTS log (
     owner   TEXT,
     command TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    effects TEXT
+    effects TEXT,
+    rules   INTEGER
 );
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, student TEXT NOT NULL) WITHOUT ROWID;
 ";
+
+/// Columns added to the log since its schema version, each one a binary of that
+/// version can ignore: a `NULL` means what that binary wrote. Added where missing, so
+/// the version is not bumped and an older binary still reads and appends to the log
+/// (a downgrade before an upgrade is finalized). `(table, column, declaration)`.
+const LOG_ADDITIONS: &[(&str, &str, &str)] = &[("log", "rules", "INTEGER")];
 
 /// Tables keyed by text are `WITHOUT ROWID`: one b-tree each instead of a table and its
 /// key index. `place` orders a line (enrollment order, waitlist order); it increases
@@ -236,6 +245,9 @@ fn create(conn: &Connection, file: File) -> Result<()> {
         conn.execute_batch(OLD_TABLES_DROPPED)?;
     }
     conn.execute_batch(schema)?;
+    if let File::Log = file {
+        add_missing_columns(conn, LOG_ADDITIONS)?;
+    }
     match meta(conn, "schema_version")? {
         None => set_meta(conn, "schema_version", version),
         Some(found) if found == version => Ok(()),
@@ -244,6 +256,20 @@ fn create(conn: &Connection, file: File) -> Result<()> {
             file.name()
         ))),
     }
+}
+
+fn add_missing_columns(conn: &Connection, additions: &[(&str, &str, &str)]) -> Result<()> {
+    for (table, column, declaration) in additions {
+        let present: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"))?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn meta(conn: &Connection, key: &str) -> Result<Option<u64>> {

@@ -13,7 +13,7 @@
 
 pub mod model;
 
-use murphy_core::{Command, SessionLimits};
+use murphy_core::{Command, RulesVersion, SessionLimits};
 use murphy_store::{Backend, Materialization, Records, recover, verify};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -92,7 +92,8 @@ fn cut(commands: &[Command], cuts: &[usize]) -> Vec<Vec<Command>> {
 
 /// Asserts that recovering `backend` gives the model's state, sessions and tokens.
 fn assert_recovers(backend: &dyn Backend, model: &Model) -> Result<u64, TestCaseError> {
-    let recovered = recover(backend, model::limits()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let recovered =
+        recover(backend, model::limits(), RulesVersion::LATEST).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&recovered.state, &model.state);
     prop_assert_eq!(recovered.sessions.rows(), model.sessions.rows());
     let mut tokens: Vec<_> = recovered
@@ -124,7 +125,7 @@ pub fn roundtrip<H: Harness>(make: &dyn Fn() -> H) {
                 let replayed = assert_recovers(&reopened, &model)?;
                 prop_assert_eq!(replayed, model.state.lsn() - model.materialized.lsn());
             }
-            verify(&backend).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            verify(&backend, RulesVersion::LATEST).map_err(|e| TestCaseError::fail(e.to_string()))?;
             Ok(())
         })
         .unwrap();
@@ -186,7 +187,7 @@ pub fn crash_between_append_and_materialize<H: Harness>(make: &dyn Fn() -> H) {
     drop(backend); // the crash: appended, never materialized
 
     let backend = harness.open();
-    let recovered = recover(&backend, model::limits()).unwrap();
+    let recovered = recover(&backend, model::limits(), RulesVersion::LATEST).unwrap();
     assert_eq!(recovered.replayed, 1);
     assert_eq!(recovered.state, model.state);
     // What the pipeline does at start-up: the replayed tail is the first step.

@@ -140,6 +140,7 @@ pub fn entries(state: &mut State, commands: &[Command], at: OffsetDateTime) -> V
             LogEntry {
                 lsn: applied.lsn,
                 at,
+                rules: applied.rules,
                 client: None,
                 seq: None,
                 owner: None,

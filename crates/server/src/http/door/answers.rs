@@ -14,7 +14,7 @@ use crate::metrics::Shed;
 use crate::problem::{Code, Problem};
 
 /// The prebuilt refusals.
-pub struct Answers {
+pub(crate) struct Answers {
     sojourn: Bytes,
     queue: Bytes,
     /// Whole raw HTTP answers, for connections turned away before HTTP: per refusal,
@@ -29,7 +29,7 @@ pub struct Answers {
 
 impl Answers {
     /// `retry_after_s`: the range `Retry-After` is drawn from, in whole seconds.
-    pub fn new(
+    pub(crate) fn new(
         (connections_max, per_address_max, per_student_max): (usize, usize, usize),
         queue_wait_ms_max: u128,
         retry_after_s: std::ops::RangeInclusive<u64>,
@@ -90,7 +90,7 @@ impl Answers {
     }
 
     /// The `503` for a request refused for `why` (by its wait, or the write queue's).
-    pub fn response(&self, why: Shed) -> Response {
+    pub(crate) fn response(&self, why: Shed) -> Response {
         let body = match why {
             Shed::Sojourn => &self.sojourn,
             Shed::Queue => &self.queue,
@@ -105,12 +105,12 @@ impl Answers {
     }
 
     /// What a student past its share of connections is told.
-    pub fn student_share_detail(&self) -> String {
+    pub(crate) fn student_share_detail(&self) -> String {
         self.student_share.clone()
     }
 
     /// The whole raw answer for a connection refused for `why`, before any HTTP.
-    pub fn raw(&self, why: Shed) -> Bytes {
+    pub(crate) fn raw(&self, why: Shed) -> Bytes {
         let answers = match why {
             Shed::Connections => &self.connections,
             Shed::AddressShare => &self.address_share,

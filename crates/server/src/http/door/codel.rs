@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-pub struct Codel {
+pub(crate) struct Codel {
     target_us: u64,
     interval_ns: u64,
     /// When the current interval began (nanoseconds, the caller's clock).
@@ -22,7 +22,7 @@ pub struct Codel {
 }
 
 impl Codel {
-    pub fn new(target: Duration, interval: Duration) -> Codel {
+    pub(crate) fn new(target: Duration, interval: Duration) -> Codel {
         Codel {
             target_us: target.as_micros().min(u128::from(u64::MAX)) as u64,
             interval_ns: interval.as_nanos().clamp(1, u128::from(u64::MAX)) as u64,
@@ -32,12 +32,12 @@ impl Codel {
         }
     }
 
-    pub fn target_us(&self) -> u64 {
+    pub(crate) fn target_us(&self) -> u64 {
         self.target_us
     }
 
     /// Whether a queue stood in the last interval, if that interval is recent.
-    pub fn standing(&self, now_ns: u64) -> bool {
+    pub(crate) fn standing(&self, now_ns: u64) -> bool {
         let fresh = now_ns.saturating_sub(self.began_ns.load(Relaxed)) < 2 * self.interval_ns;
         fresh && self.standing.load(Relaxed)
     }
@@ -45,7 +45,7 @@ impl Codel {
     /// Records a request that waited `waited_us`, seen at `now_ns`; returns whether a
     /// queue stands: every request of the last interval waited over the target. An
     /// interval with no request closes as no queue.
-    pub fn observe(&self, now_ns: u64, waited_us: u64) -> bool {
+    pub(crate) fn observe(&self, now_ns: u64, waited_us: u64) -> bool {
         let began = self.began_ns.load(Relaxed);
         if now_ns.saturating_sub(began) >= self.interval_ns
             && self.began_ns.compare_exchange(began, now_ns, Relaxed, Relaxed).is_ok()

@@ -20,7 +20,7 @@ mod answers;
 mod codel;
 mod service;
 mod shares;
-pub mod sojourn;
+pub(crate) mod sojourn;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -32,8 +32,8 @@ use axum::http::Method;
 use axum::response::Response;
 use tokio::time::Instant;
 
-pub use service::Front;
-pub use shares::Slot;
+pub(crate) use service::Front;
+pub(crate) use shares::Slot;
 
 use crate::config::Limits;
 use crate::line::Reading;
@@ -45,7 +45,7 @@ use shares::Shares;
 
 /// What a request is, as far as shedding goes: the order in which classes are shed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     /// A write without an admission pass: shed first, at twice the target.
     Write,
     /// A write with a valid admission pass (`Murphy-Pass`): at four times the target.
@@ -60,7 +60,7 @@ pub enum Class {
 impl Class {
     /// Of a request's method, path and pass alone: nothing else of it is parsed, and
     /// the pass is only checked for its signature and expiry (`pass_ok`).
-    pub fn of(method: &Method, path: &str, pass_ok: impl FnOnce() -> bool) -> Class {
+    pub(crate) fn of(method: &Method, path: &str, pass_ok: impl FnOnce() -> bool) -> Class {
         match (method, path) {
             (_, "/metrics" | "/healthz") => Class::Operator,
             (&Method::GET | &Method::HEAD, _) | (_, "/api/v1/line") => Class::Read,
@@ -85,7 +85,7 @@ impl Class {
     }
 }
 
-pub struct Door {
+pub(crate) struct Door {
     codel: Codel,
     /// The sojourns since the waiting room last read them, by `SOJOURN_BUCKETS_US`.
     window: [AtomicU64; SOJOURN_BUCKETS_US.len()],
@@ -100,7 +100,7 @@ pub struct Door {
 }
 
 impl Door {
-    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> Door {
+    pub(crate) fn new(limits: &Limits, metrics: Arc<Metrics>) -> Door {
         let us = |d: Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
         let connections = (
             limits.connections_max,
@@ -125,7 +125,7 @@ impl Door {
     /// The one decision for a request of `class` that waited `waited_us` before murphy
     /// started on it at `now_ns`. `writes_here`: this node applies writes (a primary),
     /// so its write queue has a say. `None`: serve it; else the refusal to send.
-    pub fn request(&self, class: Class, waited_us: u64, now_ns: u64, writes_here: bool) -> Option<Response> {
+    pub(crate) fn request(&self, class: Class, waited_us: u64, now_ns: u64, writes_here: bool) -> Option<Response> {
         self.metrics.sojourn(waited_us);
         let bucket = SOJOURN_BUCKETS_US
             .iter()
@@ -147,7 +147,7 @@ impl Door {
 
     /// What the door saw since the last reading, for the waiting room's control loop:
     /// the sojourns' p90 (the upper bound of its bucket), and whether a queue stands.
-    pub fn reading(&self, now_ns: u64) -> Reading {
+    pub(crate) fn reading(&self, now_ns: u64) -> Reading {
         let counts: Vec<u64> = self.window.iter().map(|c| c.swap(0, Relaxed)).collect();
         let total: u64 = counts.iter().sum();
         let mut seen = 0;
@@ -177,7 +177,7 @@ impl Door {
 
     /// Returns once a connection can be taken or turned away with an answer; until
     /// then, new connections wait in the kernel's backlog.
-    pub async fn room(&self) {
+    pub(crate) async fn room(&self) {
         loop {
             if self.shares.room() {
                 return;
@@ -193,13 +193,13 @@ impl Door {
     }
 
     /// Takes a connection from `address`, or says why not.
-    pub fn connection(&self, address: IpAddr) -> Result<Slot, Shed> {
+    pub(crate) fn connection(&self, address: IpAddr) -> Result<Slot, Shed> {
         self.shares.open(address)
     }
 
     /// The raw answer for a connection refused for `why`, or `None` when the budget for
     /// answering such connections is spent (it is then closed unanswered).
-    pub fn turn_away(&self, why: Shed) -> Option<Bytes> {
+    pub(crate) fn turn_away(&self, why: Shed) -> Option<Bytes> {
         if !self.budget.lock().expect("never poisoned").take(Instant::now()) {
             self.metrics.shed(Shed::Unanswered);
             return None;
@@ -209,7 +209,7 @@ impl Door {
     }
 
     /// Counts `slot` against `student`'s share of connections; past it, the refusal.
-    pub fn student_share(&self, slot: &Slot, student: &str) -> Result<(), Problem> {
+    pub(crate) fn student_share(&self, slot: &Slot, student: &str) -> Result<(), Problem> {
         slot.attribute(student).map_err(|why| {
             self.metrics.shed(why);
             Problem::unavailable(Code::TooManyConnections, self.answers.student_share_detail())

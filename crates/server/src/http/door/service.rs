@@ -19,7 +19,7 @@ use super::{Class, Slot};
 use crate::http::App;
 
 /// One connection's service.
-pub struct Front {
+pub(crate) struct Front {
     router: TowerToHyperService<Router>,
     app: Arc<App>,
     arrivals: Arc<Arrivals>,
@@ -27,7 +27,7 @@ pub struct Front {
 }
 
 impl Front {
-    pub fn new(router: Router, app: Arc<App>, arrivals: Arc<Arrivals>, slot: Arc<Slot>) -> Front {
+    pub(crate) fn new(router: Router, app: Arc<App>, arrivals: Arc<Arrivals>, slot: Arc<Slot>) -> Front {
         Front {
             router: TowerToHyperService::new(router),
             app,

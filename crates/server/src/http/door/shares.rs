@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::metrics::Shed;
 
-pub struct Shares {
+pub(crate) struct Shares {
     /// One permit per connection that may be open.
     permits: Arc<Semaphore>,
     per_address_max: usize,
@@ -23,7 +23,7 @@ pub struct Shares {
 }
 
 impl Shares {
-    pub fn new(connections_max: usize, per_address_max: usize, per_student_max: usize) -> Shares {
+    pub(crate) fn new(connections_max: usize, per_address_max: usize, per_student_max: usize) -> Shares {
         Shares {
             permits: Arc::new(Semaphore::new(connections_max)),
             per_address_max,
@@ -34,17 +34,17 @@ impl Shares {
     }
 
     /// Whether another connection may open now.
-    pub fn room(&self) -> bool {
+    pub(crate) fn room(&self) -> bool {
         self.permits.available_permits() > 0
     }
 
     /// Returns once a connection has closed (or at once if one may open).
-    pub async fn freed(&self) {
+    pub(crate) async fn freed(&self) {
         let _ = self.permits.acquire().await;
     }
 
     /// A connection from `address`, counted until its `Slot` drops; or why not.
-    pub fn open(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Shed> {
+    pub(crate) fn open(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Shed> {
         let permit = self
             .permits
             .clone()
@@ -107,7 +107,7 @@ impl Shares {
 
 /// One open connection's place: its permit, its address's count, and its student's
 /// once known. Dropped when the connection closes.
-pub struct Slot {
+pub(crate) struct Slot {
     shares: Arc<Shares>,
     address: IpAddr,
     student: Mutex<Option<Arc<str>>>,
@@ -120,7 +120,7 @@ impl Slot {
     /// Counts this connection against `student`, who just authenticated on it; past the
     /// student's share it is refused and marked to close after the answer. A
     /// connection that changes hands (a proxy's, a shared browser's) moves its count.
-    pub fn attribute(&self, student: &str) -> Result<(), Shed> {
+    pub(crate) fn attribute(&self, student: &str) -> Result<(), Shed> {
         let mut held = self.student.lock().expect("never poisoned");
         if held.as_deref() == Some(student) {
             return Ok(());
@@ -137,7 +137,7 @@ impl Slot {
     }
 
     /// Whether the connection must close after its current answer.
-    pub fn closing(&self) -> bool {
+    pub(crate) fn closing(&self) -> bool {
         self.closing.load(Relaxed)
     }
 }

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// (the kernel stamps with the real-time clock). The reader records each read's; the
 /// request takes the earliest it has not yet taken.
 #[derive(Default)]
-pub struct Arrivals {
+pub(crate) struct Arrivals {
     /// The arrival of the first bytes read since a request last took its time; 0: none.
     first_untaken_ns: AtomicU64,
     /// The arrival of the bytes of the last read.
@@ -28,7 +28,7 @@ pub struct Arrivals {
 
 impl Arrivals {
     /// Records that bytes which arrived at `at_ns` were read.
-    pub fn read(&self, at_ns: u64) {
+    pub(crate) fn read(&self, at_ns: u64) {
         self.last_ns.store(at_ns, Relaxed);
         let _ = self.first_untaken_ns.compare_exchange(0, at_ns, Relaxed, Relaxed);
     }
@@ -36,7 +36,7 @@ impl Arrivals {
     /// When the request murphy starts on now arrived: the first bytes read since the
     /// previous request took its time, or, for a request that came in the same read as
     /// the one before it (pipelined), that read's arrival.
-    pub fn take(&self) -> u64 {
+    pub(crate) fn take(&self) -> u64 {
         match self.first_untaken_ns.swap(0, Relaxed) {
             0 => self.last_ns.load(Relaxed),
             first => first,
@@ -45,7 +45,7 @@ impl Arrivals {
 }
 
 /// Now, in nanoseconds since the Unix epoch: the clock the kernel stamps with.
-pub fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
@@ -53,13 +53,13 @@ pub fn now_ns() -> u64 {
 
 /// How long a request that arrived at `arrived_ns` has waited at `now_ns`, in
 /// microseconds (0 if the clock stepped back).
-pub fn waited_us(arrived_ns: u64, now_ns: u64) -> u64 {
+pub(crate) fn waited_us(arrived_ns: u64, now_ns: u64) -> u64 {
     now_ns.saturating_sub(arrived_ns) / 1_000
 }
 
 /// Asks the kernel to stamp the bytes `socket` receives. `false` where it cannot: the
 /// reads then stamp with the time they run.
-pub fn ask_for_timestamps(socket: &impl AsRawFd) -> bool {
+pub(crate) fn ask_for_timestamps(socket: &impl AsRawFd) -> bool {
     #[cfg(target_os = "linux")]
     {
         let on: libc::c_int = 1;
@@ -89,7 +89,7 @@ const CONTROL_BYTES: usize = 64;
 /// One `recvmsg` into `buf`: the bytes read, and when the kernel received them (`None`
 /// when it did not say). Never blocks on a non-blocking socket (`WouldBlock` instead).
 #[cfg(target_os = "linux")]
-pub fn recv_stamped(socket: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, Option<u64>)> {
+pub(crate) fn recv_stamped(socket: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, Option<u64>)> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -133,7 +133,7 @@ fn timestamp(msg: &libc::msghdr) -> Option<u64> {
 
 /// Elsewhere: a plain read, stamped by the caller.
 #[cfg(not(target_os = "linux"))]
-pub fn recv_stamped(socket: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, Option<u64>)> {
+pub(crate) fn recv_stamped(socket: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, Option<u64>)> {
     // SAFETY: `buf` is writable for its length.
     let read = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
     if read < 0 {
