@@ -9,10 +9,12 @@
 mod cache;
 mod events;
 mod session;
+mod throttle;
 
 pub use cache::{Cached, CachingClient, Freshness, Source};
 pub use events::EventStream;
 pub use session::{RetryPolicy, Session};
+pub use throttle::{THROTTLE_ACCEPTS_MULTIPLE, THROTTLE_WINDOW, Throttle};
 
 use murphy_core::wire::{
     CommandsAnswer, CommandsRequest, LineAnswer, LineRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer,
@@ -22,6 +24,7 @@ use murphy_core::{Command, LogEntry};
 use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,10 @@ pub enum Error {
     /// The server answered something this client does not understand.
     #[error("unexpected answer ({status}): {body}")]
     Unexpected { status: u16, body: String },
+    /// Not sent: the server has lately refused most of what it was asked (it is
+    /// overloaded), so this client refuses some requests itself (`Throttle`).
+    #[error("not sent: the server is overloaded and refused most requests lately; retry shortly")]
+    Throttled,
 }
 
 impl Error {
@@ -71,6 +78,8 @@ pub struct Client {
     token: Option<String>,
     /// The waiting room's pass, sent as `Murphy-Pass` with every request once held.
     pass: Option<String>,
+    /// Client-side throttling, shared by every clone; `None` sends everything.
+    throttle: Option<Arc<Throttle>>,
 }
 
 /// The header the waiting room's pass travels in.
@@ -89,6 +98,16 @@ impl Client {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             token,
             pass: None,
+            throttle: Some(Arc::default()),
+        }
+    }
+
+    /// The same client without client-side throttling: every request is sent, whatever
+    /// the server refused lately (for tools that measure the server's own refusals).
+    pub fn unthrottled(&self) -> Client {
+        Client {
+            throttle: None,
+            ..self.clone()
         }
     }
 
@@ -108,9 +127,7 @@ impl Client {
             student: student.map(str::to_owned),
         };
         json(
-            self.request(self.http.post(self.url("/api/v1/line")))
-                .json(&body)
-                .send()
+            self.execute(self.request(self.http.post(self.url("/api/v1/line"))).json(&body))
                 .await?,
         )
         .await
@@ -118,7 +135,11 @@ impl Client {
 
     /// `GET /api/v1/line`: where this client's student stands (with its pass, if held).
     pub async fn line(&self) -> Result<LineAnswer> {
-        json(self.request(self.http.get(self.url("/api/v1/line"))).send().await?).await
+        json(
+            self.execute(self.request(self.http.get(self.url("/api/v1/line"))))
+                .await?,
+        )
+        .await
     }
 
     /// The same server with another token.
@@ -162,11 +183,15 @@ impl Client {
         if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }
-        json(builder.send().await?).await
+        json(self.execute(builder).await?).await
     }
 
     pub async fn sections(&self) -> Result<SectionsAnswer> {
-        json(self.request(self.http.get(self.url("/api/v1/sections"))).send().await?).await
+        json(
+            self.execute(self.request(self.http.get(self.url("/api/v1/sections"))))
+                .await?,
+        )
+        .await
     }
 
     pub async fn section(&self, id: &str) -> Result<SectionView> {
@@ -190,7 +215,11 @@ impl Client {
 
     /// Whom this client's token speaks for: a student, or the registrar.
     pub async fn me(&self) -> Result<MeAnswer> {
-        json(self.request(self.http.get(self.url("/api/v1/me"))).send().await?).await
+        json(
+            self.execute(self.request(self.http.get(self.url("/api/v1/me"))))
+                .await?,
+        )
+        .await
     }
 
     /// Admin: issues a token for `student`.
@@ -199,9 +228,7 @@ impl Client {
             student: student.to_owned(),
         };
         json(
-            self.request(self.http.post(self.url("/api/v1/tokens")))
-                .json(&body)
-                .send()
+            self.execute(self.request(self.http.post(self.url("/api/v1/tokens"))).json(&body))
                 .await?,
         )
         .await
@@ -210,7 +237,7 @@ impl Client {
     /// Admin: up to `limit` log entries after `after`.
     pub async fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
         let url = self.url(&format!("/api/v1/log?after={after}&limit={limit}"));
-        let text = expect_ok(self.request(self.http.get(url)).send().await?)
+        let text = expect_ok(self.execute(self.request(self.http.get(url))).await?)
             .await?
             .text()
             .await?;
@@ -253,7 +280,7 @@ impl Client {
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
-        let response = request.send().await?;
+        let response = self.execute(request).await?;
         if response.status() == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
@@ -267,6 +294,22 @@ impl Client {
             value: json(response).await?,
             etag,
         })
+    }
+
+    /// Sends a request, unless the throttle refuses it here; counts what the server
+    /// accepted (any answer but `503`).
+    pub(crate) async fn execute(&self, builder: RequestBuilder) -> Result<Response> {
+        let Some(throttle) = &self.throttle else {
+            return Ok(builder.send().await?);
+        };
+        if !throttle.admit(std::time::Instant::now()) {
+            return Err(Error::Throttled);
+        }
+        let response = builder.send().await?;
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+            throttle.accepted(std::time::Instant::now());
+        }
+        Ok(response)
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
