@@ -40,6 +40,7 @@ awk '/^test result:/ { passed += $4; failed += $6 }
      /^schemathesis: both runs, all checks passed/ { passed += 1 }
      /^schemathesis: failed/ { failed += 1 }
      /^readme: [0-9]+ steps, all as shown/ { passed += 1 }
+     /^headers: ok$/ { passed += 1 }
      /^readme: [0-9]+ of [0-9]+ steps/ { failed += 1 }
      /^# pass / { passed += $3 }
      /^# fail / { failed += $3 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The web page's end-to-end tests in a real browser: playwright-core (npm) driving
-# Debian's Chromium against the real murphy binary. Installs what is missing first:
-# Chromium from apt (as root), playwright-core from web/package-lock.json (npm ci).
+# Debian's Chromium against the real murphy binary, signing in at a real OpenID provider
+# (oidc-provider), after a scan of the page's security headers with curl. Installs what
+# is missing first: Chromium from apt (as root), playwright-core and oidc-provider from
+# web/package-lock.json (npm ci).
 # Usage: bash scripts/web-test.sh        (from anywhere; ends with "# pass N / # fail N")
 set -euo pipefail
 # cargo reads a relative CARGO_TARGET_DIR from where it runs: pin it before moving.
@@ -23,6 +25,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 
 if [ ! -f web/node_modules/playwright-core/package.json ] \
+  || [ ! -f web/node_modules/oidc-provider/package.json ] \
   || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   echo "web-test: npm ci (web/)"
   (cd web && npm ci --no-audit --no-fund)
@@ -33,5 +36,7 @@ fi
 echo "web-test: cargo build -p murphy"
 cargo build -p murphy --locked
 export MURPHY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/murphy"
+
+bash scripts/headers-test.sh "$MURPHY_BIN"
 
 exec node --test --test-concurrency=1 web/tests/

@@ -1,6 +1,6 @@
 // The murphy web page's entry: plain ES modules under js/, no build step, no
-// dependencies. It wires every control of the page to what it does, then signs in
-// again with the token a reload kept, or shows the sign-in form.
+// dependencies. It wires every control of the page to what it does, then resumes the
+// sign-in its cookie holds, or shows the ways to sign in.
 //
 // The modules under js/, lowest first: each imports only modules above it here.
 //   state.js          the state every module shares
@@ -12,26 +12,28 @@
 //   schedule.js       the student's schedule, balance and week drawn
 //   sections.js       the sections list drawn, and the answers kept on its rows
 //   log.js            the log's tail read and drawn (admin)
-//   reads.js          the catalog and the student read into the page
-//   events.js         live seat counts (Server-Sent Events)
+//   reads.js          the list's pages and the student read into the page
+//   events.js         live values of the rows in view and the student's own (SSE)
 //   signin.js         signing in and out
 //   act.js            a command sent and its answer said; errors
 //   sections-controls.js, schedule-controls.js, admin-controls.js: the views' controls
 
 import { handleError } from "./js/act.js";
-import { HttpError } from "./js/api.js";
+import { fetchSignInConfig, HttpError } from "./js/api.js";
 import { wireAdmin } from "./js/admin-controls.js";
 import { $ } from "./js/dom.js";
+import { wireEvents } from "./js/events.js";
 import { say, sayNear, wireMessage } from "./js/message.js";
 import { wireSchedule } from "./js/schedule-controls.js";
 import { wireSections } from "./js/sections-controls.js";
 import { signIn, signOut } from "./js/signin.js";
-import { STORE_STUDENT, STORE_TOKEN, state } from "./js/state.js";
+import { STORE_STUDENT, state } from "./js/state.js";
 
 wireMessage();
 wireSections();
 wireSchedule();
 wireAdmin();
+wireEvents();
 wireSignIn();
 $("signout").addEventListener("click", () => signOut());
 start();
@@ -57,7 +59,6 @@ function wireSignIn() {
       $("main").focus({ preventScroll: true });
       window.scrollTo(0, 0);
     } catch (e) {
-      state.token = null;
       // Said under the form, and the token left as typed, to correct it.
       if (e instanceof HttpError) sayNear($("signin-form"), e.message, "error");
       else handleError(e);
@@ -67,14 +68,34 @@ function wireSignIn() {
   });
 }
 
-// A reload stays signed in: the token kept in localStorage signs in again.
+// Why the identity provider's sign-in came back without one (`/?signin=CODE`).
+const SIGN_IN_FAILURES = {
+  unknown_student: "You signed in at the university, but the registrar has no student record for you here yet. Ask the registrar.",
+  expired: "That sign-in took too long or was started in another window. Sign in again.",
+  refused: "The university's sign-in was cancelled or refused.",
+  no_student_claim: "The university's sign-in did not say which student you are. Ask the registrar.",
+  provider: "The university's sign-in did not work just now. Try again, or sign in with a token.",
+};
+
+// A reload stays signed in: murphy says whether the sign-in cookie (which the script
+// cannot read) holds a sign-in, and it is resumed. Without one, the ways to sign in.
 async function start() {
-  const token = localStorage.getItem(STORE_TOKEN);
+  const params = new URLSearchParams(location.search);
+  const failure = params.get("signin");
+  if (failure !== null) history.replaceState(null, "", location.pathname + location.hash);
   const student = localStorage.getItem(STORE_STUDENT);
   if (student) $("signin-student").value = student;
-  if (!token) { $("signin-view").hidden = false; return; }
+  const config = await fetchSignInConfig().catch(() => ({ oidc: false, sign_in: "none" }));
+  $("signin-oidc").hidden = !config.oidc;
+  if (config.sign_in !== "signed_in") {
+    $("signin-view").hidden = false;
+    if (failure !== null) say(SIGN_IN_FAILURES[failure] || SIGN_IN_FAILURES.provider, "error");
+    else if (config.sign_in === "expired") say("Your sign-in has expired; sign in again.", "error");
+    else if (config.sign_in === "invalid") say("Your sign-in was not made by this murphy, or was changed; sign in again.", "error");
+    return;
+  }
   try {
-    await signIn(token, student);
+    await signIn(null, student);
   } catch (e) {
     signOut(false);
     if (student) $("signin-student").value = student;

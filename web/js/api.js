@@ -25,11 +25,37 @@ async function problemOf(res) {
   return new HttpError(res.status, detail, code);
 }
 
+// Every request carries the sign-in cookie (same origin); no credential is in script.
 function headers(extra = {}) {
-  return { Authorization: `Bearer ${state.token}`, ...extra };
+  return { ...extra };
 }
 
-// Who the token is: a student's (`student`), or the admin's (`admin: true`).
+// Signs in with a token: murphy answers who it is and sets the HttpOnly sign-in cookie.
+export async function signInWithToken(token) {
+  const res = await fetch("/auth/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token }),
+    cache: "no-store",
+  });
+  if (!res.ok) throw await problemOf(res);
+  return res.json();
+}
+
+// Clears the sign-in cookie.
+export async function signOutOfServer() {
+  try { await fetch("/auth/sign-out", { method: "POST", cache: "no-store" }); } catch { /* offline: it expires */ }
+}
+
+// The ways to sign in this murphy offers, and what this browser's sign-in cookie holds:
+// `{token: true, oidc: bool, sign_in: "none" | "signed_in" | "expired" | "invalid"}`.
+export async function fetchSignInConfig() {
+  const res = await fetch("/auth/config", { cache: "no-store" });
+  if (!res.ok) return { token: true, oidc: false, sign_in: "none" };
+  return res.json();
+}
+
+// Who the sign-in is: a student's (`student`), or the admin's (`admin: true`).
 export async function fetchMe() {
   const res = await fetch("/api/v1/me", { headers: headers(), cache: "no-store" });
   if (!res.ok) throw await problemOf(res);

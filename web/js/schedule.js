@@ -5,7 +5,7 @@
 
 import { $, button, emptyItem } from "./dom.js";
 import { state } from "./state.js";
-import { meetingsText, money, when } from "./words.js";
+import { meetingsText, money, ordinal, when } from "./words.js";
 
 const DAYS = ["M", "T", "W", "R", "F", "S", "U"];
 const DAY_NAMES = { M: "Monday", T: "Tuesday", W: "Wednesday", R: "Thursday", F: "Friday", S: "Saturday", U: "Sunday" };
@@ -41,8 +41,9 @@ export function renderStudent() {
   el.replaceChildren(...mine.map((id) => listItem(id, "drop", "Drop", partOf(id))));
   if (me.enrolled.length === 0) el.append(emptyItem("None yet."));
   const wl = $("waitlisted-list");
-  wl.replaceChildren(...me.waitlisted.map((id) => listItem(id, "leave", "Leave waitlist", (me.waitlisted_with || {})[id])));
+  wl.replaceChildren(...me.waitlisted.map((id) => listItem(id, "leave", "Leave waitlist", (me.waitlisted_with || {})[id], placeText(me, id))));
   if (me.waitlisted.length === 0) wl.append(emptyItem("None."));
+  $("waitlist-hint").hidden = me.waitlisted.length === 0;
 
   const from = $("swap-from");
   const keep = from.value;
@@ -52,8 +53,17 @@ export function renderStudent() {
   renderWeek();
 }
 
-// A section on a list, with the button that leaves it (`drop` or `leave`).
-function listItem(id, action, label, withSec) {
+// "3rd of 12": the student's place in a section's line, and the line's length.
+function placeText(me, id) {
+  const place = (me.waitlist_positions || {})[id];
+  const line = state.byId.get(id)?.waitlisted;
+  if (!place) return "";
+  return line >= place ? `${ordinal(place)} of ${line}` : ordinal(place);
+}
+
+// A section on a list, with the button that leaves it (`drop` or `leave`), and for a
+// waitlist the place in it.
+function listItem(id, action, label, withSec, place = "") {
   const li = document.createElement("li");
   const s = state.byId.get(id);
   const text = document.createElement("span");
@@ -61,6 +71,13 @@ function listItem(id, action, label, withSec) {
   text.querySelector("strong").textContent = withSec ? `${id} with ${withSec}` : id;
   text.querySelector(".title").textContent = s ? s.title : "";
   text.querySelector(".meets").textContent = s ? meetingsText(s.meetings) : "";
+  if (place) {
+    const p = document.createElement("span");
+    p.className = "place";
+    p.dataset.section = id;
+    p.textContent = place;
+    text.append(" ", p);
+  }
   li.append(text, button(label, action, id, "danger"));
   return li;
 }

@@ -1,13 +1,18 @@
 // The sections list's controls: each row's buttons (enroll, join a waitlist, choose a
-// lecture's linked section, drop, leave, the admin's "Edit seats"), the search box,
-// "only with free seats" and Refresh. The list itself is drawn by sections.js.
+// lecture's linked section, drop, leave, the admin's "Edit seats"), the search box and
+// "only with free seats" (the server searches: the first page is read again), the next
+// page read when scrolling nears the list's end, and Refresh. The list itself is drawn
+// by sections.js.
 
 import { act, handleError } from "./act.js";
 import { $ } from "./dom.js";
 import { say } from "./message.js";
-import { refresh } from "./reads.js";
-import { choose, renderSections, updateRow } from "./sections.js";
+import { loadMore, loadSections, refresh } from "./reads.js";
+import { choose, updateRow } from "./sections.js";
 import { state } from "./state.js";
+
+// How long typing pauses before the search is sent.
+const SEARCH_PAUSE_MS = 120;
 
 export function wireSections() {
   // One listener for every row: the rows are drawn again and again.
@@ -15,8 +20,15 @@ export function wireSections() {
     const b = ev.target.closest("button[data-action]");
     if (b) onRowButton(b);
   });
-  $("search").addEventListener("input", renderSections);
-  $("open-only").addEventListener("change", renderSections);
+  // A search waits for a pause in typing, briefly: one request per word, not per key.
+  let typing = null;
+  const search = () => loadSections().catch(handleError);
+  $("search").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(search, SEARCH_PAUSE_MS); });
+  $("open-only").addEventListener("change", search);
+  // The next page is read before the end of the list comes into view.
+  new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadMore()?.catch(handleError);
+  }, { rootMargin: "800px 0px" }).observe($("sections-more"));
   $("refresh").addEventListener("click", () => refresh().then(() => say("Up to date.")).catch(handleError));
 }
 

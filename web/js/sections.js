@@ -1,8 +1,9 @@
-// The sections list drawn from the catalog: search and "only with free seats", each
-// row's counts (patched in place by live events), its rules, the buttons that fit who
-// is signed in, a lecture's linked sections offered on its row, and the last answer
-// about the section kept on its row. Drawing only: the buttons are wired in
-// sections-controls.js.
+// The sections list drawn from the pages read (the server searched and filtered them):
+// each row's counts (patched in place by live events), its rules, the buttons that fit
+// who is signed in, a lecture's linked sections offered on its row, and the last answer
+// about the section kept on its row. Rows are drawn a page at a time, and found by id
+// in a map, so a list of 10,000 costs nothing per patch. Drawing only: the buttons are
+// wired in sections-controls.js.
 
 import { $, button, cell, tag } from "./dom.js";
 import { renderWeek } from "./schedule.js";
@@ -34,33 +35,64 @@ function heldOf(s) {
 // Seats anyone may take: the free ones not held for a population.
 function openToAll(s) { return Math.max(0, seatsFree(s) - heldOf(s)); }
 
-// Every word of the search in the section's id, title or meetings.
-function matches(s, q) {
-  if (!q) return true;
-  const hay = `${s.id} ${s.title} ${meetingsText(s.meetings)}`.replace(/\u2060/g, "").toLowerCase();
-  return q.split(/\s+/).every((w) => hay.includes(w));
-}
+// The rows drawn, by section id.
+const rows = new Map();
 
+// The list drawn anew from the pages read (in the server's order: COMSCI-31 before
+// COMSCI-111), keeping the keyboard's place.
 export function renderSections() {
   const body = $("sections-body");
   const focused = document.activeElement && document.activeElement.dataset ? { ...document.activeElement.dataset } : null;
-  // Matched in any case, and said back as typed.
-  const typed = $("search").value.trim();
-  const q = typed.toLowerCase();
-  const openOnly = $("open-only").checked;
-  // Numbers in ids sort as numbers: COMSCI-31 before COMSCI-111.
-  const all = [...state.byId.values()].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
-  const shown = all.filter((s) => matches(s, q) && (!openOnly || seatsFree(s) > 0));
-  const frag = document.createDocumentFragment();
-  for (const s of shown) frag.appendChild(sectionRow(s));
-  body.replaceChildren(frag);
-  $("sections-count").textContent = `${shown.length} of ${all.length} sections` + (q ? ` match “${typed}”` : "") + ".";
-  const list = $("section-ids");
-  list.replaceChildren(...all.map((s) => { const o = document.createElement("option"); o.value = s.id; o.label = s.title; return o; }));
+  rows.clear();
+  body.replaceChildren(rowsOf(state.list.ids));
+  $("section-ids").replaceChildren(optionsOf(state.list.ids));
+  sayCount();
   if (focused && focused.action && focused.section) {
     const again = body.querySelector(`button[data-action="${focused.action}"][data-section="${CSS.escape(focused.section)}"]`);
     if (again) again.focus();
   }
+}
+
+// The rows of a page read after the others, at the end of the list.
+export function appendRows(ids) {
+  $("sections-body").append(rowsOf(ids));
+  $("section-ids").append(optionsOf(ids));
+  sayCount();
+}
+
+function rowsOf(ids) {
+  const frag = document.createDocumentFragment();
+  for (const id of ids) {
+    const s = state.byId.get(id);
+    if (!s) continue;
+    const tr = sectionRow(s);
+    rows.set(id, tr);
+    frag.appendChild(tr);
+  }
+  return frag;
+}
+
+function optionsOf(ids) {
+  const frag = document.createDocumentFragment();
+  for (const id of ids) {
+    const o = document.createElement("option");
+    o.value = id;
+    o.label = state.byId.get(id)?.title || "";
+    frag.appendChild(o);
+  }
+  return frag;
+}
+
+function sayCount() {
+  const n = state.list.ids.length;
+  const words = $("search").value.trim();
+  const some = `${n} ${n === 1 ? "section" : "sections"}`;
+  let text;
+  if (state.list.next) text = `${some} shown; more as you scroll.`;
+  else if (words) text = `${some} ${n === 1 ? "matches" : "match"} “${words}”.`;
+  else text = `${some}.`;
+  $("sections-count").textContent = text;
+  $("sections-more").hidden = !state.list.next;
 }
 
 function sectionRow(s) {
@@ -182,8 +214,13 @@ function chooser(s, waitlist) {
   return group;
 }
 
+// The row drawn for a section id, if it is in the list.
+export function rowOf(id) {
+  return rows.get(id) || null;
+}
+
 export function updateRow(s) {
-  const tr = $("sections-body").querySelector(`tr[data-id="${CSS.escape(s.id)}"]`);
+  const tr = rows.get(s.id);
   if (!tr) return;
   fillCounts(tr, s);
   const actions = tr.querySelector(".actions");
@@ -191,11 +228,11 @@ export function updateRow(s) {
   const had = actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;
   fillActions(actions, s);
   if (had) (actions.querySelector(`[data-action="${had}"]`) || actions.querySelector("button"))?.focus();
-  if (state.me) renderWeek();
 }
 
 export function updateRowActions() {
-  for (const s of state.byId.values()) updateRow(s);
+  for (const id of rows.keys()) updateRow(state.byId.get(id));
+  if (state.me) renderWeek();
 }
 
 // Offers a lecture's linked sections on its row (or takes the offer back), keeping the
@@ -204,6 +241,6 @@ export function choose(section, waitlist) {
   state.choosing = section ? { section, waitlist } : null;
   const s = state.byId.get(section || "");
   if (s) updateRow(s);
-  const tr = section && $("sections-body").querySelector(`tr[data-id="${CSS.escape(section)}"]`);
+  const tr = section && rows.get(section);
   if (tr) tr.querySelector(".chooser button")?.focus();
 }

@@ -1,36 +1,40 @@
-// Signing in and out. A token says whose it is (GET /api/v1/me): a student's, or the
-// admin's, who may act for a student named at sign-in. Signing in reads and draws what
-// that person sees and starts the live events; the token (and an admin's student) is
-// kept in localStorage so a reload stays signed in. Signing out forgets all of it.
+// Signing in and out. A token is exchanged for murphy's HttpOnly sign-in cookie (POST
+// /auth/token), or the university's identity provider signs the student in (/auth/oidc)
+// and murphy sets the same cookie; the page never holds a credential. The cookie says
+// whose sign-in it is (GET /api/v1/me): a student's, or the admin's, who may act for a
+// student named at sign-in (remembered in localStorage: an id, not a secret). Signing
+// in reads and draws what that person sees and starts the live events; a reload stays
+// signed in through the cookie. Signing out clears the cookie and forgets the rest.
 
-import { HttpError, fetchMe, newSession } from "./api.js";
+import { HttpError, fetchMe, newSession, signInWithToken, signOutOfServer } from "./api.js";
 import { $ } from "./dom.js";
-import { connectEvents } from "./events.js";
+import { connectEvents, disconnectEvents } from "./events.js";
 import { loadLog } from "./log.js";
 import { say } from "./message.js";
 import { loadSections, loadStudent } from "./reads.js";
-import { STORE_STUDENT, STORE_TOKEN, state } from "./state.js";
+import { STORE_STUDENT, state } from "./state.js";
 
+// Signs in with `token`, or (none) resumes the sign-in the cookie holds.
 export async function signIn(token, student) {
-  state.token = token;
   state.student = student || null;
+  disconnectEvents();
   state.cache.clear();
   state.byId.clear();
-  state.catalog = null;
+  state.list = { ids: [], next: null, query: "", loaded: false };
   state.me = null;
   state.notes.clear();
-  // Whose token is this? The token says: a student's, or the admin's.
-  const me = await fetchMe();
+  // Whose sign-in is this? murphy says: a student's, or the admin's.
+  const me = token ? await signInWithToken(token) : await fetchMe();
   state.admin = me.admin === true;
   if (!state.admin) {
     if (student && student !== me.student) {
+      await signOutOfServer();
       throw new HttpError(403, `That token belongs to ${me.student}, not to ${student}. Leave the student id empty to sign in as ${me.student}.`);
     }
     state.student = me.student;
   }
   if (state.student) await loadStudent();
   newSession();
-  localStorage.setItem(STORE_TOKEN, token);
   // Only an admin acting for a student needs the id kept; a student's token says it.
   if (state.admin && state.student) localStorage.setItem(STORE_STUDENT, state.student);
   else localStorage.removeItem(STORE_STUDENT);
@@ -41,11 +45,9 @@ export async function signIn(token, student) {
 }
 
 export function signOut(clearMessage = true) {
-  localStorage.removeItem(STORE_TOKEN);
+  signOutOfServer();
   localStorage.removeItem(STORE_STUDENT);
-  if (state.events) state.events.close();
-  state.events = null;
-  state.token = null;
+  disconnectEvents();
   state.student = null;
   state.admin = false;
   state.me = null;

@@ -85,13 +85,13 @@ export function describe(command, outcome, section) {
     case "dropped": {
       const left = command.leaving === "waitlist" ? `You left ${sec}'s waitlist.`
         : outcome.linked ? `You dropped ${sec}, and ${outcome.linked} with it.` : `You dropped ${sec}.`;
-      return left + promotedText(outcome.promoted);
+      return left + promotedText(outcome.promoted, undefined, outcome.promoted_count);
     }
     case "swapped": {
       const from = outcome.linked ? `${command.from} and ${outcome.linked}` : command.from;
-      return `You swapped ${from} for ${pairText(command.to, command.with)}.` + promotedText(outcome.promoted, command.from);
+      return `You swapped ${from} for ${pairText(command.to, command.with)}.` + promotedText(outcome.promoted, command.from, outcome.promoted_count);
     }
-    case "capacity_set": return `${sec} now has ${command.capacity} seats.` + promotedText(outcome.promoted);
+    case "capacity_set": return `${sec} now has ${command.capacity} seats.` + promotedText(outcome.promoted, undefined, outcome.promoted_count);
     case "below_enrolled": return `${sec} has ${outcome.enrolled} enrolled ${outcome.enrolled === 1 ? "student" : "students"}; its capacity cannot be set below that.`;
     case "balance":
       return `Your balance is now ${money(outcome.cents)}.` +
@@ -125,7 +125,13 @@ function needsLinkedText(command, choices) {
   return `${sec} is taken together with ${list(choices)}: choose one.`;
 }
 
-function promotedText(promoted, section) {
+// A student's answer counts those promoted (`promoted_count`) and names no one; the
+// registrar's names them.
+function promotedText(promoted, section, count = 0) {
+  if ((!promoted || promoted.length === 0) && count > 0) {
+    const whose = section ? `${section}'s freed seat` : "The freed seat";
+    return ` ${whose}${count > 1 ? "s went" : " went"} to ${count === 1 ? "a student" : `${count} students`} from the waitlist.`;
+  }
   if (!promoted || promoted.length === 0) return "";
   const who = promoted.join(", ");
   return ` ${section ? section + "'s" : "The"} freed seat${promoted.length > 1 ? "s went" : " went"} to ${who} from the waitlist.`;

@@ -118,7 +118,12 @@ test("sign in: a wrong token is refused in words, the right one signs in and is 
   assert.equal(await page.locator("#st-units").textContent(), "9 of 20");
   assert.equal(await page.locator("#st-balance").textContent(), "$1,250.00");
 
-  // The token is kept in localStorage: a reload stays signed in.
+  // The sign-in is an HttpOnly cookie, no token in reach of a script: a reload stays
+  // signed in through it.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(!stored.includes(tokens.s0001), `no token in localStorage: ${stored}`);
+  const [cookie] = (await page.context().cookies()).filter((c) => c.name === "murphy_session");
+  assert.ok(cookie && cookie.httpOnly && cookie.secure && cookie.sameSite === "Strict", JSON.stringify(cookie));
   await page.reload();
   await waitFor(page, "#who", "Signed in as s0001");
   await waitFor(page, "#sections-body tr");
@@ -129,6 +134,9 @@ test("enroll in the last seat while another client takes one: the count updates 
   const page = pages.ada;
   await waitFor(page, `#sections-body tr[data-id="COMSCI-35L-1"] .seats`, "0 / 2");
   await page.evaluate(() => { window.__noReload = true; });
+  // The page watches the rows in view (and Ada's own sections): she looks at the row.
+  await row(page, "COMSCI-35L-1").scrollIntoViewIfNeeded();
+  await page.waitForTimeout(600);
 
   // Another client (Sam, over plain HTTP) takes the first of the two seats.
   const [sam] = await api(server.url, tokens.s0002).run(
@@ -165,10 +173,10 @@ test("a refusal gets a clear sentence (time conflict), search narrows the list, 
 
   // Search narrows the list; a problem (an HTTP error) is shown with its detail.
   await page.getByLabel("Search sections").fill("calculus");
-  await waitFor(page, "#sections-count", "1 of 5 sections");
+  await waitFor(page, "#sections-count", "1 section matches “calculus”");
   assert.equal(await page.locator("#sections-body tr").count(), 1);
   await page.getByLabel("Search sections").fill("");
-  await waitFor(page, "#sections-count", "5 of 5 sections");
+  await waitFor(page, "#sections-count", "5 sections.");
 
   await page.locator("#swap-from").selectOption("COMSCI-31-1");
   await page.getByLabel("for", { exact: true }).fill("NOPE-1");
@@ -191,22 +199,34 @@ test("join the waitlist, then a drop promotes: the waitlisted student sees it li
   await message(lee, "COMSCI-35L-1 is full; you are 1st on its waitlist.");
   await waitlist(lee, "COMSCI-35L-1").filter({ hasText: "1 / 5" }).waitFor();
   await waitFor(lee, "#waitlisted-list li", "COMSCI-35L-1");
+  await waitFor(lee, "#waitlisted-list .place", "1st of 1");
+  await waitFor(lee, "#waitlist-hint", "enrolled at once");
+
+  // Kim joins the line behind Lee: Lee's page says so, live, with no reload.
+  const joined = await admin.run(
+    { type: "create_student", student: "s0009", name: "Kim Lin", max_units: 20 },
+    { type: "enroll", student: "s0009", section: "COMSCI-35L-1", waitlist: true },
+  );
+  assert.deepEqual(joined, [{ type: "created" }, { type: "waitlisted", position: 2 }]);
+  await waitFor(lee, "#waitlisted-list .place", "1st of 2");
   await row(lee, "COMSCI-35L-1").locator(".tag", { hasText: "On waitlist" }).waitFor();
 
   // Ada's page saw the waitlist grow, live; she drops from her schedule.
   const ada = pages.ada;
-  await waitlist(ada, "COMSCI-35L-1").filter({ hasText: "1 / 5" }).waitFor();
+  await waitlist(ada, "COMSCI-35L-1").filter({ hasText: "2 / 5" }).waitFor();
   await ada.locator("#enrolled-list").getByRole("button", { name: "Drop: COMSCI-35L-1" }).click();
-  await message(ada, "You dropped COMSCI-35L-1. The freed seat went to s0003 from the waitlist.");
+  // A student is told a seat was freed and taken, never by whom.
+  await message(ada, "You dropped COMSCI-35L-1. The freed seat went to a student from the waitlist.");
   await ada.locator("#week .block", { hasText: "COMSCI-35L-1" }).first().waitFor({ state: "detached" });
 
   // Lee, without reloading, is now enrolled: the seat count, the row and the week.
-  await waitlist(lee, "COMSCI-35L-1").filter({ hasText: "0 / 5" }).waitFor();
+  await waitlist(lee, "COMSCI-35L-1").filter({ hasText: "1 / 5" }).waitFor();
   await seats(lee, "COMSCI-35L-1").filter({ hasText: "2 / 2" }).waitFor();
   await waitFor(lee, "#enrolled-list li", "COMSCI-35L-1");
   await row(lee, "COMSCI-35L-1").locator(".tag", { hasText: "Enrolled" }).waitFor();
   await waitFor(lee, "#week .block", "COMSCI-35L-1");
   assert.equal(await lee.locator("#waitlisted-list li", { hasText: "COMSCI-35L-1" }).count(), 0);
+  await admin.run({ type: "drop", student: "s0009", section: "COMSCI-35L-1" });
 });
 
 test("swap, and a hold: the balance shows it and enrolling is refused in words", { timeout: TEST_MS }, async () => {
@@ -241,12 +261,17 @@ test("cached reads revalidate with If-None-Match (304), and a lost answer is ret
       seen.push({ status: res.status(), inm: await res.request().headerValue("if-none-match") });
     }
   };
+  // A first refresh brings the page up to date; the second finds nothing changed.
+  await lee.getByRole("button", { name: "Refresh" }).click();
+  await message(lee, "Up to date.");
+  await lee.evaluate(() => { document.getElementById("message").textContent = ""; });
   lee.on("response", onResponse);
   await lee.getByRole("button", { name: "Refresh" }).click();
   await message(lee, "Up to date.");
   lee.off("response", onResponse);
   assert.ok(seen.length >= 1, "the catalog was read");
-  assert.ok(seen.every((r) => r.status === 304 && /^"\d+"$/.test(r.inm)), JSON.stringify(seen));
+  // Each page of the list has its own tag (and one per coding of its bytes).
+  assert.ok(seen.every((r) => r.status === 304 && /^"(p[0-9a-f]{16}|\d+)(-gzip|-br)?"$/.test(r.inm)), JSON.stringify(seen));
 
   // The server applies the deposit but the answer never reaches the page (the
   // connection is reset): the page retries the same client and seq, and murphy
@@ -308,6 +333,24 @@ test("on a phone: the sections list fits the screen", { timeout: TEST_MS }, asyn
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
   await screenshot(page, "phone", { message: false });
+});
+
+test("no credential in any URL the page requests: its live stream rides the sign-in cookie", { timeout: TEST_MS }, async () => {
+  const page = await browser.newPage();
+  const urls = [];
+  page.on("request", (r) => urls.push(r.url()));
+  await signIn(page, tokens.s0002, "s0002");
+  // Scrolling changes the rows in view: the stream follows them, opened again.
+  await page.locator("#sections-body tr").last().scrollIntoViewIfNeeded();
+  await page.waitForTimeout(800);
+  const streams = urls.filter((u) => new URL(u).pathname === "/api/v1/events");
+  assert.ok(streams.length >= 1, JSON.stringify(urls));
+  for (const u of urls) {
+    for (const token of Object.values(tokens)) assert.ok(!u.includes(token), `a token in ${u}`);
+    assert.ok(!new URL(u).searchParams.has("access_token"), u);
+  }
+  assert.ok(streams.every((u) => !new URL(u).searchParams.has("ticket")), JSON.stringify(streams));
+  await page.close();
 });
 
 test("one section of a course (rules version 2): a second is refused in words, naming the first", { timeout: TEST_MS }, async () => {

@@ -36,11 +36,13 @@ export function within(ms, promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function startServer() {
+/** The real murphy; `flags` adds to `murphy serve`'s (a listen address, OIDC, limits). */
+export async function startServer(flags = []) {
   const dir = await mkdtemp(path.join(tmpdir(), "murphy-web-"));
   const adminToken = `adm_${randomBytes(16).toString("hex")}`;
+  const listen = flags.includes("--listen") ? [] : ["--listen", "127.0.0.1:0"];
   const child = spawn(BINARY, [
-    "serve", "--listen", "127.0.0.1:0", "--data-dir", path.join(dir, "data"), "--admin-token", adminToken,
+    "serve", ...listen, "--data-dir", path.join(dir, "data"), "--admin-token", adminToken, ...flags,
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" } });
   const killOnExit = () => { try { child.kill("SIGKILL"); } catch { /* gone */ } };
   process.on("exit", killOnExit);

@@ -69,7 +69,7 @@ test("sign in with a token alone: no console errors, nothing scrolled, an icon",
   await ada.locator("#live.on").waitFor();
 
   assert.deepEqual(errors, [], "a student's sign-in logs no errors");
-  assert.ok(asked.includes("/api/v1/me"), `the page asks whose the token is: ${asked}`);
+  assert.ok(asked.includes("/auth/token"), `the page asks whose the token is: ${asked}`);
   assert.ok(!asked.includes("/api/v1/log"), `and probes nothing admin-only: ${asked}`);
   assert.equal(await ada.evaluate(() => window.scrollY), 0, "the header stays in view");
   assert.ok((await inViewport(ada, "header.top")).inside);

@@ -12,6 +12,7 @@ mod run;
 pub mod scenario;
 mod setup;
 pub mod stats;
+mod watch;
 mod write;
 
 use std::io::{BufWriter, IsTerminal as _, Write};
@@ -66,6 +67,9 @@ pub struct Options {
     /// Registration opens this long after setup (registration-day).
     pub opens_after: Duration,
     pub history: Option<PathBuf>,
+    /// Students who behave like browsers: a catalog page read, then a live stream of
+    /// its sections (`watch.rs`), connected before the writes start.
+    pub watchers: usize,
     /// Run over an earlier run's students and sections (their seats taken by it)
     /// instead of refusing to.
     pub reuse: bool,
@@ -82,6 +86,10 @@ pub struct Report {
     pub elapsed_s: f64,
     pub writes: Option<Summary>,
     pub reads: Option<Summary>,
+    /// The server's CPU time over the run (its `process_cpu_seconds_total`), when it
+    /// says.
+    pub server_cpu_s: Option<f64>,
+    pub watchers: Option<watch::WatchSummary>,
 }
 
 impl Report {
@@ -127,8 +135,28 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         .as_ref()
         .map(|path| history_writer(path.clone()))
         .transpose()?;
+    let watchers = (options.watchers > 0).then(|| {
+        Arc::new(watch::Watchers {
+            addr: addrs[0],
+            token: token.clone(),
+            count: options.watchers,
+            sections: options.shape.sections,
+            seed: options.seed,
+            commits: Arc::default(),
+            connected: Default::default(),
+            failed: Default::default(),
+            stop: Default::default(),
+        })
+    });
+    let watching = watchers.as_ref().map(|w| (w.clone(), watch::start(w.clone())));
+    if let Some(w) = &watchers {
+        connect_all(w).await;
+    }
+    let first = addrs[0];
+    let cpu_before = server_cpu(first).await;
     let started = Instant::now();
     let shared = Arc::new(run::Shared {
+        commits: watchers.as_ref().map(|w| w.commits.clone()),
         addrs,
         token,
         model: options.model,
@@ -159,6 +187,17 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
     };
     let (writes, reads) = gather(threads).await;
     let elapsed_s = started.elapsed().as_secs_f64();
+    let cpu_after = server_cpu(first).await;
+    let watched = match watching {
+        Some((w, thread)) => {
+            w.stop.store(true, Relaxed);
+            let (tally, delays) = tokio::task::spawn_blocking(move || thread.join().expect("watchers do not panic"))
+                .await
+                .expect("joining the watchers");
+            Some(watch::summarize(&w, &tally, &delays, elapsed_s))
+        }
+        None => None,
+    };
     progress.abort();
     interrupt.abort();
     drop(shared);
@@ -184,7 +223,37 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         elapsed_s,
         writes: summary(writes),
         reads: summary(reads),
+        server_cpu_s: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
+        watchers: watched,
     })
+}
+
+/// Waits until every watcher has connected (or failed to), printing the count.
+async fn connect_all(w: &watch::Watchers) {
+    let since = Instant::now();
+    loop {
+        let done = w.connected.load(Relaxed) + w.failed.load(Relaxed);
+        if done >= w.count || since.elapsed() > Duration::from_secs(300) {
+            eprintln!(
+                "watchers: {} connected, {} failed, in {:.1} s",
+                w.connected.load(Relaxed),
+                w.failed.load(Relaxed),
+                since.elapsed().as_secs_f64()
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The server's CPU seconds so far, from its `/metrics`, if it says.
+async fn server_cpu(addr: SocketAddr) -> Option<f64> {
+    let mut conn = http::Connection::open(addr, None).await.ok()?;
+    let answer = conn.get("/metrics", None).await.ok()?;
+    String::from_utf8_lossy(&answer.body)
+        .lines()
+        .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// The servers of `--url`: one, or the comma-separated nodes of a cluster.

@@ -41,6 +41,29 @@ pub fn render(report: &Report) -> String {
             details(&mut out, name, s);
         }
     }
+    if let Some(cpu) = report.server_cpu_s {
+        let _ = writeln!(
+            out,
+            "\nserver CPU: {cpu:.2} s over {:.1} s ({:.0}% of a core)",
+            report.elapsed_s,
+            100.0 * cpu / report.elapsed_s.max(1e-9)
+        );
+    }
+    if let Some(w) = &report.watchers {
+        let _ = writeln!(
+            out,
+            "watchers: {} connected ({} failed); per watcher {:.2} events/s, {:.0} bytes/s; \
+             commit-to-watcher delay p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} events timed)",
+            w.connected,
+            w.failed,
+            w.events_per_s_per_watcher,
+            w.bytes_per_s_per_watcher,
+            w.delay_p50_ms,
+            w.delay_p99_ms,
+            w.delay_max_ms,
+            w.delays_measured
+        );
+    }
     let _ = writeln!(out, "\n{}", verdict(report));
     out
 }

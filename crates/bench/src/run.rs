@@ -45,6 +45,8 @@ pub struct Shared {
     pub etag: bool,
     pub stop: AtomicBool,
     pub history: Option<std::sync::mpsc::Sender<Record>>,
+    /// When each commit was answered, for the watchers' delays (with watchers only).
+    pub commits: Option<Arc<crate::watch::Commits>>,
 }
 
 /// One connection's recorders: writes (commands) and reads apart.

@@ -147,6 +147,9 @@ pub async fn write(
                         micros(answered - pending.due),
                         pending.commands.len() as u64,
                     );
+                    if let Some(commits) = &shared.commits {
+                        commits.answered(parsed.results.iter().map(|r| r.lsn), answered);
+                    }
                     let outcomes: Vec<Outcome> = parsed.results.iter().map(|r| r.outcome.clone()).collect();
                     for (command, outcome) in pending.commands.iter().zip(&outcomes) {
                         recorder.outcome(&format!("{} → {}", command_kind(command), outcome.kind()));

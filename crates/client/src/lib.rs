@@ -18,7 +18,7 @@ pub use throttle::{THROTTLE_ACCEPTS_MULTIPLE, THROTTLE_WINDOW, Throttle};
 
 use murphy_core::wire::{
     CommandsAnswer, CommandsRequest, LineAnswer, LineRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer,
-    StudentView, TokenAnswer, TokenRequest,
+    SectionsQuery, StudentView, TokenAnswer, TokenRequest,
 };
 use murphy_core::{Command, LogEntry};
 use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
@@ -194,6 +194,16 @@ impl Client {
         .await
     }
 
+    /// A page of the catalog (`query`'s filters, `limit` and `cursor`), sending
+    /// `If-None-Match: etag` when given. Each page has its own ETag.
+    pub async fn sections_page(&self, query: &SectionsQuery, etag: Option<&str>) -> Result<Fetched<SectionsAnswer>> {
+        let mut request = self.request(self.http.get(self.url("/api/v1/sections")).query(query));
+        if let Some(etag) = etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        fetched(self.execute(request).await?).await
+    }
+
     pub async fn section(&self, id: &str) -> Result<SectionView> {
         match self.section_if_none_match(id, None).await? {
             Fetched::Modified { value, .. } => Ok(value),
@@ -280,20 +290,7 @@ impl Client {
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
-        let response = self.execute(request).await?;
-        if response.status() == StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified);
-        }
-        let etag = response
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Fetched::Modified {
-            value: json(response).await?,
-            etag,
-        })
+        fetched(self.execute(request).await?).await
     }
 
     /// Sends a request, unless the throttle refuses it here; counts what the server
@@ -325,6 +322,23 @@ impl Client {
         }
         builder
     }
+}
+
+/// A conditional `GET`'s answer: `304`, or the value with its ETag.
+async fn fetched<T: DeserializeOwned>(response: Response) -> Result<Fetched<T>> {
+    if response.status() == StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified);
+    }
+    let etag = response
+        .headers()
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Fetched::Modified {
+        value: json(response).await?,
+        etag,
+    })
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {

@@ -19,6 +19,7 @@ async fn reads_revalidate_and_stale_ok_reads_do_not_ask() {
         admin_token: Some(ADMIN_TOKEN.into()),
         limits: Limits::default(),
         database: None,
+        oidc: None,
     };
     let server = Server::open(config).expect("server opens");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

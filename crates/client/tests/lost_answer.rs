@@ -91,6 +91,7 @@ async fn start_server(dir: &std::path::Path) -> SocketAddr {
         admin_token: Some(ADMIN_TOKEN.into()),
         limits: Limits::default(),
         database: None,
+        oidc: None,
     };
     let server = Server::open(config).expect("server opens");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,6 +8,7 @@ pub mod command;
 pub mod line;
 pub mod meeting;
 mod objects;
+mod order;
 pub mod outcome;
 pub mod permission;
 pub mod reservation;
@@ -18,6 +19,7 @@ pub mod wire;
 
 pub use command::{Command, CommandKind, CourseId, SectionId, StudentId};
 pub use meeting::{Days, Meeting, TimeOfDay};
+pub use order::natural_cmp;
 pub use outcome::{Applied, Effects, LinkProblem, LogEntry, Outcome, OutcomeKind, Promotion, Release, Skip};
 pub use permission::Permission;
 pub use reservation::{Population, Reservation, ReservedSeats};

@@ -17,6 +17,19 @@ impl Days {
     pub fn overlaps(self, other: Days) -> bool {
         self.0 & other.0 != 0
     }
+
+    /// Whether every day of `self` is one of `other`'s.
+    pub fn within(self, other: Days) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    /// No day at all (the days of no meetings).
+    pub const NONE: Days = Days(0);
+
+    /// Every day of either.
+    pub fn union(self, other: Days) -> Days {
+        Days(self.0 | other.0)
+    }
 }
 
 impl FromStr for Days {

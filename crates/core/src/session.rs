@@ -12,6 +12,10 @@
 //! Bounded: a session idle for `idle_time_max` expires; an expired session is kept (to
 //! refuse its retries, which must never apply again) for `expired_time_max`, then
 //! forgotten; and there are never more than `sessions_max` sessions of either kind.
+//! Shared fairly: a student holds at most `sessions_per_owner_max` live sessions; a new
+//! one past that expires the student's least recently used one (recycled), so one
+//! student opening sessions without end fills their own share, never the table. The
+//! registrar (`REGISTRAR_OWNER`), who is trusted and drives bulk work, has no share.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -21,6 +25,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::LogEntry;
 
+/// The owner of the registrar's (the admin token's) sessions. Its `@` is in no student
+/// id, so no student can own (or share) the registrar's sessions.
+pub const REGISTRAR_OWNER: &str = "@admin";
+
 #[derive(Clone, Debug)]
 pub struct SessionLimits {
     /// A session unused for this long expires: its requests get `session_expired`.
@@ -29,6 +37,9 @@ pub struct SessionLimits {
     pub expired_time_max: Duration,
     /// Sessions held, live and expired together; past it, new sessions are refused.
     pub sessions_max: usize,
+    /// Live sessions one student holds; a new one past it recycles their least recently
+    /// used. The registrar has no such share.
+    pub sessions_per_owner_max: usize,
     /// Requests per session whose place in the log is kept, to answer their retries.
     pub requests_remembered_max: usize,
 }
@@ -39,6 +50,7 @@ impl Default for SessionLimits {
             idle_time_max: Duration::hours(1),
             expired_time_max: Duration::hours(24),
             sessions_max: 200_000,
+            sessions_per_owner_max: 64,
             requests_remembered_max: 16,
         }
     }
@@ -125,6 +137,9 @@ pub struct Sessions {
     live_by_use: BTreeSet<(OffsetDateTime, Arc<str>)>,
     /// Expired sessions by expiry, oldest first: what forgetting looks at.
     expired_by_time: BTreeSet<(OffsetDateTime, Arc<str>)>,
+    /// Each student's live sessions by last use, oldest first: what recycling looks at.
+    /// Never the registrar's.
+    live_by_owner: HashMap<String, BTreeSet<(OffsetDateTime, Arc<str>)>>,
     /// Clients whose session changed since `take_changes`.
     changed: BTreeSet<Arc<str>>,
 }
@@ -144,7 +159,10 @@ impl Sessions {
             let client: Arc<str> = row.client.into();
             match row.expired_at {
                 Some(at) => sessions.expired_by_time.insert((at, client.clone())),
-                None => sessions.live_by_use.insert((row.last_at, client.clone())),
+                None => {
+                    sessions.owned(&row.owner, |live| live.insert((row.last_at, client.clone())));
+                    sessions.live_by_use.insert((row.last_at, client.clone()))
+                }
             };
             let session = Session {
                 owner: row.owner,
@@ -171,10 +189,12 @@ impl Sessions {
 
     pub fn decide(&self, owner: &str, client: &str, seq: u64) -> Decision {
         let Some(session) = self.sessions.get(client) else {
+            // A student at their share recycles their own: it makes the room it needs.
+            let full = self.sessions.len() >= self.limits.sessions_max
+                && self.expired_by_time.is_empty()
+                && !self.at_share(owner);
             return match seq {
-                1 if self.sessions.len() >= self.limits.sessions_max && self.expired_by_time.is_empty() => {
-                    Decision::TooMany
-                }
+                1 if full => Decision::TooMany,
                 1 => Decision::Apply,
                 _ => Decision::Hold { expected: 1 },
             };
@@ -229,6 +249,9 @@ impl Sessions {
         };
         let key = self.key(client);
         if !self.sessions.contains_key(&key) {
+            if self.at_share(owner) {
+                self.recycle_oldest_of(owner, at);
+            }
             self.make_room();
             let session = Session {
                 owner: owner.to_owned(),
@@ -246,8 +269,7 @@ impl Sessions {
             session.expired_at.is_none() && session.owner == owner && seq == session.seq + 1,
             "session {client}: seq {seq} recorded out of order"
         );
-        self.live_by_use.remove(&(session.last_at, key.clone()));
-        self.live_by_use.insert((at, key.clone()));
+        let last_use = (session.last_at, key.clone());
         session.seq = seq;
         session.last_at = at;
         session.results = results;
@@ -255,6 +277,12 @@ impl Sessions {
         while session.recent.len() > self.limits.requests_remembered_max {
             session.recent.pop_front();
         }
+        self.live_by_use.remove(&last_use);
+        self.live_by_use.insert((at, key.clone()));
+        self.owned(owner, |live| {
+            live.remove(&last_use);
+            live.insert((at, key.clone()))
+        });
         self.changed.insert(key);
     }
 
@@ -288,12 +316,7 @@ impl Sessions {
                 break;
             }
             self.live_by_use.pop_first();
-            let session = self.sessions.get_mut(&client).expect("indexed sessions exist");
-            session.expired_at = Some(expires_at);
-            session.results = None;
-            session.recent.clear();
-            self.expired_by_time.insert((expires_at, client.clone()));
-            self.changed.insert(client);
+            self.end(&client, expires_at);
         }
         while let Some((expired_at, _)) = self.expired_by_time.first() {
             if *expired_at + self.limits.expired_time_max > now {
@@ -319,6 +342,51 @@ impl Sessions {
         let mut rows: Vec<SessionRow> = self.sessions.iter().map(|(c, s)| row(c, s)).collect();
         rows.sort_by(|a, b| a.client.cmp(&b.client));
         rows
+    }
+
+    /// Ends the live session of `client` at `at`: from then on it is expired, and its
+    /// retries are refused (never applied again) until it is forgotten.
+    fn end(&mut self, client: &Arc<str>, at: OffsetDateTime) {
+        let session = self.sessions.get_mut(client).expect("indexed sessions exist");
+        let last_use = (session.last_at, client.clone());
+        session.expired_at = Some(at);
+        session.results = None;
+        session.recent.clear();
+        let owner = session.owner.clone();
+        self.owned(&owner, |live| live.remove(&last_use));
+        self.expired_by_time.insert((at, client.clone()));
+        self.changed.insert(client.clone());
+    }
+
+    /// Whether `owner` holds as many live sessions as a student may.
+    fn at_share(&self, owner: &str) -> bool {
+        owner != REGISTRAR_OWNER
+            && self
+                .live_by_owner
+                .get(owner)
+                .is_some_and(|live| live.len() >= self.limits.sessions_per_owner_max.max(1))
+    }
+
+    /// Expires the least recently used live session of `owner`, at `at`.
+    fn recycle_oldest_of(&mut self, owner: &str, at: OffsetDateTime) {
+        let Some((last_at, client)) = self.live_by_owner.get(owner).and_then(|l| l.first().cloned()) else {
+            return;
+        };
+        self.live_by_use.remove(&(last_at, client.clone()));
+        self.end(&client, at);
+    }
+
+    /// Runs `change` on the live sessions of `owner` (none for the registrar), and
+    /// forgets an owner left with none.
+    fn owned<T>(&mut self, owner: &str, change: impl FnOnce(&mut BTreeSet<(OffsetDateTime, Arc<str>)>) -> T) {
+        if owner == REGISTRAR_OWNER {
+            return;
+        }
+        let live = self.live_by_owner.entry(owner.to_owned()).or_default();
+        change(live);
+        if live.is_empty() {
+            self.live_by_owner.remove(owner);
+        }
     }
 
     /// Before a new session: at `sessions_max`, the oldest expired one goes.

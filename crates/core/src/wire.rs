@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Command, Meeting, Outcome, Permission, Population, RulesVersion, Section, Student};
+use crate::{Command, Meeting, Outcome, Permission, Population, RulesVersion, Section, State, Student};
 
 /// `POST /api/v1/commands`. Read from a JSON object only (`objects.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +45,30 @@ impl CommandResult {
     /// The `results` array of an answer to `POST /api/v1/commands`, as JSON: how an
     /// outcome is written for a client, here and nowhere else (a fresh answer and the
     /// answer to a retry read back from the log alike).
-    pub fn answer_json(results: &[CommandResult]) -> String {
-        serde_json::to_string(results).expect("results serialize")
+    ///
+    /// A student is told that seats were freed, never to whom: an outcome that promoted
+    /// others (`dropped`, `swapped`, `capacity_set`) has `promoted` empty and
+    /// `promoted_count` saying how many. The registrar's answers, and the log, name them.
+    pub fn answer_json(results: &[CommandResult], registrar: bool) -> String {
+        let promoted = |o: &Outcome| match o {
+            Outcome::Dropped { promoted, .. }
+            | Outcome::Swapped { promoted, .. }
+            | Outcome::CapacitySet { promoted } => promoted.len(),
+            _ => 0,
+        };
+        if registrar || results.iter().all(|r| promoted(&r.outcome) == 0) {
+            return serde_json::to_string(results).expect("results serialize");
+        }
+        let mut value = serde_json::to_value(results).expect("results serialize");
+        for (result, json) in results.iter().zip(value.as_array_mut().expect("a list")) {
+            let count = promoted(&result.outcome);
+            if count > 0 {
+                let outcome = &mut json["outcome"];
+                outcome["promoted"] = serde_json::Value::Array(Vec::new());
+                outcome["promoted_count"] = count.into();
+            }
+        }
+        value.to_string()
     }
 }
 
@@ -147,11 +169,65 @@ impl From<&Section> for SectionEvent {
     }
 }
 
-/// `GET /api/v1/sections`.
+/// One `student` event of `GET /api/v1/events`: the caller's own record changed (a
+/// promotion, a place in a line moved); its places, and the version to read it at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentEvent {
+    pub id: String,
+    pub waitlist_positions: BTreeMap<String, u32>,
+    pub version: u64,
+}
+
+/// `POST /api/v1/events/ticket`: a single-use pass that opens one live stream, so a
+/// browser's `EventSource` (which cannot send headers) never puts a token in a URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    pub ticket: String,
+    /// Seconds it stays good, unused.
+    pub expires_in_s: u64,
+}
+
+/// The query of `GET /api/v1/sections`. Without any of it, the whole catalog; with a
+/// filter, `limit` or `cursor`, a page: the sections that match, in natural id order
+/// (`COMSCI-31` before `COMSCI-111`), at most `limit` of them, after `cursor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionsQuery {
+    /// A course (`COMSCI-35L`) or a department (`COMSCI`), any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course: Option<String>,
+    /// Words that must all appear in the id or the title, any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// `true`: only sections with a seat anyone may take (free and not held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+    /// Only sections meeting on these days alone, e.g. `MWF`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<String>,
+    /// Only sections whose meetings all start at or after this time (`HH:MM`)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// ...and end at or before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// At most this many sections; `next` in the answer when more follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// The `next` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/sections`: the whole catalog, or one page of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionsAnswer {
+    /// The catalog's version; for a page, its newest section's.
     pub version: u64,
     pub sections: Vec<SectionView>,
+    /// When more sections match, the `cursor=` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `GET /api/v1/students/{id}`.
@@ -161,6 +237,9 @@ pub struct StudentView {
     pub name: String,
     pub enrolled: Vec<String>,
     pub waitlisted: Vec<String>,
+    /// Each waitlist's 1-based place: `{"COMSCI-35L-1": 3}` is third in line. A place
+    /// moving (someone ahead left or was promoted) changes the student's version.
+    pub waitlist_positions: BTreeMap<String, u32>,
     pub units: u32,
     pub max_units: u32,
     pub balance_cents: i64,
@@ -177,13 +256,15 @@ pub struct StudentView {
     pub version: u64,
 }
 
-impl From<&Student> for StudentView {
-    fn from(s: &Student) -> Self {
+impl StudentView {
+    /// `s` as the API shows it; `state` holds the lines its places are read from.
+    pub fn new(s: &Student, state: &State) -> Self {
         StudentView {
             id: s.id.clone(),
             name: s.name.clone(),
             enrolled: s.enrolled.iter().cloned().collect(),
             waitlisted: s.waitlisted.iter().cloned().collect(),
+            waitlist_positions: state.waitlist_positions(s),
             units: s.units,
             max_units: s.max_units,
             balance_cents: s.balance_cents,

@@ -56,7 +56,8 @@ pub enum Command {
     Sections {
         #[command(flatten)]
         common: Common,
-        /// Only sections whose id or title contains this (any case).
+        /// Only sections whose id or title contains each of these words (any case),
+        /// searched by the server.
         #[arg(long)]
         search: Option<String>,
     },

@@ -86,6 +86,14 @@ pub struct BenchArgs {
     /// Registration opens this long after setup, in milliseconds.
     #[arg(long, default_value_t = 500)]
     opens_after_ms: u64,
+    /// Students who behave like browsers, besides the writers: each reads a catalog
+    /// page (5 neighbouring sections) and watches them live until the run ends,
+    /// connected before the writes start. The report gives the delay from a commit to
+    /// its event, events and bytes per watcher, and the server's CPU time. Needs the
+    /// server's --streams-max and --connections-max above it, and `ulimit -n` above it
+    /// here and there.
+    #[arg(long, default_value_t = 0)]
+    watchers: usize,
     /// Write everything into this directory: history.jsonl, report.json and plots/
     /// (the three flags below pick other places).
     #[arg(long, value_name = "DIR")]
@@ -185,6 +193,7 @@ fn options(args: &BenchArgs) -> anyhow::Result<Options> {
         seed: args.seed,
         opens_after: Duration::from_millis(args.opens_after_ms),
         history: None,
+        watchers: args.watchers,
         reuse: args.reuse,
     })
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use murphy_core::RulesVersion;
+use murphy_server::oidc::OidcConfig;
 use murphy_server::{AdminTokenSource, Config, Database, Limits, Server};
 use tokio::net::TcpListener;
 
@@ -40,7 +41,39 @@ pub struct ServeArgs {
     #[arg(long, env = "MURPHY_ADVERTISE_URL")]
     advertise_url: Option<String>,
     #[command(flatten)]
+    oidc: OidcArgs,
+    #[command(flatten)]
     limits: LimitArgs,
+}
+
+/// The university's identity provider, for the page's sign-in (OpenID Connect, the
+/// authorization code flow with PKCE). Without --oidc-issuer the page signs in with
+/// tokens only.
+#[derive(Args)]
+struct OidcArgs {
+    /// The identity provider's issuer URL (https; plain http only on this machine).
+    #[arg(long, env = "MURPHY_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret"])]
+    oidc_issuer: Option<String>,
+    /// murphy's client id at the provider.
+    #[arg(long, env = "MURPHY_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// murphy's client secret at the provider.
+    #[arg(long, env = "MURPHY_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// The claim whose value is the student's murphy id.
+    #[arg(long, env = "MURPHY_OIDC_STUDENT_CLAIM", default_value = "student_id")]
+    oidc_student_claim: String,
+    /// Who signs in as the registrar: NAME=VALUE (a claim that is, or is a list
+    /// holding, VALUE, e.g. groups=registrar) or NAME (a claim that is true).
+    #[arg(long, env = "MURPHY_OIDC_ADMIN_CLAIM")]
+    oidc_admin_claim: Option<String>,
+    /// Scopes asked for besides openid, space-separated.
+    #[arg(long, env = "MURPHY_OIDC_SCOPES", default_value = "profile")]
+    oidc_scopes: String,
+    /// Where the provider sends the browser back (registered with the provider);
+    /// default: http://HOST/auth/oidc/callback, HOST as the browser reached murphy.
+    #[arg(long, env = "MURPHY_OIDC_REDIRECT_URL")]
+    oidc_redirect_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -96,6 +129,10 @@ struct LimitArgs {
     /// How long an entry may wait to reach the tables before writes wait, in milliseconds.
     #[arg(long, env = "MURPHY_MATERIALIZER_LAG_TIME_MAX_MS", default_value_t = Limits::default().materializer_lag_time_max.as_millis() as u64)]
     materializer_lag_time_max_ms: u64,
+    /// How long stopping may keep trying to write the tables (a full disk, say), in
+    /// milliseconds; past it murphy stops anyway, and the next start replays the log.
+    #[arg(long, env = "MURPHY_MATERIALIZER_SHUTDOWN_TIME_MAX_MS", default_value_t = Limits::default().materializer_shutdown_time_max.as_millis() as u64)]
+    materializer_shutdown_time_max_ms: u64,
     /// With --database: how long the primary's lease lasts unless renewed, in
     /// milliseconds (a stuck primary is deposed after it; a dead one at once).
     #[arg(long, env = "MURPHY_LEASE_TIME_MAX_MS", default_value_t = Limits::default().lease_time_max.as_millis() as u64)]
@@ -142,9 +179,40 @@ struct LimitArgs {
     /// Places one registration window may hand out.
     #[arg(long, env = "MURPHY_LINE_TICKETS_MAX", default_value_t = Limits::default().line_tickets_max)]
     line_tickets_max: u64,
+    /// Live streams open at once (each holds a connection: keep it under
+    /// --connections-max).
+    #[arg(long, env = "MURPHY_STREAMS_MAX", default_value_t = Limits::default().streams_max)]
+    streams_max: usize,
+    /// Live streams one student may hold open at once.
+    #[arg(long, env = "MURPHY_STREAMS_PER_OWNER_MAX", default_value_t = Limits::default().streams_per_owner_max)]
+    streams_per_owner_max: usize,
+    /// Sections one live stream may name.
+    #[arg(long, env = "MURPHY_STREAM_SECTIONS_MAX", default_value_t = Limits::default().stream_sections_max)]
+    stream_sections_max: usize,
+    /// Events one live stream sends per second, at most (latest value per section wins).
+    #[arg(long, env = "MURPHY_STREAM_EVENTS_PER_S_MAX", default_value_t = Limits::default().stream_events_per_s_max)]
+    stream_events_per_s_max: u32,
+    /// Writes to one live stream per second, at most (changes between are coalesced).
+    #[arg(long, env = "MURPHY_STREAM_SENDS_PER_S_MAX", default_value_t = Limits::default().stream_sends_per_s_max)]
+    stream_sends_per_s_max: u32,
     /// A session unused this long expires (its retries get 409 session_expired), in seconds.
     #[arg(long, env = "MURPHY_SESSION_IDLE_TIME_MAX_S", default_value_t = Limits::default().session_idle_time_max.as_secs())]
     session_idle_time_max_s: u64,
+    /// Live sessions one student may hold; a new one past it recycles that student's
+    /// least recently used (the registrar has no such share).
+    #[arg(long, env = "MURPHY_SESSIONS_PER_OWNER_MAX", default_value_t = Limits::default().sessions_per_owner_max)]
+    sessions_per_owner_max: usize,
+    /// How long a client may take to send a request's body after its headers, in
+    /// milliseconds; past it, 408 and the connection is closed.
+    #[arg(long, env = "MURPHY_REQUEST_BODY_TIME_MAX_MS", default_value_t = Limits::default().request_body_time_max.as_millis() as u64)]
+    request_body_time_max_ms: u64,
+    /// Failed authentications one client address may make per minute; past it, its
+    /// authentications are refused 429 unchecked until the rate allows one again.
+    #[arg(long, env = "MURPHY_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_MAX", default_value_t = Limits::default().auth_failures_per_address_per_minute_max)]
+    auth_failures_per_address_per_minute_max: u32,
+    /// How long the page's sign-in (its session cookie) lasts, in seconds.
+    #[arg(long, env = "MURPHY_SIGN_IN_TIME_MAX_S", default_value_t = Limits::default().sign_in_time_max.as_secs())]
+    sign_in_time_max_s: u64,
     /// The newest rules version this node knows, as if it were an older release: how
     /// the rolling-upgrade tests run an old node from this build. Hidden: no operator
     /// needs it.
@@ -175,6 +243,7 @@ impl ServeArgs {
                 materializer_interval: Duration::from_millis(l.materializer_interval_ms),
                 materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),
                 materializer_lag_time_max: Duration::from_millis(l.materializer_lag_time_max_ms.max(1)),
+                materializer_shutdown_time_max: Duration::from_millis(l.materializer_shutdown_time_max_ms),
                 session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
                 line_admitted_idle_time_max: Duration::from_secs(l.line_admitted_idle_time_max_s.max(1)),
                 line_sojourn_p90_time_max: Duration::from_millis(l.line_sojourn_p90_time_max_ms),
@@ -186,9 +255,18 @@ impl ServeArgs {
                 line_poll_cpu_time: Duration::from_micros(l.line_poll_cpu_time_us),
                 line_pass_time_max: Duration::from_secs(l.line_pass_time_max_s.max(60)),
                 line_tickets_max: l.line_tickets_max.clamp(1, murphy_core::line::LINE_TICKETS_MAX),
+                sessions_per_owner_max: l.sessions_per_owner_max.max(1),
+                request_body_time_max: Duration::from_millis(l.request_body_time_max_ms.max(1)),
+                auth_failures_per_address_per_minute_max: l.auth_failures_per_address_per_minute_max.max(1),
+                sign_in_time_max: Duration::from_secs(l.sign_in_time_max_s.max(1)),
                 lease_time_max: Duration::from_millis(l.lease_time_max_ms.max(4)),
                 min_version_wait_time_max: Duration::from_millis(l.min_version_wait_time_max_ms),
                 primary_wait_time_max: Duration::from_millis(l.primary_wait_time_max_ms),
+                streams_max: l.streams_max,
+                streams_per_owner_max: l.streams_per_owner_max.max(1),
+                stream_sections_max: l.stream_sections_max.max(1),
+                stream_events_per_s_max: l.stream_events_per_s_max.max(1),
+                stream_sends_per_s_max: l.stream_sends_per_s_max.max(1),
                 rules_version_max: known_rules(l.rules_version_max),
                 ..defaults
             },
@@ -196,6 +274,15 @@ impl ServeArgs {
                 url,
                 schema: self.database_schema.clone(),
                 advertise_url: self.advertise_url.clone(),
+            }),
+            oidc: self.oidc.oidc_issuer.clone().map(|issuer| OidcConfig {
+                issuer,
+                client_id: self.oidc.oidc_client_id.clone().unwrap_or_default(),
+                client_secret: self.oidc.oidc_client_secret.clone().unwrap_or_default(),
+                student_claim: self.oidc.oidc_student_claim.clone(),
+                admin_claim: self.oidc.oidc_admin_claim.clone(),
+                scopes: self.oidc.oidc_scopes.clone(),
+                redirect_url: self.oidc.oidc_redirect_url.clone(),
             }),
         }
     }
@@ -210,8 +297,11 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
     // The errors of opening name the path, the cause and the fix themselves. Opening
     // blocks (a database's client runs its own runtime): off the async threads.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
-    if let Some(students) = demo_students {
-        demo::seed(&server, &data_dir, students).await?;
+    if let Some(students) = demo_students
+        && let Err(e) = demo::seed(&server, &data_dir, students).await
+    {
+        discard(server).await;
+        return Err(e);
     }
     let addr = listener.local_addr()?;
     match &args.database {
@@ -243,6 +333,12 @@ pub async fn serve(args: ServeArgs, demo_students: Option<u32>) -> anyhow::Resul
     server.serve(listener, shutdown_signal()).await?;
     say!("murphy stopped cleanly");
     Ok(())
+}
+
+/// Drops a server that will not serve off the async threads: a PostgreSQL client owns
+/// a runtime of its own, which may not be dropped inside another one.
+async fn discard(server: Server) {
+    let _ = tokio::task::spawn_blocking(move || drop(server)).await;
 }
 
 pub async fn hello(listen: SocketAddr) -> anyhow::Result<()> {

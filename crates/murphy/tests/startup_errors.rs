@@ -67,6 +67,76 @@ fn a_data_directory_murphy_cannot_write_in_is_named_with_its_cause_and_fix() {
     );
 }
 
+/// One server per data directory: a second `murphy serve` over the directory a first
+/// one serves says which process holds it and exits `3`, and the first serves on.
+#[test]
+fn a_second_server_on_one_data_directory_exits_3_naming_the_first() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_murphy"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", "t", "--data-dir"])
+        .arg(&data_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    let serving = lines.next().unwrap().unwrap();
+    assert!(serving.starts_with("murphy serving "), "{serving}");
+    let mut second = Command::new(env!("CARGO_BIN_EXE_murphy"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", "t", "--data-dir"])
+        .arg(&data_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A second server that starts would serve until stopped: give it a while, then stop it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while second.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = second.kill();
+    let second = second.wait_with_output().unwrap();
+    let still_up = first.try_wait().unwrap().is_none();
+    let _ = first.kill();
+    let _ = first.wait();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("process {}", first.id())),
+        "names the holder: {stderr}"
+    );
+    assert!(
+        stderr.contains(&*data_dir.to_string_lossy()),
+        "names the directory: {stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&second.stdout).contains("murphy serving"));
+    assert!(still_up, "the first server serves on");
+}
+
+/// A cluster node whose address is taken says so in one error and exits `3`: no panic,
+/// no backtrace (its PostgreSQL client used to be dropped inside the async runtime).
+#[test]
+fn a_cluster_node_on_a_port_in_use_says_so_and_exits_3() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_murphy"))
+        .args(["serve", "--admin-token", "t", "--listen", &address])
+        .args(["--database", "postgres://murphy@127.0.0.1:1/murphy", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&address), "names the address: {stderr}");
+    assert!(
+        stderr.contains(&format!("another process listens on {address}")),
+        "says why: {stderr}"
+    );
+    assert!(!stderr.contains("panicked") && stderr.lines().count() <= 3, "{stderr}");
+}
+
 /// A port another process holds is said so, with what to do, and the failed start
 /// leaves nothing behind: no data directory for the next start to trip over.
 #[test]

@@ -22,7 +22,7 @@ impl Principal {
     /// may contain, so a student named `admin` cannot share the registrar's sessions.
     pub(crate) fn owner(&self) -> &str {
         match self {
-            Principal::Admin => "@admin",
+            Principal::Admin => murphy_core::session::REGISTRAR_OWNER,
             Principal::Student(id) => id,
         }
     }

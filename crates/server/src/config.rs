@@ -59,6 +59,26 @@ pub struct Limits {
     pub held_requests_max: usize,
     /// Entries one `GET /api/v1/log` returns.
     pub log_entries_max: u64,
+    /// Live streams open at once (each holds a connection); past it, `503`.
+    pub streams_max: usize,
+    /// Live streams one student may hold open at once (tabs, devices); past it, `429`.
+    /// The registrar's token is not held to it.
+    pub streams_per_owner_max: usize,
+    /// Sections one stream may name in `?sections=` (the student's own come on top).
+    pub stream_sections_max: usize,
+    /// Events one stream sends per second, at most (a burst of as many after a quiet
+    /// second). Each section's latest value waits its turn; older ones are never sent.
+    pub stream_events_per_s_max: u32,
+    /// Writes to one stream's connection per second, at most: changes in between are
+    /// coalesced, latest value wins.
+    pub stream_sends_per_s_max: u32,
+    /// How long a stream ticket is good for, unused.
+    pub stream_ticket_time_max: Duration,
+    /// Stream tickets outstanding at once; past it, `503`.
+    pub stream_tickets_max: usize,
+    /// Memory for the catalog's answers kept made and compressed (pages and the whole
+    /// catalog, by content); past it the oldest are dropped and made again on demand.
+    pub catalog_bodies_bytes_max: usize,
     /// How long the materializer gathers durable changes before writing them to the
     /// tables: the longer, the more changes to one row are coalesced into one write.
     pub materializer_interval: Duration,
@@ -67,6 +87,9 @@ pub struct Limits {
     /// How long an entry may wait in the log before it is in the tables; past it,
     /// appends (and answers) wait.
     pub materializer_lag_time_max: Duration,
+    /// How long stopping may keep trying to write the tables (a full disk, say) before
+    /// it gives up: the log holds everything, and the next start replays it.
+    pub materializer_shutdown_time_max: Duration,
     /// A session unused this long expires; its requests get `409 session_expired`.
     pub session_idle_time_max: Duration,
     /// How long an expired session is still refused before its id is forgotten.
@@ -97,6 +120,21 @@ pub struct Limits {
     pub line_pass_time_max: Duration,
     /// Tickets one window may hand out: the memory the line may take is bounded by it.
     pub line_tickets_max: u64,
+    /// Live sessions one student holds; a new one past it recycles that student's
+    /// least recently used (the registrar has no such share).
+    pub sessions_per_owner_max: usize,
+    /// How long a client may take to send a request's body once its headers are in;
+    /// past it, `408` and the connection is closed.
+    pub request_body_time_max: Duration,
+    /// Failed authentications (a wrong token) one address may make per minute; past it,
+    /// every authentication from that address is refused `429` without being checked,
+    /// until the rate allows one again.
+    pub auth_failures_per_address_per_minute_max: u32,
+    /// Addresses whose failed authentications are remembered; past it, new addresses
+    /// share one allowance.
+    pub auth_failure_addresses_max: usize,
+    /// How long the page's sign-in (its session cookie) lasts.
+    pub sign_in_time_max: Duration,
     /// Requests per session whose answers a retry can still get.
     pub session_requests_remembered_max: usize,
     /// In a cluster: how long the primary's lease lasts unless renewed (it is renewed
@@ -139,12 +177,26 @@ impl Default for Limits {
             session_gap_hold_max: Duration::from_millis(500),
             held_requests_max: 1024,
             log_entries_max: 10_000,
+            catalog_bodies_bytes_max: 64 << 20,
+            streams_max: 2048,
+            streams_per_owner_max: 4,
+            stream_sections_max: 200,
+            stream_events_per_s_max: 20,
+            stream_sends_per_s_max: 4,
+            stream_ticket_time_max: Duration::from_secs(30),
+            stream_tickets_max: 10_000,
             materializer_interval: Duration::from_millis(500),
             materializer_lag_commands_max: 200_000,
             materializer_lag_time_max: Duration::from_secs(10),
+            materializer_shutdown_time_max: Duration::from_secs(10),
             session_idle_time_max: Duration::from_secs(3600),
             session_expired_time_max: Duration::from_secs(24 * 3600),
             sessions_max: 200_000,
+            sessions_per_owner_max: 64,
+            request_body_time_max: Duration::from_secs(10),
+            auth_failures_per_address_per_minute_max: 60,
+            auth_failure_addresses_max: 10_000,
+            sign_in_time_max: Duration::from_secs(12 * 3600),
             session_requests_remembered_max: 16,
             line_admitted_idle_time_max: Duration::from_secs(300),
             line_sojourn_p90_time_max: Duration::from_millis(10),
@@ -172,6 +224,7 @@ impl Limits {
             idle_time_max: span(self.session_idle_time_max),
             expired_time_max: span(self.session_expired_time_max),
             sessions_max: self.sessions_max,
+            sessions_per_owner_max: self.sessions_per_owner_max,
             requests_remembered_max: self.session_requests_remembered_max.max(1),
         }
     }
@@ -188,6 +241,8 @@ pub struct Config {
     pub limits: Limits,
     /// `None`: SQLite in `data_dir`, alone. `Some`: a node of a cluster over PostgreSQL.
     pub database: Option<Database>,
+    /// The university's identity provider, for the page's sign-in; `None`: tokens only.
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// A PostgreSQL database shared by the nodes of a cluster.
@@ -209,6 +264,7 @@ impl Config {
             admin_token: None,
             limits: Limits::default(),
             database: None,
+            oidc: None,
         }
     }
 }

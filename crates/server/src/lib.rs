@@ -9,12 +9,18 @@
 //! the tables and closes the store.
 
 mod auth;
+mod catalog;
 mod cluster;
 mod config;
+mod cookie;
 pub mod hello;
 mod http;
 mod line;
+mod live;
+mod lock;
 mod metrics;
+/// The identity provider's configuration, which `murphy serve` builds from its flags.
+pub mod oidc;
 mod pipeline;
 /// The problem codes the server answers with, public for the API document's test.
 pub mod problem;
@@ -44,4 +50,13 @@ pub enum ServerError {
     Loop(String),
     #[error("{0}")]
     Refused(String),
+    /// The configuration cannot work (say, an identity provider over plain HTTP).
+    #[error("{0}")]
+    Config(String),
+    /// Another process serves the data directory.
+    #[error("{}", lock::locked_message(dir, *holder))]
+    Locked {
+        dir: std::path::PathBuf,
+        holder: Option<u32>,
+    },
 }

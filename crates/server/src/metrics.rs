@@ -149,6 +149,9 @@ pub(crate) struct Metrics {
     line_rate_milli: AtomicU64,
     line_admitted_through: AtomicU64,
     sessions_live: AtomicU64,
+    /// Writes to live streams, and the events they carried.
+    stream_writes: AtomicU64,
+    stream_events: AtomicU64,
     sessions_expired: AtomicU64,
     primary: AtomicU64,
     epoch: AtomicU64,
@@ -269,6 +272,12 @@ impl Metrics {
             .render(out, "murphy_replication_lag_seconds", &LAG_BUCKETS_US, 1e6);
     }
 
+    /// One write to a live stream, carrying `events`.
+    pub(crate) fn stream_write(&self, events: u64) {
+        self.stream_writes.fetch_add(1, Relaxed);
+        self.stream_events.fetch_add(events, Relaxed);
+    }
+
     /// The Prometheus text of every metric; `writer`, on the node that writes, the
     /// pipeline's gauges read at this moment.
     pub(crate) fn render(&self, writer: Option<WriterGauges>) -> String {
@@ -282,11 +291,14 @@ impl Metrics {
                 count.load(Relaxed)
             );
         }
-        let _ = writeln!(
-            out,
-            "# TYPE murphy_commands_applied_total counter\nmurphy_commands_applied_total {}",
-            self.commands_applied.load(Relaxed)
-        );
+        let counters = [
+            ("murphy_commands_applied_total", &self.commands_applied),
+            ("murphy_stream_writes_total", &self.stream_writes),
+            ("murphy_stream_events_total", &self.stream_events),
+        ];
+        for (name, value) in counters {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Relaxed));
+        }
         out.push_str("# HELP murphy_shed_total Requests and connections the front door refused, by why.\n");
         out.push_str("# TYPE murphy_shed_total counter\n");
         for (why, count) in Shed::ALL.iter().zip(&self.shed) {

@@ -35,13 +35,19 @@ codes! {
     InvalidPath => "invalid_path",
     InvalidHeader => "invalid_header",
     BadBody => "bad_body",
+    BodyTimeout => "body_timeout",
     MissingToken => "missing_token",
     MalformedToken => "malformed_token",
     InvalidToken => "invalid_token",
+    TooManyAuthFailures => "too_many_auth_failures",
+    SignInInvalid => "sign_in_invalid",
+    SignInExpired => "sign_in_expired",
+    CrossSite => "cross_site",
     Forbidden => "forbidden",
     NoSuchSection => "no_such_section",
     NoSuchStudent => "no_such_student",
     NoSuchRoute => "no_such_route",
+    NoProvider => "no_provider",
     MethodNotAllowed => "method_not_allowed",
     SessionGap => "session_gap",
     SessionExpired => "session_expired",
@@ -51,6 +57,9 @@ codes! {
     Timeout => "timeout",
     TooManySessions => "too_many_sessions",
     TooManyConnections => "too_many_connections",
+    TooManyStreams => "too_many_streams",
+    StreamShareUsed => "stream_share_used",
+    InvalidTicket => "invalid_ticket",
     StorageUnavailable => "storage_unavailable",
     StorageFailed => "storage_failed",
     NoPrimary => "no_primary",
@@ -106,6 +115,11 @@ impl Problem {
             retry_after_seconds: Some(1),
             ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
         }
+    }
+
+    /// The same problem with another code.
+    pub fn with_code(self, code: Code) -> Problem {
+        Problem { code, ..self }
     }
 
     pub fn internal(detail: impl Into<String>) -> Problem {

@@ -13,10 +13,13 @@ use tokio::net::TcpListener;
 use crate::auth::{self, AdminTokenSource, Principal};
 use crate::cluster::{self, Node};
 use crate::config::{Config, Database};
+use crate::lock::DataDirLock;
 use crate::snapshot::Publisher;
 use crate::{ServerError, http, line, metrics, pipeline};
 
 pub struct Server {
+    /// Held until the server has stopped: no other server opens this data directory.
+    lock: DataDirLock,
     app: Arc<http::App>,
     stopping: tokio::sync::watch::Sender<bool>,
     mode: Mode,
@@ -42,18 +45,26 @@ impl Server {
     /// PostgreSQL database of `config.database`, as a node of its cluster.
     pub fn open(config: Config) -> Result<Server, ServerError> {
         create_data_dir(&config)?;
+        // Before the store is opened: its files are another server's if it is locked.
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         match config.database.clone() {
             None => {
                 let store = Arc::new(Sqlite::open(&config.data_dir)?);
-                Server::open_with(config, store)
+                Server::alone(config, store, lock)
             }
-            Some(database) => Server::join(config, database),
+            Some(database) => Server::join(config, database, lock),
         }
     }
 
-    /// Alone, over a given store (the data directory still holds the admin token).
+    /// Alone, over a given store (the data directory still holds the admin token, and
+    /// is locked as `open` locks it).
     pub fn open_with(config: Config, store: Arc<dyn Backend>) -> Result<Server, ServerError> {
         create_data_dir(&config)?;
+        let lock = DataDirLock::acquire(&config.data_dir)?;
+        Server::alone(config, store, lock)
+    }
+
+    fn alone(config: Config, store: Arc<dyn Backend>, lock: DataDirLock) -> Result<Server, ServerError> {
         let (admin_token, admin_source) = admin_token(&config)?;
         let recovered = murphy_store::recover(&*store, config.limits.sessions(), config.limits.rules_version_max)?;
         let replayed = recovered.replayed;
@@ -68,7 +79,8 @@ impl Server {
         )
         .map_err(io_error("starting the event loop thread"))?;
         let node = Arc::new(Node::alone(publisher, writer));
-        Ok(Server::new(
+        Server::new(
+            lock,
             config,
             node,
             store,
@@ -77,12 +89,12 @@ impl Server {
             admin_source,
             replayed,
             Mode::Alone(thread),
-        ))
+        )
     }
 
     /// A node of a cluster: the state as the log has it now, a secondary until the
     /// manager takes the primary's lease.
-    fn join(config: Config, database: Database) -> Result<Server, ServerError> {
+    fn join(config: Config, database: Database, lock: DataDirLock) -> Result<Server, ServerError> {
         if config.admin_token.is_none() {
             return Err(ServerError::Refused(
                 "the nodes of a cluster share one admin token: give it with --admin-token or MURPHY_ADMIN_TOKEN".into(),
@@ -114,7 +126,8 @@ impl Server {
             manager: Box::new(manager),
             advertise_url: database.advertise_url,
         };
-        Ok(Server::new(
+        Server::new(
+            lock,
             config,
             node,
             store,
@@ -123,11 +136,12 @@ impl Server {
             admin_source,
             recovered.replayed,
             mode,
-        ))
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
     fn new(
+        lock: DataDirLock,
         config: Config,
         node: Arc<Node>,
         store: Arc<dyn Backend>,
@@ -136,8 +150,14 @@ impl Server {
         admin_source: AdminTokenSource,
         replayed: u64,
         mode: Mode,
-    ) -> Server {
+    ) -> Result<Server, ServerError> {
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let oidc = config
+            .oidc
+            .clone()
+            .map(crate::oidc::Oidc::new)
+            .transpose()
+            .map_err(ServerError::Config)?;
         let forwarder = reqwest::Client::builder()
             .timeout(config.limits.request_time_max)
             .build()
@@ -154,16 +174,25 @@ impl Server {
             forwarder,
             store,
             admin_token_hash,
+            signer: crate::cookie::Signer::from_admin_token(&admin_token),
+            oidc,
+            auth_failures: http::failures::AuthFailures::new(
+                config.limits.auth_failures_per_address_per_minute_max,
+                config.limits.auth_failure_addresses_max,
+            ),
+            catalog: crate::catalog::Bodies::new(config.limits.catalog_bodies_bytes_max),
+            streams: http::Streams::new(&config.limits),
             limits: config.limits,
             metrics,
         });
-        Server {
+        Ok(Server {
+            lock,
             app,
             stopping,
             mode,
             admin_source,
             replayed,
-        }
+        })
     }
 
     pub fn admin_token_source(&self) -> &AdminTokenSource {
@@ -224,7 +253,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let Server {
-            app, mode, stopping, ..
+            lock,
+            app,
+            mode,
+            stopping,
+            ..
         } = self;
         let address = listener
             .local_addr()
@@ -258,7 +291,10 @@ impl Server {
         // Every handle on the pipeline goes with `app` when serving ends (the line's
         // ticks end when told to stop): the loop drains.
         http::serve(listener, app, stop).await;
-        ending.wait().await
+        let ended = ending.wait().await;
+        // Only now may another server open the directory: the store is closed.
+        drop(lock);
+        ended
     }
 }
 

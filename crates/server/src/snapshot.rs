@@ -1,6 +1,6 @@
 //! What readers see: an immutable, durable state, and where it is published. Cloning the
-//! state is O(1) (persistent maps); the serialized catalog is cached per catalog version,
-//! so a busy `GET /api/v1/sections` serializes once.
+//! state is O(1) (persistent maps); the catalog's index (`catalog::Index`) is made on
+//! demand and kept from snapshot to snapshot until a section is added.
 //!
 //! `Publisher` is the one way a durable state reaches readers: the snapshot they read,
 //! the live events of the sections it changed, and the version that reads asking for a
@@ -10,23 +10,22 @@
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
-use murphy_core::wire::SectionEvent;
 use murphy_core::{Changes, State};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use crate::auth::TokenHash;
+use crate::catalog::Index;
+use crate::live::Hub;
 
 /// Token hash -> student id.
 pub(crate) type Tokens = imbl::HashMap<TokenHash, String>;
 
-/// Appends a live watcher may fall behind by before it is dropped.
-const EVENT_BATCHES_BUFFERED_MAX: usize = 1024;
-
 pub(crate) struct Snapshot {
     pub(crate) state: State,
     pub(crate) tokens: Tokens,
-    /// The JSON of `GET /api/v1/sections` at `state.catalog_version()`, made on demand.
-    catalog_json: Arc<OnceLock<Arc<str>>>,
+    /// The catalog's fixed facts, for filters and pages: made on demand, and the same
+    /// for every snapshot with as many sections.
+    index: Arc<OnceLock<Arc<Index>>>,
 }
 
 impl Snapshot {
@@ -34,26 +33,26 @@ impl Snapshot {
         Snapshot {
             state,
             tokens,
-            catalog_json: Default::default(),
+            index: Default::default(),
         }
     }
 
-    /// The snapshot after `self`, keeping the cached catalog if no section changed.
+    /// The snapshot after `self`, keeping the catalog's index while no section was
+    /// added (sections are never removed, and their indexed facts never change).
     pub(crate) fn next(&self, state: State, tokens: Tokens) -> Snapshot {
-        let catalog_json = if state.catalog_version() == self.state.catalog_version() {
-            self.catalog_json.clone()
+        let index = if state.section_count() == self.state.section_count() {
+            self.index.clone()
         } else {
             Default::default()
         };
-        Snapshot {
-            state,
-            tokens,
-            catalog_json,
-        }
+        Snapshot { state, tokens, index }
     }
 
-    pub(crate) fn catalog_json(&self, make: impl FnOnce(&State) -> String) -> Arc<str> {
-        self.catalog_json.get_or_init(|| make(&self.state).into()).clone()
+    /// The catalog's index for this state.
+    pub(crate) fn index(&self) -> Arc<Index> {
+        let index = self.index.get_or_init(|| Arc::new(Index::new(&self.state))).clone();
+        debug_assert_eq!(index.len(), self.state.section_count());
+        index
     }
 }
 
@@ -62,18 +61,18 @@ impl Snapshot {
 #[derive(Clone)]
 pub(crate) struct Publisher {
     snapshot: Arc<ArcSwap<Snapshot>>,
-    events: broadcast::Sender<Arc<Vec<SectionEvent>>>,
+    /// Live streams, by what they watch.
+    hub: Arc<Hub>,
     /// The LSN of the published state.
     version: watch::Sender<u64>,
 }
 
 impl Publisher {
     pub(crate) fn new(state: State, tokens: Tokens) -> Publisher {
-        let (events, _) = broadcast::channel(EVENT_BATCHES_BUFFERED_MAX);
         let (version, _) = watch::channel(state.lsn());
         Publisher {
             snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::first(state, tokens))),
-            events,
+            hub: Arc::default(),
             version,
         }
     }
@@ -83,9 +82,9 @@ impl Publisher {
         self.snapshot.load_full()
     }
 
-    /// Live seat counts: the sections each published state changed.
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<SectionEvent>>> {
-        self.events.subscribe()
+    /// Where live streams subscribe to what they watch.
+    pub(crate) fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// The published version, to wait on.
@@ -99,7 +98,8 @@ impl Publisher {
         let previous = self.snapshot.load_full();
         self.snapshot.store(Arc::new(previous.next(state.clone(), tokens)));
         self.version.send_replace(state.lsn());
-        self.announce(state, changes);
+        // After the store: a stream woken now reads this snapshot or a later one.
+        self.hub.announce(changes);
     }
 
     /// Replaces the tokens only (a secondary learning of tokens minted elsewhere).
@@ -107,21 +107,5 @@ impl Publisher {
         let previous = self.snapshot.load_full();
         self.snapshot
             .store(Arc::new(previous.next(previous.state.clone(), tokens)));
-    }
-
-    /// Tells live watchers what changed, after it is durable and published. A watcher
-    /// too slow to keep up is dropped by the channel, never waited for.
-    fn announce(&self, state: &State, changes: &Changes) {
-        if changes.sections.is_empty() || self.events.receiver_count() == 0 {
-            return;
-        }
-        let mut events: Vec<SectionEvent> = changes
-            .sections
-            .iter()
-            .filter_map(|id| state.section(id))
-            .map(SectionEvent::from)
-            .collect();
-        events.sort_by_key(|e| e.version);
-        let _ = self.events.send(Arc::new(events));
     }
 }

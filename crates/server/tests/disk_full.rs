@@ -112,3 +112,52 @@ async fn a_full_disk_refuses_writes_then_resumes_when_it_grows() {
     drop(tmpfs);
     let _ = std::fs::remove_dir(mount_point);
 }
+
+/// A full disk that stays full: every write is answered at once (applied while the log
+/// still finds room, else `storage_unavailable`), never held until it times out; and
+/// stopping finishes within its limit although the tables can never be written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_that_stays_full_answers_at_once_and_stopping_finishes() {
+    const SHUTDOWN: Duration = Duration::from_secs(2);
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tmpfs) = Tmpfs::mount(dir.path(), "2M") else {
+        eprintln!("skipped: mounting a tmpfs needs root (store_faults.rs injects the same faults)");
+        return;
+    };
+    let limits = Limits {
+        materializer_interval: Duration::from_millis(10),
+        materializer_lag_time_max: Duration::from_millis(300),
+        materializer_shutdown_time_max: SHUTDOWN,
+        ..Limits::default()
+    };
+    let mut server = TestServer::start_in(dir, limits, |dir| Arc::new(Sqlite::open(dir).unwrap())).await;
+    server.setup(vec![create_section("MATH-1-1", 5, 0)]).await;
+    let student = server.student("s1").await;
+    let started = Instant::now();
+    let mut refusals = 0;
+    while started.elapsed() < Duration::from_secs(8) {
+        let sent = Instant::now();
+        let answer = student.commands(deposits(20)).await;
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "held {:?}: {answer:?}",
+            sent.elapsed()
+        );
+        if let Err(e) = answer {
+            assert_eq!(e.code(), Some("storage_unavailable"), "{e}");
+            refusals += 1;
+        }
+    }
+    assert!(refusals > 0, "the disk never filled");
+    let stopping = Instant::now();
+    let _ = server.stop_result().await;
+    assert!(
+        stopping.elapsed() < SHUTDOWN + Duration::from_secs(3),
+        "stopping took {:?}",
+        stopping.elapsed()
+    );
+    let mount_point = server.dir.path().to_owned();
+    drop(server);
+    drop(tmpfs);
+    let _ = std::fs::remove_dir(mount_point);
+}

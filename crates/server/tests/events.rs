@@ -1,83 +1,15 @@
 //! Live seat counts over Server-Sent Events: a watcher sees a change right after it is
-//! durable, a reconnect with `Last-Event-ID` catches up on what it missed, browsers can
-//! pass the token in the query, and a graceful stop ends open streams.
+//! durable, a reconnect with `Last-Event-ID` catches up on what it missed, and a
+//! graceful stop ends open streams. The read side at scale (`watchers.rs`): what a
+//! stream watches, its pace, its tickets and shares.
 
 mod common;
 
 use std::time::Duration;
 
+use common::sse::Events;
 use common::{TestServer, create_section, enroll};
-use murphy_core::wire::SectionEvent;
 use reqwest::header::AUTHORIZATION;
-
-/// One parsed event: its name, id and data.
-#[derive(Debug)]
-struct Sse {
-    event: String,
-    id: String,
-    data: String,
-}
-
-/// Reads events off a streaming response.
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(server: &TestServer, query: &str, token: Option<&str>, last_event_id: Option<u64>) -> Events {
-        let mut request = reqwest::Client::new().get(format!("{}/api/v1/events{query}", server.url()));
-        if let Some(token) = token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
-        }
-        if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id.to_string());
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200, "{:?}", response.text().await);
-        Events {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    async fn next(&mut self) -> Sse {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(|v| v.trim().to_owned())
-                        .unwrap_or_default()
-                };
-                if block.lines().all(|l| l.starts_with(':')) {
-                    continue; // a heartbeat comment
-                }
-                return Sse {
-                    event: field("event:"),
-                    id: field("id:"),
-                    data: field("data:"),
-                };
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(5), self.response.chunk())
-                .await
-                .expect("an event within 5 s")
-                .unwrap()
-                .expect("the stream stays open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-
-    async fn next_section(&mut self) -> SectionEvent {
-        let event = self.next().await;
-        assert_eq!(event.event, "section", "{event:?}");
-        let section: SectionEvent = serde_json::from_str(&event.data).unwrap();
-        assert_eq!(event.id, section.version.to_string(), "the id is the version");
-        section
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_sees_each_durable_change_and_catches_up_after_a_reconnect() {
@@ -106,7 +38,7 @@ async fn a_watcher_sees_each_durable_change_and_catches_up_after_a_reconnect() {
     drop(watch);
     let a = joe.commands(vec![enroll("s1", "COMSCI-35L-1")]).await.unwrap().results[0].lsn;
     let b = joe.commands(vec![enroll("s1", "MATH-61-1")]).await.unwrap().results[0].lsn;
-    let mut all = Events::open(&server, "", ana.token(), Some(seen)).await;
+    let mut all = Events::open(&server, "?sections=COMSCI-35L-1,MATH-61-1", ana.token(), Some(seen)).await;
     let ready = all.next().await;
     assert_eq!(
         (ready.event.as_str(), ready.id.as_str()),
@@ -128,7 +60,7 @@ async fn a_watcher_sees_each_durable_change_and_catches_up_after_a_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browsers_may_pass_the_token_in_the_query_and_strangers_are_refused() {
+async fn older_clients_may_pass_the_token_in_the_query_and_strangers_are_refused() {
     let server = TestServer::start().await;
     server.setup(vec![create_section("PHYSICS-1A-1", 5, 0)]).await;
     let joe = server.student("s1").await;
@@ -165,8 +97,12 @@ async fn a_resume_from_a_future_id_starts_over_with_every_count() {
         ])
         .await;
     let joe = server.student("s1").await;
-    for (last_event_id, query) in [(Some(999_999_999), ""), (None, "?after=18446744073709551615")] {
-        let mut watch = Events::open(&server, query, joe.token(), last_event_id).await;
+    let both = "?sections=COMSCI-35L-1,MATH-61-1";
+    for (last_event_id, query) in [
+        (Some(999_999_999), both.to_owned()),
+        (None, format!("{both}&after=18446744073709551615")),
+    ] {
+        let mut watch = Events::open(&server, &query, joe.token(), last_event_id).await;
         assert_eq!(watch.next().await.event, "ready");
         let mut sections = vec![watch.next_section().await.id, watch.next_section().await.id];
         sections.sort();

@@ -75,7 +75,20 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_resumes_by_itself() {
     // Reads go on, from the last durable state; the retry of an answered request too.
     assert_eq!(student.student("s1").await.unwrap().balance_cents, 100);
     assert_eq!(student.send(&session(1, vec![deposit(100)])).await.unwrap(), first);
-    assert!(healthz(&server).await.starts_with("degraded: writes refused"));
+    let health = healthz(&server).await;
+    assert!(health.starts_with("degraded: writes refused"), "{health}");
+    let dir = server.dir.path().to_string_lossy().into_owned();
+    assert!(!health.contains(&dir), "no paths for anyone: {health}");
+    let for_admin = reqwest::Client::new()
+        .get(format!("{}/healthz", server.url()))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(for_admin.contains(&dir), "the store's words for the admin: {for_admin}");
     assert_eq!(server.log_len().await, log, "nothing reached the log");
 
     store.fail_appends(None);
@@ -140,4 +153,74 @@ async fn a_failed_sync_stops_writes_until_a_restart() {
             fee_cents: 0
         }
     );
+}
+
+/// Tables that cannot be written (a full disk under the tables, the log still
+/// writable): past the lag bound a write is refused at once `storage_unavailable`, not
+/// held until it times out; reads go on; stopping finishes within its limit whatever
+/// the disk does; the next start replays the log past the tables, and nothing answered
+/// is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_that_cannot_be_written_refuse_writes_at_once_and_stopping_is_bounded() {
+    const LAG_TIME: Duration = Duration::from_millis(300);
+    const SHUTDOWN: Duration = Duration::from_secs(1);
+    let limits = Limits {
+        materializer_interval: Duration::from_millis(10),
+        materializer_lag_time_max: LAG_TIME,
+        materializer_shutdown_time_max: SHUTDOWN,
+        ..common::functional_limits()
+    };
+    let mut store = None;
+    let mut server = TestServer::start_in(tempfile::tempdir().unwrap(), limits, |dir| {
+        let faulty = Arc::new(Faulty::open(dir));
+        store = Some(faulty.clone());
+        faulty
+    })
+    .await;
+    let store = store.unwrap();
+    server.setup(vec![create_section("MATH-1-1", 5, 0)]).await;
+    let student = server.student("s1").await;
+
+    store.fail_materialize(Some(SQLITE_FULL));
+    let mut answered = 0;
+    let started = Instant::now();
+    let refused = loop {
+        let sent = Instant::now();
+        let answer = student.commands(vec![deposit(1)]).await;
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "held {:?}: {answer:?}",
+            sent.elapsed()
+        );
+        match answer {
+            Ok(_) => answered += 1,
+            Err(e) => break e,
+        }
+        assert!(started.elapsed() < LAG_TIME * 20, "never refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused.code(), Some("storage_unavailable"), "{refused}");
+    assert!(refused.to_string().contains("tables"), "says why: {refused}");
+    assert_eq!(
+        student.student("s1").await.unwrap().balance_cents,
+        answered,
+        "reads go on"
+    );
+    assert!(healthz(&server).await.contains("tables are not being written"));
+
+    let stopping = Instant::now();
+    server.stop().await;
+    assert!(
+        stopping.elapsed() < SHUTDOWN + Duration::from_secs(2),
+        "stopping took {:?}",
+        stopping.elapsed()
+    );
+    server.restart(Limits::default()).await;
+    let student = server.client(student.token().unwrap());
+    assert_eq!(
+        student.student("s1").await.unwrap().balance_cents,
+        answered,
+        "nothing answered lost"
+    );
+    student.commands(vec![deposit(1)]).await.unwrap();
 }

@@ -248,3 +248,50 @@ fn modules_on_disk() -> BTreeSet<String> {
     }
     modules
 }
+
+/// The page may not be framed, sniffed or leak its URL, and runs no inline script: its
+/// CSP allows scripts from murphy alone, and index.html has none inline to allow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers_and_the_page_a_strict_csp() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    for path in ["/", "/app.js", "/style.css", "/healthz", "/api/v1/me", "/no-such-page"] {
+        let response = http.get(format!("{}{path}", server.url())).send().await.unwrap();
+        let h = response.headers();
+        let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        let csp = header("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp:?}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}: {csp:?}"
+        );
+        if path == "/" {
+            assert!(csp.contains("script-src 'self'"), "{csp}");
+            assert!(csp.contains("default-src 'none'"), "{csp}");
+        }
+    }
+    let index = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/index.html")).unwrap();
+    let lower = index.to_ascii_lowercase();
+    for script in lower.split("<script").skip(1) {
+        let tag = &script[..script.find('>').unwrap()];
+        assert!(
+            tag.contains("src="),
+            "an inline script, which the CSP blocks: <script{tag}>"
+        );
+    }
+    for attribute in [
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        " onerror=",
+        " style=",
+        "javascript:",
+    ] {
+        assert!(
+            !lower.contains(attribute),
+            "index.html has {attribute}, which the CSP blocks"
+        );
+    }
+}

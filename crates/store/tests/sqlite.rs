@@ -95,3 +95,38 @@ fn the_log_is_readable_as_plain_sql() {
     assert_eq!((count, first.as_str()), (model.state.lsn(), "create_section"));
     assert_eq!(backend.log(0, 1).unwrap()[0].lsn, 1);
 }
+
+/// Garbage in an old page of the log is found at start, not when a read reaches it:
+/// opening refuses the file, naming it and what to restore.
+#[test]
+fn a_damaged_page_of_the_log_is_refused_at_start() {
+    let harness = temp();
+    let backend = harness.open();
+    let mut model = Model::set_up(&backend);
+    let deposits: Vec<_> = (0..conformance::model::STUDENTS)
+        .map(|i| murphy_core::Command::Deposit {
+            student: format!("p{i}"),
+            amount_cents: 1,
+        })
+        .collect();
+    while model.state.lsn() < 3000 {
+        model.append(&backend, &deposits);
+    }
+    drop(backend); // the last connection checkpoints the WAL into the file
+    let path = harness.dir.path().join("log.sqlite3");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 20 * page, "a log of many pages: {}", bytes.len());
+    // An old page in the middle of the file: no read of recent entries touches it.
+    let middle = (bytes.len() / page / 2) * page;
+    for (i, b) in bytes[middle..middle + page].iter_mut().enumerate() {
+        *b = (i * 131 % 251) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let refused = Sqlite::open(harness.dir.path())
+        .err()
+        .expect("a damaged log is refused");
+    let text = refused.to_string();
+    assert!(text.contains("log.sqlite3") && text.contains("damaged"), "{text}");
+    assert!(text.contains("restore"), "says what to do: {text}");
+}

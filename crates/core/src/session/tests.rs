@@ -12,6 +12,7 @@ fn limits() -> SessionLimits {
         idle_time_max: Duration::seconds(60),
         expired_time_max: Duration::seconds(600),
         sessions_max: 3,
+        sessions_per_owner_max: 2,
         requests_remembered_max: 4,
     }
 }
@@ -188,4 +189,57 @@ fn a_replay_of_the_log_rebuilds_the_same_table() {
             last_lsn: 4
         }
     );
+}
+
+#[test]
+fn a_student_past_their_share_recycles_their_least_recently_used_session() {
+    let mut sessions = Sessions::new(SessionLimits {
+        sessions_max: 100,
+        ..limits()
+    });
+    sessions.record("s1", "a", 1, t(0), 1, 1, None);
+    sessions.record("s1", "b", 1, t(1), 2, 1, None);
+    sessions.record("s1", "a", 2, t(2), 3, 1, None);
+    sessions.record("s2", "x", 1, t(3), 4, 1, None);
+    assert_eq!(sessions.decide("s1", "c", 1), Decision::Apply);
+    sessions.record("s1", "c", 1, t(4), 5, 1, None);
+    assert_eq!(
+        sessions.decide("s1", "b", 1),
+        Decision::Expired,
+        "b was the least recently used"
+    );
+    assert_eq!(sessions.decide("s1", "a", 3), Decision::Apply, "a was used since");
+    assert_eq!(
+        sessions.decide("s2", "x", 2),
+        Decision::Apply,
+        "another student's is untouched"
+    );
+    assert_eq!(sessions.counts(), (3, 1));
+    // The registrar has no share.
+    for (i, client) in ["r1", "r2", "r3", "r4"].into_iter().enumerate() {
+        sessions.record(REGISTRAR_OWNER, client, 1, t(5), 6 + i as u64, 1, None);
+    }
+    assert_eq!(sessions.counts(), (7, 1));
+    // A replay of the same requests recycles the same session: the share is a log fact.
+    let restored = Sessions::restore(sessions.limits.clone(), sessions.rows());
+    assert_eq!(restored.rows(), sessions.rows());
+    let mut again = restored;
+    again.record("s1", "d", 1, t(6), 10, 1, None);
+    assert_eq!(again.decide("s1", "a", 3), Decision::Expired);
+}
+
+#[test]
+fn a_student_at_their_share_opens_a_session_even_when_the_table_is_full() {
+    let mut sessions = Sessions::new(limits());
+    sessions.record("s1", "a", 1, t(0), 1, 1, None);
+    sessions.record("s1", "b", 1, t(1), 2, 1, None);
+    sessions.record("s2", "x", 1, t(2), 3, 1, None);
+    assert_eq!(
+        sessions.decide("s3", "y", 1),
+        Decision::TooMany,
+        "a new student: no room"
+    );
+    assert_eq!(sessions.decide("s1", "c", 1), Decision::Apply, "s1 recycles its own");
+    sessions.record("s1", "c", 1, t(3), 4, 1, None);
+    assert_eq!(sessions.counts(), (3, 0), "the recycled one was forgotten to make room");
 }

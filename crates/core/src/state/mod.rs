@@ -194,6 +194,17 @@ impl State {
         self.students.values().map(|s| &**s)
     }
 
+    /// `stu`'s 1-based place in each line it waits in, as `StudentView` shows it.
+    pub fn waitlist_positions(&self, stu: &Student) -> BTreeMap<SectionId, u32> {
+        stu.waitlisted
+            .iter()
+            .filter_map(|sec| {
+                let place = moves::waitlist_position(self.section(sec)?, &stu.id);
+                (place > 0).then(|| (sec.clone(), place))
+            })
+            .collect()
+    }
+
     pub fn section_count(&self) -> usize {
         self.sections.len()
     }

@@ -51,14 +51,16 @@ impl State {
         let Some(payer) = self.students.get(from) else {
             return no_student(from);
         };
-        let Some(payee) = self.students.get(to) else {
-            return no_student(to);
-        };
+        // The payer's funds before the payee's existence: a sender who could not pay
+        // learns nothing about whether the payee is a student (ids are not enumerable).
         if payer.balance_cents < amount {
             return Outcome::InsufficientFunds {
                 balance_cents: payer.balance_cents,
             };
         }
+        let Some(payee) = self.students.get(to) else {
+            return no_student(to);
+        };
         if payee.balance_cents + amount > BALANCE_CENTS_MAX {
             return Outcome::BalanceLimit;
         }

@@ -147,7 +147,7 @@ impl State {
             self.promote_for(stu, fx);
             Outcome::Dropped { promoted, linked }
         } else if student.waitlisted.contains(sec) {
-            self.section_mut(sec).waitlist.retain(|s| &**s != stu);
+            self.leave_line(stu, sec);
             let student = self.student_mut(stu);
             student.waitlisted.remove(sec);
             student.waiting_with.remove(sec);

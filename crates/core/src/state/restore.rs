@@ -93,7 +93,16 @@ impl State {
     pub fn find_unknown(&self, commands: &[Command]) -> Option<Unknown> {
         let mut created: Vec<Ref<'_>> = Vec::new();
         for command in commands {
+            // A transfer's payee is for the rule to check, after the payer's funds (see
+            // `transfer`), not a 404 that tells any sender who is a student.
+            let payee = match command {
+                Command::Transfer { to, .. } => Some(to.as_str()),
+                _ => None,
+            };
             for r in command.references() {
+                if matches!(r, Ref::Student(id) if Some(id) == payee) {
+                    continue;
+                }
                 let exists = match r {
                     Ref::Section(id) => self.sections.contains_key(id),
                     Ref::Student(id) => self.students.contains_key(id),

@@ -91,7 +91,7 @@ impl State {
     /// Seats a waiter: the section of the line and, for a lecture, the linked section
     /// chosen with it, both in the same step.
     fn take_from_line(&mut self, stu: &str, sec: &str, fx: &mut Effects) {
-        self.section_mut(sec).waitlist.retain(|s| &**s != stu);
+        self.leave_line(stu, sec);
         let student = self.student_mut(stu);
         student.waitlisted.remove(sec);
         let with = student.waiting_with.remove(sec);
@@ -101,6 +101,22 @@ impl State {
                 section: id,
                 student: stu.to_owned(),
             });
+        }
+    }
+
+    /// Takes `stu` out of `sec`'s line. Everyone behind moves up a place, and a place
+    /// is part of its student's record (`waitlist_positions`): each of them is stamped
+    /// with this command's version, so their ETags change and the store writes them.
+    /// Lines are bounded by `waitlist_capacity`, so this costs at most that many.
+    pub(super) fn leave_line(&mut self, stu: &str, sec: &str) {
+        let Some(at) = self.sections[sec].waitlist.iter().position(|s| &**s == stu) else {
+            return;
+        };
+        let line = &mut self.section_mut(sec).waitlist;
+        line.remove(at);
+        let behind: Vec<Arc<str>> = line[at..].to_vec();
+        for waiter in behind {
+            self.student_mut(&waiter);
         }
     }
 

@@ -4,6 +4,7 @@
 //! versions and the changes the store is told to write, the meaning of the outcome
 //! (`moves.rs`), the effects, FIFO promotion and money.
 
+use murphy_core::wire::StudentView;
 use murphy_core::{Applied, Changes, Command, Effects, Outcome, Section, State};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
@@ -39,6 +40,7 @@ impl Step<'_> {
         self.check_release()?;
         self.check_refusal()?;
         self.check_versions()?;
+        self.check_places()?;
         self.check_changes()?;
         self.check_outcome()?;
         self.check_effects()?;
@@ -155,6 +157,48 @@ impl Step<'_> {
             self.after.students().count(),
             self.before.students().count() + new_students
         );
+        Ok(())
+    }
+
+    /// The place a student's view shows in each line is the state's (its index in the
+    /// section's line, 1-based), and a student whose place moved carries this version:
+    /// a client revalidating with the old ETag learns of the move.
+    fn check_places(&self) -> TestCaseResult {
+        let lsn = self.after.lsn();
+        for student in self.after.students() {
+            let view = StudentView::new(student, self.after);
+            let shown: Vec<&String> = view.waitlist_positions.keys().collect();
+            prop_assert_eq!(
+                shown,
+                student.waitlisted.iter().collect::<Vec<_>>(),
+                "{}: a place per line",
+                &student.id
+            );
+            for (sec, place) in &view.waitlist_positions {
+                let line = &self.after.section(sec).expect("a line's section exists").waitlist;
+                let index = line.iter().position(|s| **s == *student.id);
+                prop_assert_eq!(
+                    index.map(|i| i as u32 + 1),
+                    Some(*place),
+                    "{} in {}'s line",
+                    &student.id,
+                    sec
+                );
+            }
+            let was = self
+                .original
+                .student(&student.id)
+                .map(|s| self.original.waitlist_positions(s))
+                .unwrap_or_default();
+            if was != view.waitlist_positions {
+                prop_assert_eq!(
+                    student.version,
+                    lsn,
+                    "{}'s place moved, version not stamped",
+                    &student.id
+                );
+            }
+        }
         Ok(())
     }
 

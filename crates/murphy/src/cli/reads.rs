@@ -6,24 +6,27 @@ use std::time::Duration;
 
 use murphy_client::{Cached, Source};
 use murphy_core::Meeting;
-use murphy_core::wire::{SectionEvent, SectionView};
+use murphy_core::wire::{SectionEvent, SectionView, SectionsAnswer};
 use serde_json::json;
 
 use super::ctx::Ctx;
 use super::exit::Status;
 use super::schedule;
 use super::table::{TITLE_CHARS_MAX, fit, natural_cmp, render};
-use super::words::dollars;
+use super::words::{dollars, ordinal};
 
 pub async fn sections(ctx: &Ctx, search: Option<String>) -> anyhow::Result<Status> {
-    let got = ctx.cache.sections(ctx.freshness()).await.map_err(|e| ctx.explain(e))?;
-    let needle = search.clone().unwrap_or_default().to_lowercase();
-    let mut found: Vec<&SectionView> = got
-        .value
-        .sections
-        .iter()
-        .filter(|s| s.id.to_lowercase().contains(&needle) || s.title.to_lowercase().contains(&needle))
-        .collect();
+    // A search is the server's (`q=`): only the matches travel.
+    let path = match &search {
+        Some(words) => format!("/api/v1/sections?q={}", query_value(words)),
+        None => "/api/v1/sections".to_owned(),
+    };
+    let got = ctx
+        .cache
+        .get::<SectionsAnswer>(&path, ctx.freshness())
+        .await
+        .map_err(|e| ctx.explain(e))?;
+    let mut found: Vec<&SectionView> = got.value.sections.iter().collect();
     found.sort_by(|a, b| natural_cmp(&a.id, &b.id));
     if ctx.json() {
         println!(
@@ -35,13 +38,24 @@ pub async fn sections(ctx: &Ctx, search: Option<String>) -> anyhow::Result<Statu
     if !found.is_empty() {
         print!("{}", sections_table(&found));
     }
-    let all = got.value.sections.len();
+    let count = plural(found.len(), "section", "sections");
     let count = match &search {
-        Some(s) => format!("{} of {} match {s:?}", found.len(), plural(all, "section", "sections")),
-        None => plural(found.len(), "section", "sections"),
+        Some(s) => format!("{count} {} {s:?}", if found.len() == 1 { "matches" } else { "match" }),
+        None => count,
     };
     println!("{count}; {}", cache_text(&got));
     Ok(Status::Done)
+}
+
+/// `text` as a URL query value: letters, digits and `-._~` as they are, the rest
+/// percent-encoded (UTF-8).
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// One line per section under a header, columns as wide as their widest cell.
@@ -152,18 +166,32 @@ pub async fn schedule(ctx: &Ctx) -> anyhow::Result<Status> {
         let s = ctx.cache.section(id, fresh).await.map_err(|e| ctx.explain(e))?.value;
         rows.push((s.id, s.meetings));
     }
+    // Each line's length, for "3rd of 12".
+    let mut lines = Vec::new();
+    for id in &student.waitlisted {
+        let s = ctx.cache.section(id, fresh).await.map_err(|e| ctx.explain(e))?.value;
+        let place = student.waitlist_positions.get(id).copied().unwrap_or(0);
+        lines.push((s.id, place, s.waitlisted));
+    }
     if ctx.json() {
         let sections: Vec<_> = rows.iter().map(|(id, m)| json!({"id": id, "meetings": m})).collect();
+        let waiting: Vec<_> = lines
+            .iter()
+            .map(|(id, place, of)| json!({"id": id, "position": place, "waitlisted": of}))
+            .collect();
         println!(
             "{}",
-            json!({"student": me, "enrolled": sections, "waitlisted": student.waitlisted})
+            json!({"student": me, "enrolled": sections, "waitlisted": student.waitlisted, "waitlists": waiting})
         );
         return Ok(Status::Done);
     }
     print!("{}", schedule::render(&rows));
     println!("{} units enrolled", student.units);
-    if !student.waitlisted.is_empty() {
-        println!("waitlisted: {}", student.waitlisted.join(", "));
+    for (id, place, of) in &lines {
+        println!("waitlisted: {id}, {} of {of}", ordinal(*place));
+    }
+    if !lines.is_empty() {
+        println!("when a seat frees up, the first in line who can take it is enrolled at once: nothing to do but wait");
     }
     Ok(Status::Done)
 }

@@ -108,7 +108,7 @@ async fn a_rolling_upgrade_under_load_then_finalized() {
     println!("{}", String::from_utf8_lossy(&bench.stdout));
     stop.store(true, Ordering::SeqCst);
     let outage = probe.await.unwrap();
-    println!("the probe's longest wait for an answered write: {outage:?}");
+    println!("the longest time no node answered a write: {outage:?}");
     assert!(
         outage <= Duration::from_millis(LEASE_TIME_MS) + Duration::from_secs(1),
         "a write waited {outage:?}, longer than a failover"
@@ -132,35 +132,50 @@ async fn upgrade(cluster: &Cluster, i: usize) -> Result<murphy_core::wire::Comma
     let command = Command::UpgradeRules {
         rules: RulesVersion::V2,
     };
-    cluster.admin(i).commands(vec![command]).await
+    // A session, as the CLI sends it: a write shed under the bench's load is retried.
+    murphy_client::Session::new(cluster.admin(i)).send(vec![command]).await
 }
 
-/// Writes through every node in turn until `stop`: a probe student enrolls in both
-/// sections of course UPG-1 and leaves them, in one request. Returns the longest time
-/// between two answered requests.
+/// Writes through every node at once until `stop`, one loop per node: a probe student
+/// enrolls in both sections of course UPG-1 and leaves them, in one request. Returns
+/// the longest time in which no node answered a write: how long the cluster as a whole
+/// could not take one (a node that is down or starting holds only its own loop up).
 async fn probe(urls: Vec<String>, stop: Arc<AtomicBool>) -> Duration {
-    let clients: Vec<Client> = urls
-        .iter()
-        .map(|u| Client::new(u.clone(), Some(ADMIN_TOKEN.into())))
+    let answered = Arc::new(std::sync::Mutex::new(vec![Instant::now()]));
+    let per_node = PROBES / urls.len();
+    let loops: Vec<_> = urls
+        .into_iter()
+        .enumerate()
+        .map(|(node, url)| {
+            let (stop, answered) = (stop.clone(), answered.clone());
+            tokio::spawn(async move {
+                let client = Client::new(url, Some(ADMIN_TOKEN.into()));
+                let mut n = 0usize;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let student = format!("w{}", node * per_node + n % per_node);
+                    let enroll = |section: &str| Command::enroll(&student, section, false);
+                    let leave = |section: &str| Command::Drop {
+                        student: student.clone(),
+                        section: section.into(),
+                    };
+                    let commands = vec![enroll("UPG-1-1"), enroll("UPG-1-2"), leave("UPG-1-1"), leave("UPG-1-2")];
+                    let sent = tokio::time::timeout(Duration::from_secs(3), client.commands(commands)).await;
+                    if let Ok(Ok(_)) = sent {
+                        answered.lock().unwrap().push(Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        })
         .collect();
-    let (mut last, mut longest, mut n) = (Instant::now(), Duration::ZERO, 0usize);
-    while !stop.load(Ordering::SeqCst) {
-        n += 1;
-        let student = format!("w{}", n % PROBES);
-        let enroll = |section: &str| Command::enroll(&student, section, false);
-        let leave = |section: &str| Command::Drop {
-            student: student.clone(),
-            section: section.into(),
-        };
-        let commands = vec![enroll("UPG-1-1"), enroll("UPG-1-2"), leave("UPG-1-1"), leave("UPG-1-2")];
-        let sent = tokio::time::timeout(Duration::from_secs(3), clients[n % clients.len()].commands(commands)).await;
-        if let Ok(Ok(_)) = sent {
-            longest = longest.max(last.elapsed());
-            last = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for probe in loops {
+        probe.await.unwrap();
     }
-    longest.max(last.elapsed())
+    let mut answered = answered.lock().unwrap().clone();
+    answered.push(Instant::now());
+    answered.sort();
+    answered.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
 }
 
 /// The log's story: version 1 up to the one upgrade entry, the latest after it; a probe

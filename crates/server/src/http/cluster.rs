@@ -33,6 +33,9 @@ pub(crate) async fn route(State(app): State<Arc<App>>, request: Request, next: N
     };
     match min_version(&request) {
         Ok(None) => {}
+        // Only a caller with a valid credential is held; anyone else is answered at once
+        // (a read that needs one refuses them itself).
+        Ok(Some(_)) if super::authenticate(&app, request.headers(), None).is_err() => {}
         Ok(Some(version)) => {
             if let Err(problem) = reach(&app, version).await {
                 return problem.into_response();
@@ -47,8 +50,12 @@ pub(crate) async fn route(State(app): State<Arc<App>>, request: Request, next: N
 /// keeps the line), and an API read whose token this node does not know (yet).
 fn passes_on(app: &App, request: &Request) -> bool {
     let path = request.uri().path();
-    if request.method() == Method::POST || path == "/api/v1/line" {
+    if path == "/api/v1/line" {
         return true;
+    }
+    // A stream ticket opens a stream on the node that gave it: it stays here.
+    if request.method() == Method::POST {
+        return path != "/api/v1/events/ticket";
     }
     let local = ["/api/v1/events", "/api/v1/openapi.json", "/api/v1/cluster"];
     if !path.starts_with("/api/v1/") || local.contains(&path) {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use murphy_core::command::check_id;
 use murphy_core::wire::{
-    CommandResult, CommandsRequest, SectionView, SectionsAnswer, StudentView, TokenAnswer, TokenRequest,
+    CommandResult, CommandsRequest, SectionView, SectionsAnswer, SectionsQuery, StudentView, TokenAnswer, TokenRequest,
 };
 use murphy_core::{Command, Unknown};
 use serde::Deserialize;
@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use super::App;
 use super::line::Admitted;
 use crate::auth::{Principal, hash_token, new_token};
+use crate::catalog::{self, Ask, Encoding};
 use crate::pipeline::{self, Answer, Refusal, RefusalKind, RulesRefusal, SubmitError, TokenRefusal};
 use crate::problem::{Code, Problem};
 
@@ -43,9 +44,11 @@ pub(crate) async fn method_not_allowed() -> Problem {
 }
 
 /// `ok`, or `degraded: ...` saying what does not work (reads always do). Always `200`:
-/// the process serves; a monitor reads the body.
-pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let body = match app.node.writer().and_then(|w| w.health().describe()) {
+/// the process serves; a monitor reads the body. The store's own words (paths, hosts)
+/// only with the admin token.
+pub(crate) async fn healthz(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let admin = matches!(super::authenticate(&app, &headers, None), Ok(Principal::Admin));
+    let body = match app.node.writer().and_then(|w| w.health().describe(admin)) {
         None => "ok".to_owned(),
         Some(what) => format!("degraded: {what}"),
     };
@@ -80,28 +83,125 @@ pub(crate) async fn cluster(State(app): State<Arc<App>>) -> Response {
 }
 
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.node.writer().map(|w| w.gauges())),
-    )
-        .into_response()
+    use std::fmt::Write;
+    let mut text = app.metrics.render(app.node.writer().map(|w| w.gauges()));
+    app.auth_failures.render(&mut text);
+    let _ = writeln!(
+        text,
+        "# HELP murphy_streams Live streams open.\n# TYPE murphy_streams gauge\nmurphy_streams {}",
+        app.streams.shares.open()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP murphy_stream_subscriptions Entities watched, summed over streams.\n\
+         # TYPE murphy_stream_subscriptions gauge\nmurphy_stream_subscriptions {}",
+        app.node.publisher().hub().subscriptions()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP process_cpu_seconds_total CPU time of the process, user and system.\n\
+         # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {:.3}",
+        process_cpu_seconds()
+    );
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The CPU time this process has used, user and system, in seconds.
+fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole rusage into the pointer it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 pub(crate) async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-pub(crate) async fn sections(State(app): State<Arc<App>>, _: Principal, headers: HeaderMap) -> Response {
+/// `GET /api/v1/sections`: the whole catalog (tagged by its version), or the page a
+/// filter, `limit` and `cursor` ask for (tagged by what it shows), in the best coding
+/// the client accepts.
+pub(crate) async fn sections(
+    State(app): State<Arc<App>>,
+    _: Principal,
+    headers: HeaderMap,
+    query: Result<Query<SectionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let bad = |detail: String| Problem::bad_request(Code::InvalidQuery, detail);
+    let Query(query) = query.map_err(|e| {
+        bad(format!(
+            "{}; filter with course=, q=, open=true, days=, start=HH:MM, end=HH:MM, page with limit= and cursor=",
+            e.body_text()
+        ))
+    })?;
+    let ask = catalog::check(query).map_err(bad)?;
     let snapshot = app.node.snapshot();
-    let version = snapshot.state.catalog_version();
-    cached(&headers, version, || {
-        snapshot
-            .catalog_json(|state| {
+    let state = &snapshot.state;
+    let wanted = Encoding::accepted(&headers);
+    Ok(match ask {
+        Ask::Whole => {
+            let version = state.catalog_version();
+            catalog_answer(&app, &headers, &version.to_string(), wanted, || {
                 let sections = state.sections().map(SectionView::from).collect();
-                serde_json::to_string(&SectionsAnswer { version, sections }).expect("views serialize")
+                json(&SectionsAnswer {
+                    version,
+                    sections,
+                    next: None,
+                })
             })
-            .to_string()
+        }
+        Ask::Page(filter) => {
+            let index = snapshot.index();
+            // The page itself is read only when its bytes are not kept already.
+            catalog_answer(&app, &headers, &index.tag(state, &filter), wanted, || {
+                let page = index.page(state, &filter);
+                json(&SectionsAnswer {
+                    version: page.version(),
+                    sections: page.sections.iter().map(|s| SectionView::from(*s)).collect(),
+                    next: page.next.clone(),
+                })
+            })
+        }
     })
+}
+
+/// A catalog answer tagged `tag`: `304` when the client has it (in any coding), else its
+/// bytes in the coding `wanted`, made once and kept. Each coding's bytes are their own
+/// representation, so their strong ETag says the coding (`"12-gzip"`).
+fn catalog_answer(
+    app: &App,
+    headers: &HeaderMap,
+    tag: &str,
+    wanted: Encoding,
+    json: impl FnOnce() -> String,
+) -> Response {
+    let etag = |coding: Encoding| match coding.token() {
+        Some(token) => format!("\"{tag}-{token}\""),
+        None => format!("\"{tag}\""),
+    };
+    let mut response = if client_has(headers, &etag(Encoding::Identity)) {
+        let mut response = (StatusCode::NOT_MODIFIED, Body::empty()).into_response();
+        set_etag(&mut response, &etag(wanted));
+        response
+    } else {
+        let (bytes, coding) = app.catalog.get(tag, wanted, json);
+        let mut response = ([(CONTENT_TYPE, "application/json")], bytes).into_response();
+        if let Some(token) = coding.token() {
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static(token));
+        }
+        set_etag(&mut response, &etag(coding));
+        response
+    };
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    response
 }
 
 /// The `{id}` of a path, with a problem (not axum's plain text) when it cannot be read.
@@ -147,7 +247,9 @@ pub(crate) async fn student(
     let Some(student) = snapshot.state.student(&id) else {
         return no_such(Unknown::Student(id)).into_response();
     };
-    cached(&headers, student.version, || json(&StudentView::from(student)))
+    cached(&headers, student.version, || {
+        json(&StudentView::new(student, &snapshot.state))
+    })
 }
 
 pub(crate) async fn create_token(
@@ -222,7 +324,9 @@ pub(crate) async fn commands(
         .await;
     let results = match answer.map_err(submit_problem)? {
         Answer::Results(json) => json.to_string(),
-        Answer::InLog { first_lsn, last_lsn } => stored_results(&app, first_lsn, last_lsn).await?,
+        Answer::InLog { first_lsn, last_lsn } => {
+            stored_results(&app, first_lsn, last_lsn, principal == Principal::Admin).await?
+        }
         Answer::Unknown(unknown) => return Err(no_such(unknown)),
         Answer::Rules(refusal) => return Err(rules_problem(&refusal)),
         Answer::Gap { expected, got } => {
@@ -244,9 +348,11 @@ pub(crate) async fn commands(
                 StatusCode::CONFLICT,
                 Code::SessionExpired,
                 format!(
-                    "this session was idle for over {} s and has expired; nothing of this request was applied. \
+                    "this session has expired: it was idle for over {} s, or its owner opened more than {} \
+                     sessions since and it was the least recently used; nothing of this request was applied. \
                      Start a new session (a new client id, seq 1); the log tells whether an earlier request applied",
-                    app.limits.session_idle_time_max.as_secs()
+                    app.limits.session_idle_time_max.as_secs(),
+                    app.limits.sessions_per_owner_max
                 ),
             ));
         }
@@ -369,14 +475,14 @@ fn check_commands(request: &CommandsRequest, principal: &Principal, commands_max
 }
 
 /// The answer of an earlier request of a session, read back from the durable log.
-async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64) -> Result<String, Problem> {
+async fn stored_results(app: &App, first_lsn: u64, last_lsn: u64, registrar: bool) -> Result<String, Problem> {
     let store = app.store.clone();
     let entries = tokio::task::spawn_blocking(move || store.log(first_lsn - 1, last_lsn - first_lsn + 1))
         .await
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?
         .map_err(|e| Problem::internal(format!("reading the log failed: {e}")))?;
     let results: Vec<CommandResult> = entries.iter().map(CommandResult::of).collect();
-    Ok(CommandResult::answer_json(&results))
+    Ok(CommandResult::answer_json(&results, registrar))
 }
 
 #[derive(Deserialize)]
@@ -520,14 +626,31 @@ fn json_body(body: String) -> Response {
 
 /// Whether the client already has the representation tagged `etag`: its
 /// `If-None-Match` lists that tag (weak or strong, as RFC 9110 compares them) or `*`.
+/// A tag of the same content in another coding (`"12-gzip"` for `"12"`) counts: the
+/// client has the content, and a `304` tells it so.
 pub(super) fn client_has(headers: &HeaderMap, etag: &str) -> bool {
+    let content = |tag: &str| -> String {
+        let tag = tag.trim_start_matches("W/").trim_matches('"');
+        let tag = ["-gzip", "-br"]
+            .iter()
+            .fold(tag, |t, suffix| t.strip_suffix(suffix).unwrap_or(t));
+        tag.to_owned()
+    };
+    let wanted = content(etag);
     headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        .any(|tag| tag == "*" || content(tag) == wanted)
+}
+
+fn set_etag(response: &mut Response, etag: &str) {
+    let h = response.headers_mut();
+    h.insert(ETAG, HeaderValue::from_str(etag).expect("tags are ASCII"));
+    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
 }
 
 /// A read with a strong ETag `"<version>"`: `304` with no body when the client has it.
@@ -538,10 +661,7 @@ fn cached(headers: &HeaderMap, version: u64, body: impl FnOnce() -> String) -> R
     } else {
         json_body(body())
     };
-    let h = response.headers_mut();
-    h.insert(ETAG, HeaderValue::from_str(&etag).expect("digits and quotes"));
-    // Caches may keep the answer but must revalidate it: the ETag makes that cheap.
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    set_etag(&mut response, &etag);
     response
 }
 

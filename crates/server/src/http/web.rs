@@ -3,7 +3,7 @@
 //! path of its own, listed once in `FILES`.
 
 use axum::Router;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,6 +24,12 @@ macro_rules! web_file {
         include_str!(concat!("../../../../web/", $file))
     };
 }
+
+/// The page's Content-Security-Policy: its scripts, styles and images only from murphy
+/// itself and none inline (so an injected `<script>` or `onclick` never runs), requests
+/// only to murphy, never in a frame (clickjacking), no `<base>` or plugins.
+pub(super) const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Every file of the page: (path, content type, body). A module the page imports and
 /// this table lacks is a 404 in the browser, and fails `tests/web_assets.rs`.
@@ -82,6 +88,7 @@ fn asset(headers: &HeaderMap, content_type: &'static str, etag: HeaderValue, bod
     };
     let h = response.headers_mut();
     h.insert(ETAG, etag);
+    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     // Revalidated on every load, so a new murphy's page is never hidden by a cache; the
     // ETag makes that a `304` when nothing changed.
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -61,8 +61,18 @@ impl Committer {
             let waited = self.lag.wait_within(
                 self.limits.materializer_lag_commands_max,
                 self.limits.materializer_lag_time_max,
+                || {
+                    let stopped = self.health.refusal().filter(Refusal::stopped).map(|r| r.reason);
+                    stopped.or_else(|| self.health.tables_failing())
+                },
             );
-            self.metrics.materializer_wait(waited);
+            match waited {
+                Ok(waited) => self.metrics.materializer_wait(waited),
+                Err(why) => {
+                    self.tables_failing(&why, group);
+                    continue;
+                }
+            }
             if let Err(e) = self.commit(group)
                 && !e.is_fault()
                 && !matches!(e, StoreError::Fenced { .. } | StoreError::InDoubt { .. })
@@ -134,6 +144,24 @@ impl Committer {
             self.handoff.put(durable, urgent);
         }
         Ok(())
+    }
+
+    /// The tables trail the log by all they may and cannot be written: the group is
+    /// refused at once, not appended (answered `storage_unavailable`), as a failed
+    /// append would be; writes resume once a materializer step succeeds.
+    fn tables_failing(&self, why: &str, sealed: Sealed) {
+        if let Some(refusal) = self.health.refusal().filter(Refusal::stopped) {
+            // Deposed, or the store in doubt: said as such.
+            sealed.refuse(&refusal);
+            return;
+        }
+        let reason = format!(
+            "the tables cannot be written and trail the log by as much as they may: {why} ({})",
+            self.backend.describe()
+        );
+        tracing::warn!("writes are refused until the tables can be written: {reason}");
+        self.health.append_failed(&reason, RefusalKind::Unavailable);
+        sealed.refuse(&self.health.refusal().expect("refused just now"));
     }
 
     /// A failed append: nobody of the batch is told "done".

@@ -261,7 +261,8 @@ impl Engine {
                 effects: applied.effects,
             });
         }
-        let results: Arc<str> = CommandResult::answer_json(&results).into();
+        let registrar = submission.owner == murphy_core::session::REGISTRAR_OWNER;
+        let results: Arc<str> = CommandResult::answer_json(&results, registrar).into();
         if let (Some(client), Some(seq)) = (client, seq) {
             let commands = u32::try_from(submission.commands.len()).expect("requests are small");
             let kept = Some(results.clone());

@@ -134,21 +134,30 @@ impl Health {
         self.lock().tables = failure.map(Into::into);
     }
 
-    /// `None` when all is well; else what `/healthz` reports.
-    pub(crate) fn describe(&self) -> Option<String> {
+    /// Why the tables cannot be written, while the materializer's steps fail.
+    pub(crate) fn tables_failing(&self) -> Option<Arc<str>> {
+        self.lock().tables.clone()
+    }
+
+    /// `None` when all is well; else what `/healthz` reports. `reasons` adds the
+    /// store's own words, which name files and hosts: for the operator (the admin), not
+    /// for anyone who can reach the port.
+    pub(crate) fn describe(&self, reasons: bool) -> Option<String> {
         let inner = self.lock();
+        let why = |reason: &str| if reasons { format!(": {reason}") } else { String::new() };
         let writes = inner.refused.as_ref().map(|r| {
             let how_long = inner.since.map_or(0, |s| s.elapsed().as_secs());
+            let why = why(&r.reason);
             match r.kind {
-                RefusalKind::Failed => format!("writes stopped {how_long} s ago until a restart: {}", r.reason),
-                RefusalKind::Deposed => format!("deposed as primary {how_long} s ago: {}", r.reason),
-                _ => format!("writes refused for {how_long} s, retried by themselves: {}", r.reason),
+                RefusalKind::Failed => format!("writes stopped {how_long} s ago until a restart{why}"),
+                RefusalKind::Deposed => format!("deposed as primary {how_long} s ago{why}"),
+                _ => format!("writes refused for {how_long} s, retried by themselves{why}"),
             }
         });
         let tables = inner
             .tables
             .as_ref()
-            .map(|t| format!("the tables are not being written (the log is): {t}"));
+            .map(|t| format!("the tables are not being written (the log is){}", why(t)));
         match (writes, tables) {
             (None, None) => None,
             (a, b) => Some(a.into_iter().chain(b).collect::<Vec<_>>().join("; ")),

@@ -67,13 +67,24 @@ impl Lag {
     }
 
     /// Waits until the lag is within `commands_max` and `time_max`; returns how long.
-    pub(crate) fn wait_within(&self, commands_max: u64, time_max: Duration) -> Duration {
+    /// Past the bound while `failing` says why the tables cannot be written, it waits
+    /// no longer and returns that: a materializer that fails will not catch up by
+    /// itself, and a write that waits for it would only time out.
+    pub(crate) fn wait_within<E>(
+        &self,
+        commands_max: u64,
+        time_max: Duration,
+        failing: impl Fn() -> Option<E>,
+    ) -> Result<Duration, E> {
         let started = Instant::now();
         let mut inner = self.lock();
         loop {
             let age = inner.appends.front().map_or(Duration::ZERO, |(_, at)| at.elapsed());
             if inner.appended_lsn - inner.materialized_lsn <= commands_max && age <= time_max {
-                return started.elapsed();
+                return Ok(started.elapsed());
+            }
+            if let Some(why) = failing() {
+                return Err(why);
             }
             // Wake on each materializer step; the timeout only guards a missed wake-up.
             inner = self

@@ -35,6 +35,8 @@ pub(super) struct Materializer {
     interval: Duration,
     /// A step starts early once this many commands wait.
     commands_soon: u64,
+    /// How long the last steps, once the committer has ended, may keep failing.
+    shutdown_time_max: Duration,
 }
 
 impl Materializer {
@@ -60,6 +62,7 @@ impl Materializer {
             health,
             interval: limits.materializer_interval,
             commands_soon: limits.materializer_lag_commands_max / 2,
+            shutdown_time_max: limits.materializer_shutdown_time_max,
         }
     }
 
@@ -80,7 +83,18 @@ impl Materializer {
             }
         }
         self.pending.merge(handoff.take());
+        // Shutdown waits for this, so it is bounded whatever the disk does: the log
+        // holds every change, and the next start replays what the tables miss.
+        let deadline = Instant::now() + self.shutdown_time_max;
         while self.pending.latest.is_some() && !self.step() {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    "the tables could not be written within {} ms of stopping; the next start replays the log \
+                     past them",
+                    self.shutdown_time_max.as_millis()
+                );
+                return;
+            }
             std::thread::sleep(RETRY_INTERVAL);
         }
     }
@@ -108,9 +122,12 @@ impl Materializer {
                 self.pending = Pending::default();
                 true
             }
-            Err(murphy_store::StoreError::Fenced { .. }) => {
+            Err(e @ murphy_store::StoreError::Fenced { .. }) => {
                 // Another node holds the lease and writes the tables from the log now.
+                // This one is deposed: its committer must not wait for tables it will
+                // never write again (it would hold every write until it timed out).
                 tracing::info!("deposed: the new primary materializes the tables");
+                self.health.stop(&e.to_string(), super::health::RefusalKind::Deposed);
                 self.pending = Pending::default();
                 true
             }

@@ -12,6 +12,8 @@ pub struct Faulty {
     inner: Sqlite,
     /// SQLite's (extended) result code every append fails with, while set.
     append_fault: Mutex<Option<i32>>,
+    /// The same, for every materializer step.
+    materialize_fault: Mutex<Option<i32>>,
     materialize_open: Mutex<bool>,
     materialize_opened: Condvar,
 }
@@ -21,6 +23,7 @@ impl Faulty {
         Faulty {
             inner: Sqlite::open(dir).unwrap(),
             append_fault: Mutex::new(None),
+            materialize_fault: Mutex::new(None),
             materialize_open: Mutex::new(true),
             materialize_opened: Condvar::new(),
         }
@@ -29,6 +32,11 @@ impl Faulty {
     /// Appends fail with `code` (e.g. `SQLITE_FULL`) until `None`.
     pub fn fail_appends(&self, code: Option<i32>) {
         *self.append_fault.lock().unwrap() = code;
+    }
+
+    /// Materializer steps fail with `code` until `None`.
+    pub fn fail_materialize(&self, code: Option<i32>) {
+        *self.materialize_fault.lock().unwrap() = code;
     }
 
     /// Holds (`false`) or lets go (`true`) the materializer.
@@ -55,6 +63,10 @@ impl Backend for Faulty {
         let mut open = self.materialize_open.lock().unwrap();
         while !*open {
             open = self.materialize_opened.wait(open).unwrap();
+        }
+        if let Some(code) = *self.materialize_fault.lock().unwrap() {
+            let error = rusqlite::ffi::Error::new(code);
+            return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(error, None)));
         }
         self.inner.materialize(m)
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faulty;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -138,6 +139,7 @@ async fn launch_on(dir: &Path, limits: Limits, store: Arc<dyn Backend>) -> Launc
         admin_token: Some(ADMIN_TOKEN.into()),
         limits,
         database: None,
+        oidc: None,
     };
     let server = Server::open_with(config, store).expect("server opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -154,8 +156,9 @@ async fn launch_on(dir: &Path, limits: Limits, store: Arc<dyn Backend>) -> Launc
     (addr, stop, task)
 }
 
+/// Unthrottled: the tests look at what the server itself answers, 503s included.
 fn client(addr: SocketAddr, token: &str) -> Client {
-    Client::new(format!("http://{addr}"), Some(token.to_owned()))
+    Client::new(format!("http://{addr}"), Some(token.to_owned())).unthrottled()
 }
 
 pub fn create_section(id: &str, capacity: u32, waitlist_capacity: u32) -> Command {

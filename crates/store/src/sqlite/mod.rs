@@ -57,6 +57,7 @@ impl Sqlite {
 
     pub fn open_with(dir: &Path, options: SqliteOptions) -> Result<Sqlite> {
         let log = schema::open(dir, File::Log)?;
+        schema::check_integrity(&log, &dir.join(File::Log.name()))?;
         let tables = schema::open(dir, File::Tables)?;
         let checkpointer = Checkpointer::start(&dir.join(File::Log.name()))?;
         Ok(Sqlite {

@@ -258,6 +258,27 @@ fn create(conn: &Connection, file: File) -> Result<()> {
     }
 }
 
+/// Damage anywhere in the file (a page of garbage, a torn page), found at start rather
+/// than when a read happens on it: SQLite's `quick_check` reads every page of the
+/// file and checks its structure (linear in the file's size; it does not compare
+/// indexes with their tables, which `integrity_check` would, at several times the
+/// cost). Refused with what to restore.
+pub(super) fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
+    let mut stmt = conn.prepare("PRAGMA quick_check")?;
+    let problems: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<_>>()
+        .unwrap_or_else(|e| vec![e.to_string()]);
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt(format!(
+        "{} is damaged ({}); restore it (with its -wal file) from a backup, or the whole data directory",
+        path.display(),
+        problems.into_iter().take(3).collect::<Vec<_>>().join("; ")
+    )))
+}
+
 fn add_missing_columns(conn: &Connection, additions: &[(&str, &str, &str)]) -> Result<()> {
     for (table, column, declaration) in additions {
         let present: bool = conn.query_row(

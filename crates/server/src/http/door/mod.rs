@@ -50,8 +50,9 @@ pub(crate) enum Class {
     Write,
     /// A write with a valid admission pass (`Murphy-Pass`): at four times the target.
     Admitted,
-    /// A read of a published snapshot, or the waiting room's own calls: shed last, at
-    /// eight times the target.
+    /// A read of a published snapshot, the waiting room's own calls, signing in and a
+    /// live stream's ticket (what a student needs to take a place and watch it): shed
+    /// last, at eight times the target.
     Read,
     /// `/metrics` and `/healthz`: what an operator watches an overload by; never shed.
     Operator,
@@ -63,7 +64,8 @@ impl Class {
     pub(crate) fn of(method: &Method, path: &str, pass_ok: impl FnOnce() -> bool) -> Class {
         match (method, path) {
             (_, "/metrics" | "/healthz") => Class::Operator,
-            (&Method::GET | &Method::HEAD, _) | (_, "/api/v1/line") => Class::Read,
+            (&Method::GET | &Method::HEAD, _) | (_, "/api/v1/line" | "/api/v1/events/ticket") => Class::Read,
+            (_, path) if path.starts_with("/auth/") => Class::Read,
             _ if pass_ok() => Class::Admitted,
             _ => Class::Write,
         }

@@ -2,9 +2,11 @@
 //! before the router. It takes the request's arrival from the connection's reads, its
 //! class from its method, path and admission pass, and either answers from the door's prebuilt
 //! refusals or hands the request to the router, with the connection's `Slot` in its
-//! extensions (so authenticating it can count the connection against its student).
+//! extensions (so authenticating it can count the connection against its student) and
+//! its client's address (failed sign-ins are slowed per address).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,6 +19,7 @@ use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
 use super::sojourn::{self, Arrivals};
 use super::{Class, Slot};
 use crate::http::App;
+use crate::http::failures::PeerAddr;
 
 /// One connection's service.
 pub(crate) struct Front {
@@ -24,15 +27,23 @@ pub(crate) struct Front {
     app: Arc<App>,
     arrivals: Arc<Arrivals>,
     slot: Arc<Slot>,
+    peer: PeerAddr,
 }
 
 impl Front {
-    pub(crate) fn new(router: Router, app: Arc<App>, arrivals: Arc<Arrivals>, slot: Arc<Slot>) -> Front {
+    pub(crate) fn new(
+        router: Router,
+        app: Arc<App>,
+        arrivals: Arc<Arrivals>,
+        slot: Arc<Slot>,
+        peer: SocketAddr,
+    ) -> Front {
         Front {
             router: TowerToHyperService::new(router),
             app,
             arrivals,
             slot,
+            peer: PeerAddr(peer),
         }
     }
 }
@@ -56,6 +67,7 @@ impl hyper::service::Service<Request<Incoming>> for Front {
             return Either::Left(ready(Ok(refusal)));
         }
         request.extensions_mut().insert(self.slot.clone());
+        request.extensions_mut().insert(self.peer);
         Either::Right(self.router.call(request))
     }
 }
