@@ -77,6 +77,7 @@ function intent(c) {
     case "withdraw": return `withdraw ${money(c.amount_cents)}`;
     case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
     case "upgrade_rules": return `upgrade the rules to version ${c.rules}`;
+    case "open_line": return `open a registration window at ${when(c.opens_at)}, at most ${c.active_max} admitted at once`;
     case "close_line": return "close the registration window";
     case "advance_line": return `move the line of window ${c.window}`;
     default: return String(c.type).replaceAll("_", " ");

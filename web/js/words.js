@@ -14,6 +14,33 @@ export function ordinal(n) {
   return n + (s[(v - 20) % 10] || s[v] || s[0]);
 }
 
+// Where a student stands in the waiting room: "You are 4,213th in line; about 3 to 5
+// minutes".
+export function lineWords(line) {
+  switch (line.state) {
+    case "admitted": return "You are admitted: your request goes through now.";
+    case "closed": return "Registration is open to everyone again: your request goes through now.";
+    case "out": return "Taking a place in line…";
+    case "pre_queue":
+      return `You are in line. Registration opens ${line.opens_at ? when(line.opens_at) : "soon"}; `
+        + "then the order of everyone who came before is drawn, so there is no need to hurry.";
+    default: {
+      const place = line.place ? `You are ${ordinal(line.place).replace(/^\d+/, (d) => Number(d).toLocaleString("en-US"))} in line` : "You are in line";
+      return line.eta ? `${place}; ${etaWords(line.eta.min_s, line.eta.max_s)}.` : `${place}.`;
+    }
+  }
+}
+
+// "about 3 to 5 minutes", "about 40 to 60 seconds", "any moment now".
+export function etaWords(minS, maxS) {
+  if (maxS <= 30) return "any moment now";
+  if (maxS <= 90) return `about ${minS} to ${maxS} seconds`;
+  const low = Math.floor(minS / 60);
+  const high = Math.ceil(maxS / 60);
+  if (low === 0) return `up to ${high} minutes`;
+  return low === high ? `about ${low} minutes` : `about ${low} to ${high} minutes`;
+}
+
 export function when(instant) {
   const d = new Date(instant);
   return Number.isNaN(d.getTime()) ? instant : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
