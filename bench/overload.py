@@ -139,7 +139,9 @@ def bench(murphy, url, work, args, model, connections, rate=None, clients="give-
     cmd = LOAD_CPU + [murphy, "bench", "--url", url, "--admin-token", TOKEN, "--scenario", "writes",
                       "--model", model, "--connections", str(connections), "--duration", str(args.duration),
                       "--students", str(max(4000, connections)), "--reuse", "--json", report]
-    cmd += ["--retries", "0"] if clients == "give-up" else ["--on-503", clients]
+    # Giving up after one attempt, a client has nothing to throttle: it is sent as one that
+    # retries at once (which never throttles), with no retry.
+    cmd += ["--retries", "0", "--on-503", "retry-at-once"] if clients == "give-up" else ["--on-503", clients]
     if rate is not None:
         cmd += ["--rate", f"{rate:.0f}"]
     # Writes given up after a 503 make the run exit 1: that is the point here, not a failure.
