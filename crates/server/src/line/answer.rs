@@ -93,5 +93,5 @@ impl Room {
 /// Seconds until a waiter with `ahead` others before it is admitted, at the rate seen
 /// lately, counting only the share of those ahead that will still be there.
 fn expected_wait_s(ahead: u64, view: &View) -> Option<f64> {
-    (view.admit_rate_per_s >= 0.01).then(|| (ahead as f64 * (1.0 - view.lapse_share) + 1.0) / view.admit_rate_per_s)
+    (view.eta_rate_per_s >= 0.01).then(|| (ahead as f64 * (1.0 - view.lapse_share) + 1.0) / view.eta_rate_per_s)
 }

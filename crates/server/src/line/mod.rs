@@ -80,6 +80,9 @@ struct View {
     /// The places of those waiting, sorted.
     waiting: Vec<u64>,
     admit_rate_per_s: f64,
+    /// The rate ETAs are drawn from: the measured one, at most what the active limit
+    /// sustains over the idle time.
+    eta_rate_per_s: f64,
     lapse_share: f64,
     /// The longest a waiter is told to wait before asking again, so that all of them
     /// asking stays within the polls' CPU share.

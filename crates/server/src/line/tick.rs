@@ -48,7 +48,12 @@ impl Room {
         let tickets = self.tickets_ahead(window, memory);
         let calm = control.calm_for(clock.now, self.limits.line_overload_time_min);
         let close = window.automatic && window.start.is_some() && memory.waiting.is_empty() && calm;
-        self.publish(memory, control.measured_per_s(), active);
+        // ETAs count on no more than the active limit sustains: each admitted student
+        // holds a place among the active for at least the idle time, so the burst
+        // admitted at the opening says nothing of the rate after it.
+        let idle_s = self.limits.line_admitted_idle_time_max.as_secs_f64().max(1.0);
+        let eta_rate_per_s = control.measured_per_s().min(f64::from(window.active_max) / idle_s);
+        self.publish(memory, control.measured_per_s(), eta_rate_per_s, active);
         let waiting = memory.waiting.len() as u64;
         self.metrics
             .line(waiting, active, control.rate_per_s(), memory.frontier);
@@ -111,13 +116,14 @@ impl Room {
         2 * self.limits.line_poll_time_max + LAPSE_GRACE
     }
 
-    fn publish(&self, memory: &Memory, admit_rate_per_s: f64, active: u32) {
+    fn publish(&self, memory: &Memory, admit_rate_per_s: f64, eta_rate_per_s: f64, active: u32) {
         let waiting: Vec<u64> = memory.waiting.keys().copied().collect();
         let share = self.limits.line_polls_cpu_share_max.max(1e-6);
         let poll_s = waiting.len() as f64 * self.limits.line_poll_cpu_time.as_secs_f64() / share;
         self.view.store(Arc::new(View {
             waiting,
             admit_rate_per_s,
+            eta_rate_per_s,
             lapse_share: memory.lapse_share(),
             poll_s,
             active,
