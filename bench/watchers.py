@@ -15,6 +15,7 @@ Pinned: the server under `taskset -c 0`, murphy bench (writers and watchers) und
 to its hard limit, and the server's --connections-max and --streams-max above the count.
 
 Usage: python3 bench/watchers.py [--watchers 19800] [--duration 20] [--rounds 2]
+                                 [--server-arg=--stream-sends-per-s-max=2 ...]
 """
 
 import argparse
@@ -61,7 +62,7 @@ def rss_mb(pid):
 def serve(murphy, data_dir, port, watchers):
     limit = max(4096, watchers + 128)
     cmd = ["taskset", "-c", "0", murphy, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
-           "--admin-token", ARGS.admin_token, "--connections-max", str(limit), "--streams-max", str(max(watchers, 1))]
+           "--admin-token", ARGS.admin_token, "--connections-max", str(limit), "--streams-max", str(max(watchers, 1)), *ARGS.server_arg]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return proc
@@ -89,6 +90,8 @@ def main():
     p.add_argument("--murphy", default=os.path.join(ROOT, "target/release/murphy"))
     p.add_argument("--admin-token", default="bench-admin-token")
     p.add_argument("--base", help="a data directory an earlier setup of the same shape left (copied, never changed)")
+    p.add_argument("--server-arg", action="append", default=[],
+                   help="a flag for murphy serve in both modes, e.g. --server-arg=--stream-sends-per-s-max=2")
     args = p.parse_args()
     global ARGS
     ARGS = args
