@@ -125,7 +125,15 @@ pub async fn write(
         if honour && !shared.throttle.admit(Instant::now()) {
             failures.push(Failure::Throttled);
             let wait = jittered(backoff, rng);
-            match next(shared, Failure::Throttled, failures.len(), wait) {
+            let then = next(shared, Failure::Throttled, failures.len(), wait);
+            if !matches!(then, Next::RunEnded) {
+                // A throttled student waits before going on, given up or not: a request
+                // refused here costs nothing, and a closed loop would otherwise ask (and
+                // count requests against the server's accepts) as fast as it can spin.
+                let left = shared.deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(wait.min(left)).await;
+            }
+            match then {
                 Next::Retry => {}
                 Next::GiveUp => {
                     recorder.unanswered(&fate(&failures));
@@ -137,7 +145,6 @@ pub async fn write(
                 }
             }
             recorder.retried(&Failure::Throttled.cause());
-            tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
             continue;
         }
