@@ -54,9 +54,11 @@ pub(crate) async fn poll(
         (Principal::Student(student), _) => student.clone(),
         (Principal::Admin, Some(pass)) => pass.student.clone(),
         (Principal::Admin, None) => {
-            return Err(Problem::bad_request(
-                Code::InvalidHeader,
-                "the admin asks for a student's place with that student's pass (the Murphy-Pass header)",
+            // The registrar holds no place of its own: a refusal of who asks, not of
+            // how (the request itself is well formed).
+            return Err(Problem::forbidden(
+                "the registrar holds no place in line; ask for a student's place with that student's pass \
+                 (the Murphy-Pass header)",
             ));
         }
     };
@@ -118,9 +120,8 @@ fn whom(app: &App, principal: &Principal, body: Result<Bytes, BytesRejection>) -
         }
         (Principal::Admin, Some(named)) => named,
         (Principal::Admin, None) => {
-            return Err(Problem::bad_request(
-                Code::InvalidRequest,
-                "the admin names the student to place: {\"student\": \"s0001\"}",
+            return Err(Problem::forbidden(
+                "the registrar takes no place in line itself; name the student to place: {\"student\": \"s0001\"}",
             ));
         }
     };
