@@ -26,8 +26,20 @@ p99 of the answered writes (from when each was due), p99 of the 503 answers (fro
 shed attempt's send), and the server's largest RSS during the run (VmRSS from /proc,
 sampled every 50 ms). Targets (issue 10): goodput >= 95%, p99 <= 50 ms, 503s within 10 ms.
 
+Capped (issue 17): with --cap-quota-us Q (and --cap-period-us P, default 10,000) the
+server runs in a cgroup v1 cpu controller group of its own (cpu.cfs_quota_us Q per
+cpu.cfs_period_us P, its PID written into cgroup.procs before it starts a thread), so
+that the generator on cpu 1 can really offer 10x of the capped capacity X. With
+--clients, each overload run is repeated per kind of client: `give-up` (the above,
+--retries 0), `honour` (retried for as long as the run lasts, honouring Retry-After
+with jitter and throttling adaptively, as murphy's clients do) and `retry-at-once`
+(retried at once after a 503, never throttled). Goodput is then the writes answered
+per second over X, whatever attempt answered them.
+
 Usage: python3 bench/overload.py [--duration 10] [--rounds 3] [--connections 64]
                                  [--open-connections 1024] [--json FILE]
+                                 [--cap-quota-us 2500 [--cap-period-us 10000]]
+                                 [--clients give-up,honour,retry-at-once]
 """
 
 import argparse
@@ -47,7 +59,6 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_CPU = ["taskset", "-c", "0"]
 LOAD_CPU = ["taskset", "-c", "1"]
-MULTIPLES = (2, 5, 10)
 TOKEN = "overload-admin-token"
 
 
@@ -106,18 +117,31 @@ class RssSampler:
         return self.max_kib / 1024
 
 
+def capped_group(args):
+    """A cgroup v1 cpu group of its own, capped at --cap-quota-us per --cap-period-us."""
+    group = f"/sys/fs/cgroup/cpu/murphy-overload-{os.getpid()}"
+    os.makedirs(group, exist_ok=True)
+    for name, value in (("cpu.cfs_period_us", args.cap_period_us), ("cpu.cfs_quota_us", args.cap_quota_us)):
+        with open(os.path.join(group, name), "w") as f:
+            f.write(str(value))
+    return group
+
+
 def wrk_node(url, args):
     out = subprocess.run(LOAD_CPU + ["wrk", "-t1", "-c64", f"-d{args.duration}s", url],
                          capture_output=True, text=True, check=True).stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def bench(murphy, url, work, args, model, connections, rate=None):
+def bench(murphy, url, work, args, model, connections, rate=None, clients="give-up"):
     """One `murphy bench` run of the writes scenario; its JSON report."""
     report = os.path.join(work, "report.json")
     cmd = LOAD_CPU + [murphy, "bench", "--url", url, "--admin-token", TOKEN, "--scenario", "writes",
                       "--model", model, "--connections", str(connections), "--duration", str(args.duration),
-                      "--retries", "0", "--students", str(max(4000, connections)), "--reuse", "--json", report]
+                      "--students", str(max(4000, connections)), "--reuse", "--json", report]
+    # Giving up after one attempt, a client has nothing to throttle: it is sent as one that
+    # retries at once (which never throttles), with no retry.
+    cmd += ["--retries", "0", "--on-503", "retry-at-once"] if clients == "give-up" else ["--on-503", clients]
     if rate is not None:
         cmd += ["--rate", f"{rate:.0f}"]
     # Writes given up after a 503 make the run exit 1: that is the point here, not a failure.
@@ -130,12 +154,12 @@ def bench(murphy, url, work, args, model, connections, rate=None):
     return data["writes"]
 
 
-def overload_run(murphy, url, work, args, pid, saturation, k):
+def overload_run(murphy, url, work, args, pid, saturation, k, clients):
     with RssSampler(pid) as rss:
-        writes = bench(murphy, url, work, args, "open", args.open_connections, rate=k * saturation)
+        writes = bench(murphy, url, work, args, "open", args.open_connections, rate=k * saturation, clients=clients)
     shed = writes.get("shed") or {"answers": 0, "without_retry_after": 0, "latency_ms": {"p99": 0.0}}
     sent = writes["answered"] + sum(writes["unanswered"].values())
-    return {"k": k, "offered_per_s": k * saturation, "sent_per_s": sent / args.duration,
+    return {"k": k, "clients": clients, "offered_per_s": k * saturation, "sent_per_s": sent / args.duration,
             "answered_per_s": writes["answered_per_s"],
             "goodput": writes["answered_per_s"] / saturation,
             "p50_ms": writes["latency_ms"]["p50"], "p99_ms": writes["latency_ms"]["p99"],
@@ -150,7 +174,13 @@ def main():
     p.add_argument("--connections", type=int, default=64, help="closed model (saturation)")
     p.add_argument("--open-connections", type=int, default=1024, help="open model (overload)")
     p.add_argument("--json", help="write every run's figures here")
+    p.add_argument("--cap-quota-us", type=int, default=0, help="cap the server's CPU (cgroup v1); 0: uncapped")
+    p.add_argument("--cap-period-us", type=int, default=10_000)
+    p.add_argument("--clients", default="give-up", help="comma-separated: give-up, honour, retry-at-once")
+    p.add_argument("--multiples", default="2,5,10", help="overload multiples of X, comma-separated")
     args = p.parse_args()
+    args.clients = args.clients.split(",")
+    args.multiples = [int(k) for k in args.multiples.split(",")]
     for tool in ("wrk", "node", "cargo", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
@@ -162,9 +192,13 @@ def main():
     try:
         procs.append(subprocess.Popen(SERVER_CPU + ["node", os.path.join(ROOT, "bench", "app.js")],
                                       env={**os.environ, "PORT": str(ports["node"])}, stdout=subprocess.DEVNULL))
-        serve = subprocess.Popen(SERVER_CPU + [murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}",
-                                               "--data-dir", os.path.join(work, "data"), "--admin-token", TOKEN],
-                                 stdout=subprocess.DEVNULL)
+        serve_cmd = SERVER_CPU + [murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}",
+                                  "--data-dir", os.path.join(work, "data"), "--admin-token", TOKEN]
+        if args.cap_quota_us:
+            cgroup = capped_group(args)
+            # The shell joins the group, then becomes the server: every thread it starts is in it.
+            serve_cmd = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"] + serve_cmd
+        serve = subprocess.Popen(serve_cmd, stdout=subprocess.DEVNULL)
         procs.append(serve)
         node_url, url = f"http://127.0.0.1:{ports['node']}/", f"http://127.0.0.1:{ports['serve']}"
         wait_http(node_url)
@@ -176,12 +210,13 @@ def main():
                           for c in (args.connections, args.open_connections)), key=lambda cw: cw[1]["answered_per_s"])
             saturation_connections, closed = closed
             saturation = closed["answered_per_s"]
-            runs = [overload_run(murphy, url, work, args, serve.pid, saturation, k) for k in MULTIPLES]
+            runs = [overload_run(murphy, url, work, args, serve.pid, saturation, k, c)
+                    for c in args.clients for k in args.multiples]
             rounds.append({"node_rps": node, "saturation_per_s": saturation,
                            "saturation_p99_ms": closed["latency_ms"]["p99"],
                            "saturation_connections": saturation_connections, "runs": runs})
             print(f"round {r + 1}/{args.rounds}: node {node:,.0f} req/s, saturation {saturation:,.0f} writes/s; "
-                  + "; ".join(f"{x['k']}x goodput {x['goodput']:.2f} p99 {x['p99_ms']:.1f} ms "
+                  + "; ".join(f"{x['clients']} {x['k']}x goodput {x['goodput']:.2f} p99 {x['p99_ms']:.1f} ms "
                               f"503 p99 {x['shed_p99_ms']:.1f} ms" for x in runs), file=sys.stderr)
         report(rounds, args)
         if args.json:
@@ -193,6 +228,8 @@ def main():
         for proc in procs:
             proc.wait()
         shutil.rmtree(work, ignore_errors=True)
+        if args.cap_quota_us:
+            os.rmdir(capped_group(args))
 
 
 def report(rounds, args):
@@ -201,17 +238,19 @@ def report(rounds, args):
     saturation = median([r["saturation_per_s"] for r in rounds])
     print(f"\nwrites scenario; saturation: closed model, the better of {args.connections} and "
           f"{args.open_connections} connections; overload: open model, "
-          f"{args.open_connections} connections, --retries 0; {args.duration} s a run, {args.rounds} rounds "
-          f"(medians); servers pinned to cpu 0, load to cpu 1\n")
+          f"{args.open_connections} connections, clients {', '.join(args.clients)}; {args.duration} s a run, "
+          f"{args.rounds} rounds (medians); servers pinned to cpu 0, load to cpu 1"
+          + (f"; murphy capped at {args.cap_quota_us} us per {args.cap_period_us} us (cgroup v1)" if args.cap_quota_us else "")
+          + "\n")
     print(f"node hello (wrk -c64): {node:,.0f} req/s; murphy writes at saturation: {saturation:,.0f}/s "
           f"({saturation / node:.2f}x node), best at "
           f"{[r['saturation_connections'] for r in rounds]} connections, p99 {median([r['saturation_p99_ms'] for r in rounds]):.1f} ms\n")
-    print("| offered | sent/s | writes answered/s | goodput | p50 / p99 answered ms | 503s | p99 of 503 ms "
+    print("| clients | offered | sent/s | writes answered/s | goodput | p50 / p99 answered ms | 503s | p99 of 503 ms "
           "| max RSS MiB | server CPU |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for i, k in enumerate(MULTIPLES):
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for i, (c, k) in enumerate((c, k) for c in args.clients for k in args.multiples):
         runs = [r["runs"][i] for r in rounds]
-        print(f"| {k}x ({median([x['offered_per_s'] for x in runs]):,.0f}/s) "
+        print(f"| {c} | {k}x ({median([x['offered_per_s'] for x in runs]):,.0f}/s) "
               f"| {median([x['sent_per_s'] for x in runs]):,.0f} "
               f"| {median([x['answered_per_s'] for x in runs]):,.0f} | {median([x['goodput'] for x in runs]):.0%} "
               f"| {median([x['p50_ms'] for x in runs]):.1f} / {median([x['p99_ms'] for x in runs]):.1f} | {median([x['shed'] for x in runs]):,.0f} "
@@ -219,6 +258,26 @@ def report(rounds, args):
               f"| {median([x['server_cpu'] for x in runs]):.0%} |")
     missing = sum(x["shed_without_retry_after"] for r in rounds for x in r["runs"])
     print(f"\n503 answers without Retry-After: {missing}")
+    fit = refusal_cost([x for r in rounds for x in r["runs"]], args.duration)
+    if fit:
+        write_us, refusal_us = fit
+        print(f"server CPU per answered write {write_us:.0f} us, per 503 {refusal_us:.0f} us "
+              f"({refusal_us / write_us:.0%} of a write): least squares over every overload run")
+
+
+def refusal_cost(runs, duration_s):
+    """The server's CPU per answered write and per 503, in us, by least squares over
+    runs (CPU = a * writes + b * refusals, no constant: an idle server spends ~0)."""
+    rows = [(x["answered_per_s"] * duration_s, x["shed"], x["server_cpu"] * duration_s * 1e6) for x in runs]
+    sww = sum(w * w for w, _, _ in rows)
+    sss = sum(s * s for _, s, _ in rows)
+    sws = sum(w * s for w, s, _ in rows)
+    swc = sum(w * c for w, _, c in rows)
+    ssc = sum(s * c for _, s, c in rows)
+    det = sww * sss - sws * sws
+    if det <= 0:
+        return None
+    return (swc * sss - ssc * sws) / det, (ssc * sww - swc * sws) / det
 
 
 if __name__ == "__main__":

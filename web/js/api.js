@@ -3,6 +3,7 @@
 // time in this tab's exactly-once session, retried with the same seq when an answer
 // may have been lost; a refusal of the request itself becomes an HttpError.
 
+import { jittered, waitInLine } from "./line.js";
 import { say } from "./message.js";
 import { state } from "./state.js";
 
@@ -26,8 +27,27 @@ async function problemOf(res) {
 }
 
 // Every request carries the sign-in cookie (same origin); no credential is in script.
+// Once the student waited in line, writes carry the waiting room's pass too.
 function headers(extra = {}) {
-  return { ...extra };
+  return state.pass ? { "Murphy-Pass": state.pass, ...extra } : { ...extra };
+}
+
+// Client-side adaptive throttling (the Google SRE book's): over the last minute, the
+// writes this tab wanted to send and those murphy accepted (anything but a 503); once
+// murphy accepts much less than it is asked, some writes wait here instead of being
+// sent, with probability max(0, (requests - K * accepts) / (requests + 1)).
+const THROTTLE_WINDOW_MS = 60_000;
+const THROTTLE_ACCEPTS_MULTIPLE = 2;
+const throttle = { requests: [], accepts: [] };
+
+function throttleAdmits(now) {
+  for (const times of [throttle.requests, throttle.accepts]) {
+    while (times.length && times[0] < now - THROTTLE_WINDOW_MS) times.shift();
+  }
+  const reject = Math.max(0, (throttle.requests.length - THROTTLE_ACCEPTS_MULTIPLE * throttle.accepts.length)
+    / (throttle.requests.length + 1));
+  throttle.requests.push(now);
+  return Math.random() >= reject;
 }
 
 // Signs in with a token: murphy answers who it is and sets the HttpOnly sign-in cookie.
@@ -92,13 +112,22 @@ export function newSession() {
 }
 
 // Sends commands in this tab's session. A network error or a 503 retries the SAME seq,
-// so the server applies the request once even if an answer was lost.
+// so the server applies the request once even if an answer was lost; a 503 after its
+// Retry-After and up to half of it again, at random. A `503 in_line` waits in line
+// (line.js) and then sends the write again with the pass.
 export function sendCommands(commands) {
   const run = async () => {
     const seq = state.session.seq + 1;
     const body = JSON.stringify({ client: state.session.client, seq, commands });
     const delays = [250, 500, 1000, 2000, 4000];
     for (let attempt = 0; ; attempt++) {
+      if (!throttleAdmits(Date.now())) {
+        if (attempt >= delays.length) {
+          throw new HttpError(503, "murphy is overloaded and refused most requests lately, so this one was not sent; nothing was applied. Try again in a little while.", "throttled");
+        }
+        await sleep(jittered(delays[attempt]));
+        continue;
+      }
       let res;
       try {
         res = await fetch("/api/v1/commands", {
@@ -117,10 +146,20 @@ export function sendCommands(commands) {
         newSession();
         throw new HttpError(0, "murphy could not be reached. Your last request may or may not have been applied; check your schedule before trying again.");
       }
-      if (res.status === 503 && attempt < delays.length) {
-        const after = Number(res.headers.get("Retry-After")) || 0;
-        await sleep(Math.max(after * 1000, delays[attempt]));
-        continue;
+      if (res.status !== 503) throttle.accepts.push(Date.now());
+      if (res.status === 503) {
+        const problem = await res.json().catch(() => ({}));
+        if (problem.code === "in_line" && problem.line) {
+          if (!await waitInLine(problem.line)) throw new HttpError(503, problem.detail, problem.code);
+          attempt = -1; // admitted: a fresh start, with the pass
+          continue;
+        }
+        if (attempt < delays.length) {
+          const after = Number(res.headers.get("Retry-After")) || 0;
+          await sleep(jittered(Math.max(after * 1000, delays[attempt])));
+          continue;
+        }
+        throw new HttpError(503, problem.detail || "murphy is overloaded; nothing was applied. Try again in a little while.", problem.code);
       }
       if (!res.ok) {
         const err = await problemOf(res);

@@ -48,6 +48,9 @@ function done(c, o) {
     case "permission": return `The registrar issued permission number ${o.code} to ${c.student} for ${c.section}.`;
     case "rules_upgraded": return `The registrar upgraded the rules from version ${o.from} to version ${o.to}.`;
     case "imported": return `The registrar imported ${o.rows} ${o.rows === 1 ? "row" : "rows"} at once${o.already_recorded ? ` (${o.already_recorded} already on record)` : ""}.`;
+    case "line_opened": return `The registrar opened registration window ${o.window}: the line is drawn at ${when(c.opens_at)}, at most ${c.active_max} admitted at once${c.automatic ? " (opened by the server under lasting overload)" : ""}.`;
+    case "line_closed": return "The registrar closed the registration window.";
+    case "line_moved": return `The waiting room moved: ${o.tickets} places reserved${c.seed != null ? ", the pre-queue drawn into an order" : ""}, places up to ${o.admitted} admitted.`;
     case "balance": {
       const fee = o.fee_cents ? `, after an overdraft fee of ${money(o.fee_cents)}` : "";
       const what = c.type === "deposit" ? `deposited ${money(c.amount_cents)}`
@@ -76,6 +79,9 @@ function intent(c) {
     case "transfer": return `transfer ${money(c.amount_cents)} to ${c.to}`;
     case "upgrade_rules": return `upgrade the rules to version ${c.rules}`;
     case "import": return `import ${(c.rows || []).length} rows`;
+    case "open_line": return `open a registration window at ${when(c.opens_at)}, at most ${c.active_max} admitted at once`;
+    case "close_line": return "close the registration window";
+    case "advance_line": return `move the line of window ${c.window}`;
     default: return String(c.type).replaceAll("_", " ");
   }
 }
@@ -109,6 +115,7 @@ function reason(c, o) {
       const row = (c.rows || [])[o.row - 1] || {};
       return `row ${o.row} (${intent(row)}) was refused, as ${reason(row, o.refusal || {})}, so none was imported`;
     }
+    case "no_line": return "no such registration window is open";
     default: return String(o.type).replaceAll("_", " ");
   }
 }

@@ -35,6 +35,7 @@ export async function signIn(token, student) {
   }
   if (state.student) await loadStudent();
   newSession();
+  state.pass = null; // a pass is its student's alone
   // Only an admin acting for a student needs the id kept; a student's token says it.
   if (state.admin && state.student) localStorage.setItem(STORE_STUDENT, state.student);
   else localStorage.removeItem(STORE_STUDENT);

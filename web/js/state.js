@@ -16,6 +16,7 @@ export const state = {
   byId: new Map(), // section id -> SectionView: the list's and the student's (patched live)
   cache: new Map(), // path -> {etag, body}: by-hand HTTP revalidation
   session: null, // {client, seq}
+  pass: null, // the waiting room's pass, once the student waited in line (line.js)
   queue: Promise.resolve(), // commands are sent one at a time, in order
   events: null, // the EventSource
   watched: "", // the sections it watches, as sent (comma-separated)

@@ -14,6 +14,33 @@ export function ordinal(n) {
   return n + (s[(v - 20) % 10] || s[v] || s[0]);
 }
 
+// Where a student stands in the waiting room: "You are 4,213th in line; about 3 to 5
+// minutes".
+export function lineWords(line) {
+  switch (line.state) {
+    case "admitted": return "You are admitted: your request goes through now.";
+    case "closed": return "Registration is open to everyone again: your request goes through now.";
+    case "out": return "Taking a place in line…";
+    case "pre_queue":
+      return `You are in line. Registration opens ${line.opens_at ? when(line.opens_at) : "soon"}; `
+        + "then the order of everyone who came before is drawn, so there is no need to hurry.";
+    default: {
+      const place = line.place ? `You are ${ordinal(line.place).replace(/^\d+/, (d) => Number(d).toLocaleString("en-US"))} in line` : "You are in line";
+      return line.eta ? `${place}; ${etaWords(line.eta.min_s, line.eta.max_s)}.` : `${place}.`;
+    }
+  }
+}
+
+// "about 3 to 5 minutes", "about 40 to 60 seconds", "any moment now".
+export function etaWords(minS, maxS) {
+  if (maxS <= 30) return "any moment now";
+  if (maxS <= 90) return `about ${minS} to ${maxS} seconds`;
+  const low = Math.floor(minS / 60);
+  const high = Math.ceil(maxS / 60);
+  if (low === 0) return `up to ${high} minutes`;
+  return low === high ? `about ${low} minutes` : `about ${low} to ${high} minutes`;
+}
+
 export function when(instant) {
   const d = new Date(instant);
   return Number.isNaN(d.getTime()) ? instant : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -111,6 +138,10 @@ export function describe(command, outcome, section) {
       const row = (command.rows || [])[outcome.row - 1] || {};
       return `Row ${outcome.row} was refused, so nothing was imported: ${describe(row, outcome.refusal)}`;
     }
+    case "line_opened": return `Registration window ${outcome.window} is open: students join the line now, drawn into an order at ${when(command.opens_at)}, and at most ${command.active_max} are admitted at once.`;
+    case "line_closed": return "The registration window is closed: students write without waiting in line.";
+    case "line_moved": return `The line moved: ${outcome.tickets} places reserved, places up to ${outcome.admitted} admitted.`;
+    case "no_line": return "No registration window is open.";
     default: return `murphy answered: ${outcome.type}.`;
   }
 }
@@ -143,4 +174,4 @@ function promotedText(promoted, section, count = 0) {
 // web/tests/words.test.js checks it, and a sentence for every outcome, against the API
 // document, whose outcome kinds are checked against the server's own list.
 export const SUCCESS = new Set(["enrolled", "waitlisted", "dropped", "swapped", "capacity_set", "balance", "created", "appointment_set",
-  "completion_recorded", "permission", "rules_upgraded", "imported"]);
+  "completion_recorded", "permission", "rules_upgraded", "imported", "line_opened", "line_closed", "line_moved"]);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe as sentence, SUCCESS } from "../js/words.js";
+import { describe as sentence, etaWords, lineWords, SUCCESS } from "../js/words.js";
 import { logSentence } from "../js/log-words.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -26,6 +26,7 @@ const ANSWERS = {
   appointment_set: "set_appointment", completion_recorded: "record_completion", permission: "issue_permission",
   dropped: "drop", swapped: "swap", balance: "withdraw", insufficient_funds: "transfer", balance_limit: "deposit",
   rules_upgraded: "upgrade_rules", already_upgraded: "upgrade_rules", imported: "import", import_refused: "import",
+  line_opened: "open_line", line_closed: "close_line", line_moved: "advance_line",
 };
 const commandFor = (kind) => ({
   ...commands.find((c) => c.properties.type.const === (ANSWERS[kind] || "enroll")).examples[0],
@@ -78,4 +79,14 @@ test("a duplicate course is said with the section held and the way out", () => {
     "You already hold or wait for COMSCI-35L-1, a section of COMSCI-35L, and a student takes one section of a " +
       "course. Drop COMSCI-35L-1 first, or swap its seat for COMSCI-35L-2.",
   );
+});
+
+test("a place in line reads as a sentence with the place and about how long", () => {
+  const waiting = { state: "waiting", place: 4213, ahead: 4104, eta: { min_s: 180, max_s: 300 } };
+  assert.equal(lineWords(waiting), "You are 4,213th in line; about 3 to 5 minutes.");
+  assert.equal(lineWords({ ...waiting, place: 1001, eta: { min_s: 1, max_s: 2 } }), "You are 1,001st in line; any moment now.");
+  assert.equal(lineWords({ state: "admitted" }), "You are admitted: your request goes through now.");
+  assert.match(lineWords({ state: "pre_queue", opens_at: "2026-11-30T08:00:00Z" }), /^You are in line\. Registration opens /);
+  assert.equal(etaWords(40, 60), "about 40 to 60 seconds");
+  assert.equal(etaWords(20, 100), "up to 2 minutes");
 });

@@ -8,6 +8,7 @@
 mod http;
 pub mod plot;
 mod report;
+mod room;
 mod run;
 pub mod scenario;
 mod setup;
@@ -25,7 +26,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 pub use report::{header, plots, render};
+pub use room::{RoomReport, RoomShape, render as render_room};
 pub use run::Model;
+pub use run::OnShed;
 use scenario::{Crowd, Rng};
 pub use scenario::{Scenario, Shape};
 pub use setup::Setup;
@@ -61,6 +64,10 @@ pub struct Options {
     pub timeout: Duration,
     /// Retries of one write after its first attempt; `None`: as long as the run lasts.
     pub retries_max: Option<u32>,
+    /// How students answer a `503`: as murphy's clients do, or by retrying at once.
+    pub on_shed: OnShed,
+    /// The waiting-room scenario's numbers.
+    pub room: RoomShape,
     /// Revalidate reads with `If-None-Match`.
     pub etag: bool,
     pub seed: u64,
@@ -119,6 +126,36 @@ impl Report {
 }
 
 /// Sets up the scenario, runs it, and returns what was measured.
+/// The waiting-room scenario (`room.rs`): sets the students and sections up, opens a
+/// registration window, and measures the line; the enrolls go to `options.history`.
+pub async fn waiting_room(options: Options) -> Result<RoomReport, BenchError> {
+    let addrs = resolve_all(&options.url).await?;
+    let token = options.admin_token.clone().unwrap_or_default();
+    setup::setup(addrs[0], &token, &options, "room").await?;
+    let history = options
+        .history
+        .as_ref()
+        .map(|path| history_writer(path.clone()))
+        .transpose()?;
+    let report = room::run(
+        &options,
+        &options.room,
+        history.as_ref().map(|(sender, _)| sender.clone()),
+    )
+    .await?;
+    if let Some((sender, writer)) = history {
+        drop(sender);
+        writer
+            .join()
+            .expect("the history writer never panics")
+            .map_err(|source| BenchError::Io {
+                context: "writing the history".into(),
+                source,
+            })?;
+    }
+    Ok(report)
+}
+
 pub async fn run(options: Options) -> Result<Report, BenchError> {
     let addrs = resolve_all(&options.url).await?;
     let run_id = format!(
@@ -166,6 +203,8 @@ pub async fn run(options: Options) -> Result<Report, BenchError> {
         sent: AtomicU64::new(0),
         timeout: options.timeout,
         retries_max: options.retries_max,
+        on_shed: options.on_shed,
+        throttle: murphy_client::Throttle::default(),
         // Registration-day students always revalidate their cached catalog entries.
         etag: options.etag || options.scenario == Scenario::RegistrationDay,
         stop: AtomicBool::new(false),

@@ -27,6 +27,17 @@ pub enum Model {
     },
 }
 
+/// How a student answers a `503` (a shed write).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnShed {
+    /// As murphy's clients do: wait the server's `Retry-After` plus up to half of it
+    /// again at random, and throttle adaptively (`murphy_client::Throttle`).
+    #[default]
+    Honour,
+    /// Retry at once, whatever the server said, and never throttle: a rude client.
+    RetryAtOnce,
+}
+
 /// What every connection task shares.
 pub struct Shared {
     /// The servers driven (the nodes of a cluster, or one): each connection starts at
@@ -42,6 +53,10 @@ pub struct Shared {
     pub timeout: Duration,
     /// Retries of one write after its first attempt; `None`: as long as the run lasts.
     pub retries_max: Option<u32>,
+    pub on_shed: OnShed,
+    /// The students' client-side throttling, with `OnShed::Honour` (one for all: the
+    /// share it refuses depends only on the server's share of accepts).
+    pub throttle: murphy_client::Throttle,
     pub etag: bool,
     pub stop: AtomicBool,
     pub history: Option<std::sync::mpsc::Sender<Record>>,

@@ -45,6 +45,9 @@ pub enum Scenario {
     Reads,
     /// Plain `GET /`, to compare servers (murphy hello, node app.js).
     Hello,
+    /// A registration window opens; students arrive within seconds of it, wait in
+    /// line, some abandoning, and enroll once admitted (`room.rs`).
+    WaitingRoom,
 }
 
 impl std::fmt::Display for Scenario {
@@ -248,7 +251,7 @@ impl Crowd {
                 section: section_id(self.popularity.sample(rng)),
             },
             Scenario::LastSeat => self.last_seat(),
-            Scenario::RegistrationDay | Scenario::Writes => self.registration_day(rng),
+            Scenario::RegistrationDay | Scenario::Writes | Scenario::WaitingRoom => self.registration_day(rng),
         }
     }
 

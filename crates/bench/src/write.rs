@@ -14,7 +14,7 @@ use murphy_core::wire::{CommandsAnswer, CommandsRequest};
 use murphy_core::{Command, Outcome};
 
 use crate::http::{Answer, HttpError};
-use crate::run::{Link, Req, Shared, micros, nanos, second, send};
+use crate::run::{Link, OnShed, Req, Shared, micros, nanos, second, send};
 use crate::scenario::Rng;
 use crate::stats::{RUN_ENDED, Recorder, UNKNOWN_OUTCOME};
 
@@ -45,6 +45,9 @@ pub enum Failure {
     Unreadable,
     /// `503`: the server shed the request without applying it.
     Shed,
+    /// Not sent: the student's client throttled itself (the server refused most of
+    /// what it was asked lately).
+    Throttled,
     /// Any other status: refused before the log, so not applied; not worth retrying.
     Status(u16),
 }
@@ -74,6 +77,7 @@ impl Failure {
             Failure::TimedOut => "timed out".into(),
             Failure::Unreadable => "unreadable answer".into(),
             Failure::Shed => "503 overloaded".into(),
+            Failure::Throttled => "throttled by the client".into(),
             Failure::Status(status) => format!("status {status}"),
         }
     }
@@ -116,7 +120,34 @@ pub async fn write(
     let body = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
     let mut failures = Vec::new();
     let mut backoff = RETRY_BACKOFF_FIRST;
+    let honour = shared.on_shed == OnShed::Honour;
     loop {
+        if honour && !shared.throttle.admit(Instant::now()) {
+            failures.push(Failure::Throttled);
+            let wait = jittered(backoff, rng);
+            let then = next(shared, Failure::Throttled, failures.len(), wait);
+            if !matches!(then, Next::RunEnded) {
+                // A throttled student waits before going on, given up or not: a request
+                // refused here costs nothing, and a closed loop would otherwise ask (and
+                // count requests against the server's accepts) as fast as it can spin.
+                let left = shared.deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(wait.min(left)).await;
+            }
+            match then {
+                Next::Retry => {}
+                Next::GiveUp => {
+                    recorder.unanswered(&fate(&failures));
+                    return Written::GaveUp;
+                }
+                Next::RunEnded => {
+                    recorder.unanswered(&format!("not sent (throttled by the client, {RUN_ENDED})"));
+                    return Written::RunEnded;
+                }
+            }
+            recorder.retried(&Failure::Throttled.cause());
+            backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+            continue;
+        }
         let sent = Instant::now();
         let sent_ns = nanos(shared, sent);
         let path = "/api/v1/commands";
@@ -130,6 +161,9 @@ pub async fn write(
         )
         .await;
         let answered = Instant::now();
+        if honour && !matches!(&result, Ok(answer) if answer.status == 503) {
+            shared.throttle.accepted(answered);
+        }
         let mut record = Record {
             client: pending.client.to_owned(),
             seq: Some(pending.seq),
@@ -176,8 +210,13 @@ pub async fn write(
         };
         log_record(shared, record);
         failures.push(failure);
-        // Never sooner than the server asked; jitter only murphy bench's own backoff.
-        let wait = retry_after.unwrap_or_default().max(jittered(backoff, rng));
+        // Honouring: never sooner than the server asked, plus up to half again at random
+        // (students refused together do not come back together). Retrying at once: now.
+        let wait = match shared.on_shed {
+            OnShed::Honour => stretched(retry_after.unwrap_or_default().max(backoff), rng),
+            OnShed::RetryAtOnce if failure == Failure::Shed => Duration::ZERO,
+            OnShed::RetryAtOnce => jittered(backoff, rng),
+        };
         match next(shared, failure, failures.len(), wait) {
             Next::Retry => {}
             Next::GiveUp => {
@@ -219,6 +258,12 @@ fn next(shared: &Shared, failure: Failure, attempts: usize, wait: Duration) -> N
 
 /// Between half of `wait` and all of it, so retries that failed together (a restart,
 /// a burst of 503s) do not all come back at the same instant.
+/// `wait` and up to half of it again, at random: never sooner than the server asked.
+fn stretched(wait: Duration, rng: &mut Rng) -> Duration {
+    let half_us = (wait.as_micros() / 2) as usize;
+    wait + Duration::from_micros(rng.below(half_us.max(1)) as u64)
+}
+
 fn jittered(wait: Duration, rng: &mut Rng) -> Duration {
     let half_us = (wait.as_micros() / 2) as usize;
     wait - Duration::from_micros(rng.below(half_us.max(1)) as u64)

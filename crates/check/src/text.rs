@@ -46,6 +46,9 @@ pub(crate) fn command(command: &Command) -> String {
             Some(first) => format!("import of {} row(s), from {}", rows.len(), self::command(first)),
             None => "import of no rows".into(),
         },
+        Command::OpenLine { active_max, .. } => format!("open_line for {active_max} active students"),
+        Command::CloseLine {} => "close_line".into(),
+        Command::AdvanceLine { window, .. } => format!("advance_line of window {window}"),
     }
 }
 

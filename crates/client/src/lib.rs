@@ -9,19 +9,22 @@
 mod cache;
 mod events;
 mod session;
+mod throttle;
 
 pub use cache::{Cached, CachingClient, Freshness, Source};
 pub use events::EventStream;
 pub use session::{RetryPolicy, Session};
+pub use throttle::{THROTTLE_ACCEPTS_MULTIPLE, THROTTLE_WINDOW, Throttle};
 
 use murphy_core::wire::{
-    CommandsAnswer, CommandsRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer, SectionsQuery, StudentView,
-    TokenAnswer, TokenRequest,
+    CommandsAnswer, CommandsRequest, LineAnswer, LineRequest, MeAnswer, ProblemBody, SectionView, SectionsAnswer,
+    SectionsQuery, StudentView, TokenAnswer, TokenRequest,
 };
 use murphy_core::{Command, LogEntry};
 use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +39,17 @@ pub enum Error {
         code: String,
         detail: String,
         retry_after_seconds: Option<u64>,
+        /// For `in_line` (a write while a registration window is open, without an
+        /// admission): the student's place, with the pass to send from now on.
+        line: Option<Box<LineAnswer>>,
     },
     /// The server answered something this client does not understand.
     #[error("unexpected answer ({status}): {body}")]
     Unexpected { status: u16, body: String },
+    /// Not sent: the server has lately refused most of what it was asked (it is
+    /// overloaded), so this client refuses some requests itself (`Throttle`).
+    #[error("not sent: the server is overloaded and refused most requests lately; retry shortly")]
+    Throttled,
 }
 
 impl Error {
@@ -66,7 +76,14 @@ pub struct Client {
     http: reqwest::Client,
     base_url: String,
     token: Option<String>,
+    /// The waiting room's pass, sent as `Murphy-Pass` with every request once held.
+    pass: Option<String>,
+    /// Client-side throttling, shared by every clone; `None` sends everything.
+    throttle: Option<Arc<Throttle>>,
 }
+
+/// The header the waiting room's pass travels in.
+pub const PASS_HEADER: &str = "murphy-pass";
 
 impl Client {
     /// `base_url` like `http://127.0.0.1:3000`; `token` is a student or admin token.
@@ -80,7 +97,49 @@ impl Client {
             http,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             token,
+            pass: None,
+            throttle: Some(Arc::default()),
         }
+    }
+
+    /// The same client without client-side throttling: every request is sent, whatever
+    /// the server refused lately (for tools that measure the server's own refusals).
+    pub fn unthrottled(&self) -> Client {
+        Client {
+            throttle: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same server and token, sending `pass` (the waiting room's) with every request.
+    pub fn with_pass(&self, pass: Option<String>) -> Client {
+        Client { pass, ..self.clone() }
+    }
+
+    pub fn pass(&self) -> Option<&str> {
+        self.pass.as_deref()
+    }
+
+    /// `POST /api/v1/line`: this student's place in the waiting room (the same one
+    /// however often asked); `student` names it for the admin token.
+    pub async fn join_line(&self, student: Option<&str>) -> Result<LineAnswer> {
+        let body = LineRequest {
+            student: student.map(str::to_owned),
+        };
+        json(
+            self.execute(self.request(self.http.post(self.url("/api/v1/line"))).json(&body))
+                .await?,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/line`: where this client's student stands (with its pass, if held).
+    pub async fn line(&self) -> Result<LineAnswer> {
+        json(
+            self.execute(self.request(self.http.get(self.url("/api/v1/line"))))
+                .await?,
+        )
+        .await
     }
 
     /// The same server with another token.
@@ -124,11 +183,15 @@ impl Client {
         if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }
-        json(builder.send().await?).await
+        json(self.execute(builder).await?).await
     }
 
     pub async fn sections(&self) -> Result<SectionsAnswer> {
-        json(self.request(self.http.get(self.url("/api/v1/sections"))).send().await?).await
+        json(
+            self.execute(self.request(self.http.get(self.url("/api/v1/sections"))))
+                .await?,
+        )
+        .await
     }
 
     /// A page of the catalog (`query`'s filters, `limit` and `cursor`), sending
@@ -138,7 +201,7 @@ impl Client {
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
-        fetched(request.send().await?).await
+        fetched(self.execute(request).await?).await
     }
 
     pub async fn section(&self, id: &str) -> Result<SectionView> {
@@ -162,7 +225,11 @@ impl Client {
 
     /// Whom this client's token speaks for: a student, or the registrar.
     pub async fn me(&self) -> Result<MeAnswer> {
-        json(self.request(self.http.get(self.url("/api/v1/me"))).send().await?).await
+        json(
+            self.execute(self.request(self.http.get(self.url("/api/v1/me"))))
+                .await?,
+        )
+        .await
     }
 
     /// Admin: issues a token for `student`.
@@ -171,9 +238,7 @@ impl Client {
             student: student.to_owned(),
         };
         json(
-            self.request(self.http.post(self.url("/api/v1/tokens")))
-                .json(&body)
-                .send()
+            self.execute(self.request(self.http.post(self.url("/api/v1/tokens"))).json(&body))
                 .await?,
         )
         .await
@@ -182,7 +247,7 @@ impl Client {
     /// Admin: up to `limit` log entries after `after`.
     pub async fn log(&self, after: u64, limit: u64) -> Result<Vec<LogEntry>> {
         let url = self.url(&format!("/api/v1/log?after={after}&limit={limit}"));
-        let text = expect_ok(self.request(self.http.get(url)).send().await?)
+        let text = expect_ok(self.execute(self.request(self.http.get(url))).await?)
             .await?
             .text()
             .await?;
@@ -225,18 +290,37 @@ impl Client {
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
-        fetched(request.send().await?).await
+        fetched(self.execute(request).await?).await
+    }
+
+    /// Sends a request, unless the throttle refuses it here; counts what the server
+    /// accepted (any answer but `503`).
+    pub(crate) async fn execute(&self, builder: RequestBuilder) -> Result<Response> {
+        let Some(throttle) = &self.throttle else {
+            return Ok(builder.send().await?);
+        };
+        if !throttle.admit(std::time::Instant::now()) {
+            return Err(Error::Throttled);
+        }
+        let response = builder.send().await?;
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+            throttle.accepted(std::time::Instant::now());
+        }
+        Ok(response)
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
-    fn request(&self, builder: RequestBuilder) -> RequestBuilder {
-        match &self.token {
-            Some(token) => builder.header(AUTHORIZATION, format!("Bearer {token}")),
-            None => builder,
+    fn request(&self, mut builder: RequestBuilder) -> RequestBuilder {
+        if let Some(token) = &self.token {
+            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
         }
+        if let Some(pass) = &self.pass {
+            builder = builder.header(PASS_HEADER, pass);
+        }
+        builder
     }
 }
 
@@ -285,6 +369,7 @@ async fn expect_ok(response: Response) -> Result<Response> {
             code: p.code,
             detail: p.detail,
             retry_after_seconds,
+            line: p.line.map(Box::new),
         },
         Err(_) => Error::Unexpected {
             status: status.as_u16(),

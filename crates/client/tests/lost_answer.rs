@@ -46,6 +46,7 @@ async fn a_lost_answer_is_retried_with_the_same_seq_and_applied_once() {
         backoff_first: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         attempt_timeout: Duration::from_secs(5),
+        ..RetryPolicy::default()
     });
     let deposit = Command::Deposit {
         student: "s1".into(),

@@ -159,6 +159,32 @@ pub enum Command {
     Import {
         rows: Vec<Command>,
     },
+    /// The registrar opens a registration window (`line.rs`): from now, students' writes
+    /// need an admission pass, those who come before `opens_at` are drawn into an order
+    /// at `opens_at`, and at most `active_max` admitted students are active at once.
+    /// Sent again while open, it changes `active_max` (and `opens_at`, until it comes).
+    OpenLine {
+        #[serde(with = "time::serde::rfc3339")]
+        opens_at: OffsetDateTime,
+        active_max: u32,
+        /// Opened by the server under lasting overload, not by the registrar.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        automatic: bool,
+    },
+    /// The registrar closes the window: writes need no pass again. (A struct variant,
+    /// so that unknown fields are refused as with every other command.)
+    CloseLine {},
+    /// The server moves the line of window `window`: tickets reserved up to `tickets`,
+    /// the opening's draw (`seed`), places admitted up to `admitted`.
+    AdvanceLine {
+        window: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tickets: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        admitted: Option<u64>,
+    },
 }
 
 /// The kinds an `import` may carry: the registrar's commands that create.
@@ -259,7 +285,7 @@ impl CommandKind {
         match self {
             CreateSection | SetCapacity | CreateStudent | SetAppointment | RecordCompletion | IssuePermission
             | Enroll | Drop | Swap | Deposit | Withdraw | Transfer | UpgradeRules => RulesVersion::V1,
-            Import => RulesVersion::V3,
+            Import | OpenLine | CloseLine | AdvanceLine => RulesVersion::V3,
         }
     }
 }
@@ -293,7 +319,10 @@ impl Command {
             | Command::RecordCompletion { .. }
             | Command::IssuePermission { .. }
             | Command::UpgradeRules { .. }
-            | Command::Import { .. } => None,
+            | Command::Import { .. }
+            | Command::OpenLine { .. }
+            | Command::CloseLine {}
+            | Command::AdvanceLine { .. } => None,
         }
     }
 
@@ -321,7 +350,11 @@ impl Command {
         match self {
             Command::Import { rows } => rows.iter().flat_map(Command::references).collect(),
             Command::CreateSection { linked, .. } => linked.iter().map(|id| Section(id)).collect(),
-            Command::CreateStudent { .. } | Command::UpgradeRules { .. } => vec![],
+            Command::CreateStudent { .. }
+            | Command::UpgradeRules { .. }
+            | Command::OpenLine { .. }
+            | Command::CloseLine {}
+            | Command::AdvanceLine { .. } => vec![],
             Command::SetCapacity { section, .. } => vec![Section(section)],
             Command::SetAppointment { student, .. }
             | Command::RecordCompletion { student, .. }

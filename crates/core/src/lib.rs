@@ -5,6 +5,7 @@
 //! restores it, the tests replay it.
 
 pub mod command;
+pub mod line;
 pub mod meeting;
 mod objects;
 mod order;

@@ -69,6 +69,16 @@ pub enum Outcome {
         rows: u32,
         already_recorded: u32,
     },
+    /// `open_line`: the window's id (its LSN), which passes name.
+    LineOpened {
+        window: u64,
+    },
+    LineClosed,
+    /// `advance_line`: the line's tickets and admitted places after it.
+    LineMoved {
+        tickets: u64,
+        admitted: u64,
+    },
 
     // Refusals, in the order the rules check them.
     NoSuchSection {
@@ -154,6 +164,8 @@ pub enum Outcome {
         row: u32,
         refusal: Box<Outcome>,
     },
+    /// No registration window is open (or not the one named).
+    NoLine,
 }
 
 impl Outcome {
@@ -184,11 +196,11 @@ impl OutcomeKind {
         use OutcomeKind::*;
         match self {
             Created | CapacitySet | AppointmentSet | Enrolled | Waitlisted | Dropped | Swapped | Balance
-            | CompletionRecorded | Permission | RulesUpgraded | Imported => false,
+            | CompletionRecorded | Permission | RulesUpgraded | Imported | LineOpened | LineClosed | LineMoved => false,
             NoSuchSection | NoSuchStudent | AlreadyExists | NeedsLinked | BadPermission | NotOpen | Hold
             | AlreadyEnrolled | AlreadyWaitlisted | NotEnrolled | DuplicateCourse | MissingPrerequisite
             | TimeConflict | UnitLimit | Full | Reserved | BelowEnrolled | BelowReserved | CannotLink
-            | InsufficientFunds | BalanceLimit | AlreadyUpgraded | ImportRefused => true,
+            | InsufficientFunds | BalanceLimit | AlreadyUpgraded | ImportRefused | NoLine => true,
         }
     }
 
@@ -198,6 +210,9 @@ impl OutcomeKind {
         match self {
             OutcomeKind::DuplicateCourse => RulesVersion::V2,
             OutcomeKind::Imported | OutcomeKind::ImportRefused => RulesVersion::V3,
+            OutcomeKind::LineOpened | OutcomeKind::LineClosed | OutcomeKind::LineMoved | OutcomeKind::NoLine => {
+                RulesVersion::V3
+            }
             _ => RulesVersion::V1,
         }
     }

@@ -27,7 +27,10 @@ impl RulesVersion {
     /// No two sections of one course: a student holds or waits for one section of a
     /// course at a time (Banner's duplicate-course check).
     pub const V2: RulesVersion = RulesVersion(2);
-    /// The registrar's `import`: many rows created at once, all or nothing.
+    /// The registrar's `import` (many rows created at once, all or nothing) and the
+    /// waiting room (a registration window, during which a student's write needs an
+    /// admission, `line.rs`). Neither decides anything of the rules before it; their
+    /// commands are new to the log.
     pub const V3: RulesVersion = RulesVersion(3);
     /// The newest version this build decides under: where a new log starts.
     pub const LATEST: RulesVersion = RulesVersion::V3;
@@ -48,7 +51,9 @@ impl RulesVersion {
         (
             RulesVersion::V3,
             "the import command: a file's sections, students or completions created in one entry, all of \
-             them or, at the first refused row, none (import_refused)",
+             them or, at the first refused row, none (import_refused); and the waiting room: open_line, \
+             close_line and advance_line in the log; while a registration window is open, a student's write \
+             needs an admission pass",
         ),
     ];
 

@@ -294,13 +294,17 @@ pub struct TokenAnswer {
     pub token: String,
 }
 
-/// An `application/problem+json` body (RFC 9457) with murphy's `code` extension.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An `application/problem+json` body (RFC 9457) with murphy's `code` extension, and
+/// `line` for the problem `in_line` (a write without an admission, while a registration
+/// window is open).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProblemBody {
     pub status: u16,
     pub title: String,
     pub code: String,
     pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<LineAnswer>,
 }
 
 /// `GET /api/v1/me`: whom a token speaks for, so a client never asks for a student id
@@ -333,3 +337,98 @@ pub struct ClusterView {
     /// The newest rules version this node's binary knows.
     pub rules_version_max: RulesVersion,
 }
+
+/// Where a student stands in the waiting room (`line.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineState {
+    /// No registration window is open: writes need no pass.
+    Closed,
+    /// A window is open and the student holds no place (never joined, or the place
+    /// lapsed, or the admission expired after idling): `POST /api/v1/line` joins.
+    Out,
+    /// Joined before the opening: the order of the pre-queue is drawn at `opens_at`.
+    PreQueue,
+    Waiting,
+    /// Writes with the pass are served.
+    Admitted,
+}
+
+/// When admission should come, in seconds from now: a range, not a promise.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EtaRange {
+    pub min_s: u64,
+    pub max_s: u64,
+}
+
+/// `POST /api/v1/line` and `GET /api/v1/line`: a student's place in the waiting room,
+/// and the problem `in_line` a write without an admission pass gets (its `line`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineAnswer {
+    pub state: LineState,
+    /// The window (the LSN of the `open_line` that opened it), while one is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u64>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub opens_at: Option<OffsetDateTime>,
+    /// The signed pass: send it as the `Murphy-Pass` header with writes and polls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
+    /// The place in line (1 is first), from the opening on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<u64>,
+    /// Students still waiting ahead (those who left are not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ahead: Option<u64>,
+    /// Places up to this one are admitted: the number now being admitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admitted_through: Option<u64>,
+    /// Students admitted per second, lately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admit_rate_per_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<EtaRange>,
+    /// When to ask again, in seconds; a place not asked for in twice this lapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_poll_after_s: Option<u64>,
+    /// Admitted students active now, and how many may be at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_max: Option<u32>,
+}
+
+impl LineAnswer {
+    /// The answer while no window is open.
+    pub fn closed() -> LineAnswer {
+        LineAnswer {
+            state: LineState::Closed,
+            window: None,
+            opens_at: None,
+            pass: None,
+            place: None,
+            ahead: None,
+            admitted_through: None,
+            admit_rate_per_s: None,
+            eta: None,
+            next_poll_after_s: None,
+            active: None,
+            active_max: None,
+        }
+    }
+}
+
+/// `POST /api/v1/line`: whom to place. A student token places its own student and may
+/// send no body; the admin token names the student. Read from a JSON object only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct LineRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<String>,
+}
+
+crate::objects::objects_only!(LineRequest, r#"{"student": id}"#, &["student"]);

@@ -141,6 +141,12 @@ pub enum Command {
         #[arg(value_name = "DOLLARS", value_parser = money::parse_dollars)]
         cents: i64,
     },
+    /// Your place in the waiting room while a registration window is open (joining the
+    /// line if you hold no place): how many are ahead of you and about how long.
+    Line {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Live seat counts of a section, one line per change, until ctrl-c.
     Watch {
         #[command(flatten)]
@@ -195,6 +201,24 @@ pub enum AdminCommand {
         /// The course, e.g. COMSCI-31.
         course: String,
     },
+    /// Open a registration window (the waiting room): from now on a student's write
+    /// needs an admission; those who come before --at are drawn into an order then,
+    /// later ones queue in arrival order. Run again to change --active-max.
+    OpenLine {
+        #[command(flatten)]
+        common: Common,
+        /// When registration opens, RFC 3339 (2026-11-30T08:00:00Z); now if left out.
+        #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+        at: Option<time::OffsetDateTime>,
+        /// Admitted students active at once, at most.
+        #[arg(long, value_name = "STUDENTS")]
+        active_max: u32,
+    },
+    /// Close the registration window: writes need no place in line again.
+    CloseLine {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Finalize an upgrade of the rules: every command from now on is decided under
     /// the newest rules version this murphy knows (or --to). Run it once every node
     /// runs the new murphy; it is refused while one does not, and cannot be undone.
@@ -215,6 +239,7 @@ pub async fn run(command: Command) -> anyhow::Result<Status> {
         Command::Schedule { common } => reads::schedule(&Ctx::new(common)?).await,
         Command::Balance { common } => reads::balance(&Ctx::new(common)?).await,
         Command::Watch { common, id } => reads::watch(&Ctx::new(common)?, &id).await,
+        Command::Line { common } => writes::line(&Ctx::new(common)?).await,
         Command::Admin(command) => admin(command).await,
         write => {
             let (common, make) = write_command(write);
@@ -248,6 +273,15 @@ async fn admin(command: AdminCommand) -> anyhow::Result<Status> {
                 course,
             }),
         ),
+        AdminCommand::OpenLine { common, at, active_max } => (
+            common,
+            Admin::Apply(Cmd::OpenLine {
+                opens_at: at.unwrap_or_else(time::OffsetDateTime::now_utc),
+                active_max,
+                automatic: false,
+            }),
+        ),
+        AdminCommand::CloseLine { common } => (common, Admin::Apply(Cmd::CloseLine {})),
         AdminCommand::Upgrade { common, to } => (
             common,
             Admin::Apply(Cmd::UpgradeRules {
@@ -269,6 +303,12 @@ enum Admin {
     Token(String),
     Import(PathBuf),
     Apply(Cmd),
+}
+
+/// An instant as RFC 3339 gives it.
+fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{e}: give an instant such as 2026-11-30T08:00:00Z"))
 }
 
 /// The student commands that write: their options, and the command for a student.

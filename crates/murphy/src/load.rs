@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use murphy_bench::{Model, Options, Scenario, Shape};
+use murphy_bench::{Model, OnShed, Options, RoomShape, Scenario, Shape};
 
 use crate::cli::exit::{Status, failed, refused, usage};
 
@@ -80,6 +80,23 @@ pub struct BenchArgs {
     /// write given up ends its session; the student goes on in a new one.
     #[arg(long)]
     retries: Option<u32>,
+    /// How students answer a 503: `honour` its Retry-After (plus up to half again at
+    /// random) and throttle themselves as murphy's clients do, or `retry-at-once`.
+    #[arg(long, value_enum, default_value_t = OnShed::Honour)]
+    on_503: OnShed,
+    /// --scenario waiting-room: admitted students active at once, at most (the
+    /// window's limit); --connections bounds the requests in flight.
+    #[arg(long, default_value_t = 2000)]
+    active_max: u32,
+    /// --scenario waiting-room: the share of students who stop asking before they are
+    /// admitted, 0 to 1.
+    #[arg(long, default_value_t = 0.2)]
+    abandon: f64,
+    /// --scenario waiting-room: arrivals spread over this many seconds, centred on the
+    /// opening (--opens-after-ms after setup); --duration is how long after the
+    /// opening students keep waiting.
+    #[arg(long, default_value_t = 10.0)]
+    arrive_within_s: f64,
     /// Seed of the simulated users' choices: the same seed plays the same run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -120,6 +137,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<Status> {
     };
     print!("{}", murphy_bench::header(&options));
     std::io::stdout().flush()?;
+    if options.scenario == Scenario::WaitingRoom {
+        return waiting_room(options, json.as_deref()).await;
+    }
     let report = murphy_bench::run(options).await.map_err(|e| match e {
         murphy_bench::BenchError::Reused(said) => usage(said),
         e => e.into(),
@@ -138,6 +158,26 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<Status> {
         return Err(failed(format!(
             "{} requests were never answered (see above)",
             report.failures()
+        )));
+    }
+    Ok(Status::Done)
+}
+
+/// `murphy bench --scenario waiting-room`: the line's measures, and the JSON report.
+async fn waiting_room(options: Options, json: Option<&std::path::Path>) -> anyhow::Result<Status> {
+    let report = murphy_bench::waiting_room(options).await.map_err(|e| match e {
+        murphy_bench::BenchError::Reused(said) => usage(said),
+        e => e.into(),
+    })?;
+    print!("{}", murphy_bench::render_room(&report));
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if report.double_admissions > 0 || report.order_inversions > 0 {
+        return Err(failed(format!(
+            "{} double admissions and {} students admitted out of line order (see above)",
+            report.double_admissions, report.order_inversions
         )));
     }
     Ok(Status::Done)
@@ -189,6 +229,12 @@ fn options(args: &BenchArgs) -> anyhow::Result<Options> {
         },
         timeout: Duration::from_millis(args.timeout_ms),
         retries_max: args.retries,
+        on_shed: args.on_503,
+        room: RoomShape {
+            active_max: args.active_max.max(1),
+            abandon_share: args.abandon.clamp(0.0, 1.0),
+            arrive_within: Duration::from_secs_f64(args.arrive_within_s.clamp(0.0, 3600.0)),
+        },
         etag: args.etag,
         seed: args.seed,
         opens_after: Duration::from_millis(args.opens_after_ms),

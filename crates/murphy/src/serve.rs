@@ -95,9 +95,31 @@ struct LimitArgs {
     /// Commands committed together under one fsync.
     #[arg(long, env = "MURPHY_BATCH_COMMANDS_MAX", default_value_t = Limits::default().batch_commands_max)]
     batch_commands_max: usize,
-    /// Open connections at once.
+    /// Open connections at once; past it a new one is answered 503 and closed.
     #[arg(long, env = "MURPHY_CONNECTIONS_MAX", default_value_t = Limits::default().connections_max)]
     connections_max: usize,
+    /// Open connections from one address (behind a proxy, all clients share its address).
+    #[arg(long, env = "MURPHY_CONNECTIONS_PER_ADDRESS_MAX", default_value_t = Limits::default().connections_per_address_max)]
+    connections_per_address_max: usize,
+    /// Open connections of one student (tabs, live streams, programs).
+    #[arg(long, env = "MURPHY_CONNECTIONS_PER_STUDENT_MAX", default_value_t = Limits::default().connections_per_student_max)]
+    connections_per_student_max: usize,
+    /// Connections past a limit answered 503 per second; past it they wait in the
+    /// kernel's backlog.
+    #[arg(long, env = "MURPHY_TURN_AWAY_CONNECTIONS_PER_S_MAX", default_value_t = Limits::default().turn_away_connections_per_s_max)]
+    turn_away_connections_per_s_max: u32,
+    /// The wait in front of murphy (from a request's arrival on the machine) aimed for,
+    /// in milliseconds. While every request waits longer, writes that waited twice this
+    /// are shed with 503, reads eight times.
+    #[arg(long, env = "MURPHY_SOJOURN_TIME_TARGET_MS", default_value_t = Limits::default().sojourn_time_target.as_millis() as u64)]
+    sojourn_time_target_ms: u64,
+    /// The interval over which a standing queue is looked for, in milliseconds.
+    #[arg(long, env = "MURPHY_SHED_INTERVAL_MS", default_value_t = Limits::default().shed_interval.as_millis() as u64)]
+    shed_interval_ms: u64,
+    /// A request that waited this long in front of murphy is shed in any case, in
+    /// milliseconds.
+    #[arg(long, env = "MURPHY_SOJOURN_TIME_MAX_MS", default_value_t = Limits::default().sojourn_time_max.as_millis() as u64)]
+    sojourn_time_max_ms: u64,
     /// Longest a request may take, in milliseconds.
     #[arg(long, env = "MURPHY_REQUEST_TIME_MAX_MS", default_value_t = Limits::default().request_time_max.as_millis() as u64)]
     request_time_max_ms: u64,
@@ -127,6 +149,40 @@ struct LimitArgs {
     /// over), in milliseconds, before it answers 503 no_primary.
     #[arg(long, env = "MURPHY_PRIMARY_WAIT_TIME_MAX_MS", default_value_t = Limits::default().primary_wait_time_max.as_millis() as u64)]
     primary_wait_time_max_ms: u64,
+    /// The waiting room: an admitted student who has not written for this long joins
+    /// the line again, in seconds.
+    #[arg(long, env = "MURPHY_LINE_ADMITTED_IDLE_TIME_MAX_S", default_value_t = Limits::default().line_admitted_idle_time_max.as_secs())]
+    line_admitted_idle_time_max_s: u64,
+    /// The waiting room admits fewer students each second while the p90 of the wait in
+    /// front of murphy is over this, in milliseconds.
+    #[arg(long, env = "MURPHY_LINE_SOJOURN_P90_TIME_MAX_MS", default_value_t = Limits::default().line_sojourn_p90_time_max.as_millis() as u64)]
+    line_sojourn_p90_time_max_ms: u64,
+    /// The active-student limit of a window the server opens itself under lasting overload.
+    #[arg(long, env = "MURPHY_LINE_ACTIVE_STUDENTS_MAX", default_value_t = Limits::default().line_active_students_max)]
+    line_active_students_max: u32,
+    /// How long overload lasts before the server opens a window itself (and calm, before
+    /// it closes it), in seconds.
+    #[arg(long, env = "MURPHY_LINE_OVERLOAD_TIME_MIN_S", default_value_t = Limits::default().line_overload_time_min.as_secs())]
+    line_overload_time_min_s: u64,
+    /// The least a waiter is told to wait before asking again, in seconds.
+    #[arg(long, env = "MURPHY_LINE_POLL_TIME_MIN_S", default_value_t = Limits::default().line_poll_time_min.as_secs())]
+    line_poll_time_min_s: u64,
+    /// The most a waiter is told to wait before asking again, in seconds (a place not
+    /// asked for in twice the wait lapses).
+    #[arg(long, env = "MURPHY_LINE_POLL_TIME_MAX_S", default_value_t = Limits::default().line_poll_time_max.as_secs())]
+    line_poll_time_max_s: u64,
+    /// The share of one core the waiting room's polls may take.
+    #[arg(long, env = "MURPHY_LINE_POLLS_CPU_SHARE_MAX", default_value_t = Limits::default().line_polls_cpu_share_max)]
+    line_polls_cpu_share_max: f64,
+    /// The CPU one poll costs, in microseconds (measured: docs/BENCHMARKS.md).
+    #[arg(long, env = "MURPHY_LINE_POLL_CPU_TIME_US", default_value_t = Limits::default().line_poll_cpu_time.as_micros() as u64)]
+    line_poll_cpu_time_us: u64,
+    /// How long a waiting room pass is good for, in seconds.
+    #[arg(long, env = "MURPHY_LINE_PASS_TIME_MAX_S", default_value_t = Limits::default().line_pass_time_max.as_secs())]
+    line_pass_time_max_s: u64,
+    /// Places one registration window may hand out.
+    #[arg(long, env = "MURPHY_LINE_TICKETS_MAX", default_value_t = Limits::default().line_tickets_max)]
+    line_tickets_max: u64,
     /// Live streams open at once (each holds a connection: keep it under
     /// --connections-max).
     #[arg(long, env = "MURPHY_STREAMS_MAX", default_value_t = Limits::default().streams_max)]
@@ -182,12 +238,28 @@ impl ServeArgs {
                 queue_wait_time_max: Duration::from_millis(l.queue_wait_time_max_ms),
                 batch_commands_max: l.batch_commands_max.max(1),
                 connections_max: l.connections_max.max(1),
+                connections_per_address_max: l.connections_per_address_max.max(1),
+                connections_per_student_max: l.connections_per_student_max.max(1),
+                turn_away_connections_per_s_max: l.turn_away_connections_per_s_max.max(1),
+                sojourn_time_target: Duration::from_millis(l.sojourn_time_target_ms),
+                shed_interval: Duration::from_millis(l.shed_interval_ms.max(1)),
+                sojourn_time_max: Duration::from_millis(l.sojourn_time_max_ms),
                 request_time_max: Duration::from_millis(l.request_time_max_ms),
                 materializer_interval: Duration::from_millis(l.materializer_interval_ms),
                 materializer_lag_commands_max: l.materializer_lag_commands_max.max(1),
                 materializer_lag_time_max: Duration::from_millis(l.materializer_lag_time_max_ms.max(1)),
                 materializer_shutdown_time_max: Duration::from_millis(l.materializer_shutdown_time_max_ms),
                 session_idle_time_max: Duration::from_secs(l.session_idle_time_max_s.max(1)),
+                line_admitted_idle_time_max: Duration::from_secs(l.line_admitted_idle_time_max_s.max(1)),
+                line_sojourn_p90_time_max: Duration::from_millis(l.line_sojourn_p90_time_max_ms),
+                line_active_students_max: l.line_active_students_max.clamp(1, murphy_core::line::LINE_ACTIVE_MAX),
+                line_overload_time_min: Duration::from_secs(l.line_overload_time_min_s.max(1)),
+                line_poll_time_min: Duration::from_secs(l.line_poll_time_min_s.max(1)),
+                line_poll_time_max: Duration::from_secs(l.line_poll_time_max_s.max(l.line_poll_time_min_s).max(1)),
+                line_polls_cpu_share_max: l.line_polls_cpu_share_max.clamp(1e-4, 1.0),
+                line_poll_cpu_time: Duration::from_micros(l.line_poll_cpu_time_us),
+                line_pass_time_max: Duration::from_secs(l.line_pass_time_max_s.max(60)),
+                line_tickets_max: l.line_tickets_max.clamp(1, murphy_core::line::LINE_TICKETS_MAX),
                 sessions_per_owner_max: l.sessions_per_owner_max.max(1),
                 request_body_time_max: Duration::from_millis(l.request_body_time_max_ms.max(1)),
                 auth_failures_per_address_per_minute_max: l.auth_failures_per_address_per_minute_max.max(1),

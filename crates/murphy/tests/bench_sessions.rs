@@ -41,6 +41,9 @@ fn a_write_given_up_ends_its_session_instead_of_wedging_it() {
         "20",
         "--retries",
         "0",
+        // Clients that never throttle: every give-up is the server's 503.
+        "--on-503",
+        "retry-at-once",
         "--duration",
         "3",
         "--opens-after-ms",

@@ -50,6 +50,9 @@ fn bench(url: &str, dir: &Path, flags: &[&str]) -> Value {
         "50",
         "--retries",
         "0",
+        // Clients that never throttle: the server's own shedding is measured here.
+        "--on-503",
+        "retry-at-once",
         // The saturation run and the overload run share one server on purpose.
         "--reuse",
         "--json",

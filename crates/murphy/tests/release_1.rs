@@ -118,7 +118,7 @@ async fn this_build_serves_the_first_release_log_and_upgrades_it() {
         "{}",
         String::from_utf8_lossy(&upgraded.stderr)
     );
-    assert_eq!(rules(&server).await, RulesVersion::V2);
+    assert_eq!(rules(&server).await, RulesVersion::LATEST);
 
     // Version 2 refuses a third section of MATH-1; the two version 1 gave stay.
     assert_eq!(
@@ -171,12 +171,13 @@ async fn this_build_serves_the_first_release_log_and_upgrades_it() {
     assert_eq!(old.status.code(), Some(3), "refused to start");
     let stderr = String::from_utf8_lossy(&old.stderr);
     let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let latest = RulesVersion::LATEST;
     assert_eq!(
         said,
-        [
-            "error: the log is at rules version 2, but this murphy knows rules up to version 1: run a murphy \
-          that knows version 2 (an upgrade, once finalized, cannot be rolled back)"
-        ]
+        [format!(
+            "error: the log is at rules version {latest}, but this murphy knows rules up to version 1: run a \
+             murphy that knows version {latest} (an upgrade, once finalized, cannot be rolled back)"
+        )]
     );
 }
 

@@ -25,8 +25,32 @@ pub struct Limits {
     pub batch_commands_max: usize,
     /// Batches applied but not yet durable: how far the loop may run ahead of the disk.
     pub pipeline_batches_max: usize,
-    /// Open client connections; further ones wait in the kernel's accept queue.
+    /// Open client connections; past it a new one is answered `503` and closed (within
+    /// `turn_away_connections_per_s_max`; past that, it waits in the kernel's backlog).
     pub connections_max: usize,
+    /// Open connections from one address: one address holding connections exhausts
+    /// only this share. (Behind a proxy every client has the proxy's address.)
+    pub connections_per_address_max: usize,
+    /// Open connections of one student (counted once a request on it authenticates as
+    /// the student; a live stream holds one).
+    pub connections_per_student_max: usize,
+    /// Connections refused with an answer per second; past it, refused connections wait
+    /// in the kernel's backlog instead of costing CPU.
+    pub turn_away_connections_per_s_max: u32,
+    /// The wait in front of murphy (from a request's arrival on the machine to murphy
+    /// starting on it) the front door aims for. When every request of a
+    /// `shed_interval` waited longer, a queue stands: writes that waited over twice
+    /// this are shed, reads over eight times.
+    pub sojourn_time_target: Duration,
+    /// The interval over which the front door looks for a standing queue.
+    pub shed_interval: Duration,
+    /// A request that waited this long in front of murphy is shed in any case: its
+    /// client has likely given up.
+    pub sojourn_time_max: Duration,
+    /// The range the `Retry-After` of a shed request is drawn from, in whole seconds:
+    /// jitter, so clients refused together do not return together.
+    pub retry_after_time_min: Duration,
+    pub retry_after_time_max: Duration,
     /// A connection with no bytes in or out for this long is closed.
     pub connection_idle_time_max: Duration,
     /// Time a client may take to send a request's headers (a trickling client is cut off).
@@ -76,6 +100,30 @@ pub struct Limits {
     pub session_expired_time_max: Duration,
     /// Sessions kept, live and expired; past it, new sessions get `503`.
     pub sessions_max: usize,
+    /// The waiting room (`line`): an admitted student who has not written for this
+    /// long loses the admission and joins the line again.
+    pub line_admitted_idle_time_max: Duration,
+    /// The admission control loop keeps the p90 of the sojourn (the wait in front of
+    /// murphy) under this: over it, fewer students are admitted each second.
+    pub line_sojourn_p90_time_max: Duration,
+    /// The active-student limit of a window the server opens itself.
+    pub line_active_students_max: u32,
+    /// A standing queue lasting this long opens a window by itself (students already
+    /// writing go on; newcomers wait in line); calm this long, with nobody waiting,
+    /// closes it again.
+    pub line_overload_time_min: Duration,
+    /// The range of `next_poll_after`: never sooner than the min; never later than the
+    /// max, and later the longer the line, so polls stay within their CPU share.
+    pub line_poll_time_min: Duration,
+    pub line_poll_time_max: Duration,
+    /// The share of one core the line's polls may take, with each poll taken to cost
+    /// `line_poll_cpu_time` (measured: docs/BENCHMARKS.md).
+    pub line_polls_cpu_share_max: f64,
+    pub line_poll_cpu_time: Duration,
+    /// How long a pass is good for, however long its holder waits.
+    pub line_pass_time_max: Duration,
+    /// Tickets one window may hand out: the memory the line may take is bounded by it.
+    pub line_tickets_max: u64,
     /// Live sessions one student holds; a new one past it recycles that student's
     /// least recently used (the registrar has no such share).
     pub sessions_per_owner_max: usize,
@@ -121,6 +169,14 @@ impl Default for Limits {
             batch_commands_max: 1024,
             pipeline_batches_max: 64,
             connections_max: 4096,
+            connections_per_address_max: 2048,
+            connections_per_student_max: 16,
+            turn_away_connections_per_s_max: 1000,
+            sojourn_time_target: Duration::from_millis(5),
+            shed_interval: Duration::from_millis(100),
+            sojourn_time_max: Duration::from_millis(500),
+            retry_after_time_min: Duration::from_secs(1),
+            retry_after_time_max: Duration::from_secs(3),
             connection_idle_time_max: Duration::from_secs(60),
             header_read_time_max: Duration::from_secs(10),
             request_time_max: Duration::from_secs(10),
@@ -148,6 +204,16 @@ impl Default for Limits {
             auth_failure_addresses_max: 10_000,
             sign_in_time_max: Duration::from_secs(12 * 3600),
             session_requests_remembered_max: 16,
+            line_admitted_idle_time_max: Duration::from_secs(300),
+            line_sojourn_p90_time_max: Duration::from_millis(10),
+            line_active_students_max: 2000,
+            line_overload_time_min: Duration::from_secs(10),
+            line_poll_time_min: Duration::from_secs(2),
+            line_poll_time_max: Duration::from_secs(60),
+            line_polls_cpu_share_max: 0.05,
+            line_poll_cpu_time: Duration::from_micros(40),
+            line_pass_time_max: Duration::from_secs(12 * 3600),
+            line_tickets_max: 200_000,
             lease_time_max: Duration::from_secs(1),
             min_version_wait_time_max: Duration::from_secs(1),
             primary_wait_time_max: Duration::from_secs(2),

@@ -1,6 +1,7 @@
 //! murphy's server: the write pipeline (`pipeline`: the state-owning event loop, the
 //! group-committing appender, the materializer), the snapshots readers are served from
-//! (`snapshot`), the roles of a cluster's nodes (`cluster`), and the HTTP API v1 (`http`).
+//! (`snapshot`), the roles of a cluster's nodes (`cluster`), the waiting room (`line`),
+//! and the HTTP API v1 (`http`).
 //!
 //! `Server::open` recovers the state from the store and starts the pipeline (alone, on
 //! SQLite) or joins a cluster (on PostgreSQL); `Server::serve` answers HTTP until its
@@ -14,6 +15,7 @@ mod config;
 mod cookie;
 pub mod hello;
 mod http;
+mod line;
 mod live;
 mod lock;
 mod metrics;

@@ -68,6 +68,10 @@ codes! {
     Behind => "behind",
     RulesNotFinalized => "rules_not_finalized",
     UpgradeRefused => "upgrade_refused",
+    InLine => "in_line",
+    BadPass => "bad_pass",
+    PassExpired => "pass_expired",
+    LineFull => "line_full",
     Internal => "internal",
 }
 
@@ -78,6 +82,8 @@ pub(crate) struct Problem {
     /// What happened and what to do about it.
     pub detail: String,
     pub retry_after_seconds: Option<u64>,
+    /// A member added to the body (RFC 9457 extensions), such as `line` for `in_line`.
+    pub extension: Option<(&'static str, serde_json::Value)>,
 }
 
 impl Problem {
@@ -87,6 +93,7 @@ impl Problem {
             code,
             detail: detail.into(),
             retry_after_seconds: None,
+            extension: None,
         }
     }
 
@@ -120,16 +127,26 @@ impl Problem {
     }
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = json!({
+impl Problem {
+    /// The `application/problem+json` body: the one place its shape is written.
+    pub fn body(&self) -> String {
+        let mut body = json!({
             "type": "about:blank",
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
             "code": self.code.as_str(),
             "detail": self.detail,
         });
-        let mut response = (self.status, body.to_string()).into_response();
+        if let Some((name, value)) = &self.extension {
+            body[*name] = value.clone();
+        }
+        body.to_string()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body()).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

@@ -15,7 +15,7 @@ use crate::cluster::{self, Node};
 use crate::config::{Config, Database};
 use crate::lock::DataDirLock;
 use crate::snapshot::Publisher;
-use crate::{ServerError, http, metrics, pipeline};
+use crate::{ServerError, http, line, metrics, pipeline};
 
 pub struct Server {
     /// Held until the server has stopped: no other server opens this data directory.
@@ -162,12 +162,18 @@ impl Server {
             .timeout(config.limits.request_time_max)
             .build()
             .expect("an HTTP client without TLS builds");
+        let door = Arc::new(http::Door::new(&config.limits, metrics.clone()));
+        let admin_token_hash = auth::hash_token(&admin_token);
+        let key = line::PassKey::derive(&admin_token_hash);
+        let room = Arc::new(line::Room::new(key, config.limits.clone(), metrics.clone()));
         let app = Arc::new(http::App {
+            door,
+            room,
             stopping: stopping_rx,
             node,
             forwarder,
             store,
-            admin_token_hash: auth::hash_token(&admin_token),
+            admin_token_hash,
             signer: crate::cookie::Signer::from_admin_token(&admin_token),
             oidc,
             auth_failures: http::failures::AuthFailures::new(
@@ -253,19 +259,9 @@ impl Server {
             stopping,
             ..
         } = self;
-        let limits = &app.limits;
-        let header_read_time_max = limits.header_read_time_max;
         let address = listener
             .local_addr()
             .map_err(io_error("reading the listening address"))?;
-        let listener = http::listener::LimitedListener::new(
-            listener,
-            limits.connections_max,
-            limits.connection_idle_time_max,
-            app.metrics.connections_turned_away.clone(),
-        );
-        let router = http::router(app.clone());
-        drop(app);
         let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
         let ending = match mode {
             Mode::Alone(thread) => Ending::Alone(tokio::task::spawn_blocking(move || {
@@ -291,11 +287,47 @@ impl Server {
             // Live event streams never end by themselves: tell them to.
             let _ = stopping.send(true);
         };
-        http::serve(listener, router, header_read_time_max, stop).await;
+        tokio::spawn(tick_line(app.clone()));
+        // Every handle on the pipeline goes with `app` when serving ends (the line's
+        // ticks end when told to stop): the loop drains.
+        http::serve(listener, app, stop).await;
         let ended = ending.wait().await;
         // Only now may another server open the directory: the store is closed.
         drop(lock);
         ended
+    }
+}
+
+/// The waiting room's second, on the primary, until the server stops: what the room
+/// decides goes to the log as the registrar's commands. On a secondary the room keeps
+/// nothing (the primary keeps the line).
+async fn tick_line(app: Arc<http::App>) {
+    let mut stopping = app.stopping.clone();
+    let mut ticks = tokio::time::interval(line::TICK_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let Some(writer) = app.node.writer() else {
+            app.room.forget();
+            continue;
+        };
+        let snapshot = app.node.snapshot();
+        let reading = app.door.reading(http::now_ns());
+        let may_open = snapshot.state.rules() >= murphy_core::CommandKind::OpenLine.since();
+        let commands = app
+            .room
+            .tick(snapshot.state.line(), may_open, line::Clock::now(), reading);
+        for command in commands {
+            let answer = writer
+                .submit(Principal::Admin.owner().into(), None, vec![command])
+                .await;
+            if !matches!(answer, Ok(pipeline::Answer::Results(_))) {
+                tracing::debug!("the waiting room's command was not applied ({answer:?}); the next second retries");
+            }
+        }
     }
 }
 

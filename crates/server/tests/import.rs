@@ -123,7 +123,9 @@ async fn the_import_has_its_limits() {
     assert!(matches!(refused, Error::Problem { status: 413, .. }), "{refused:?}");
 
     // Past the registrar's own limit: 413, nothing applied.
-    let big: Vec<Command> = (0..IMPORT_ROWS_MAX).map(|i| create_section(&format!("BIG-{i}"), 1, 0)).collect();
+    let big: Vec<Command> = (0..IMPORT_ROWS_MAX)
+        .map(|i| create_section(&format!("BIG-{i}"), 1, 0))
+        .collect();
     let refused = server
         .admin
         .commands(vec![Command::Import { rows: big }])

@@ -16,6 +16,8 @@ async fn a_full_queue_answers_503_with_retry_after_and_applies_nothing() {
     let limits = Limits {
         queue_requests_max: 1,
         batch_commands_max: 1,
+        // The burst opens a connection per request, all the student's: not about shares.
+        connections_per_student_max: BURST_REQUESTS,
         ..Limits::default()
     };
     let server = TestServer::start_with(limits).await;

@@ -11,6 +11,7 @@
 mod backend;
 mod codec;
 mod error;
+mod line_meta;
 mod postgres;
 mod recover;
 mod roles;

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::line::{LINE_ACTIVE_MAX, LINE_SEED_MAX, LINE_TICKETS_MAX};
 
 impl Command {
     /// Checks the shape of a command; the error says what is wrong and what would pass.
@@ -102,6 +103,38 @@ impl Command {
             Command::Deposit { student, amount_cents } | Command::Withdraw { student, amount_cents } => {
                 check_id("student", student)?;
                 check_amount(*amount_cents)
+            }
+            Command::OpenLine {
+                active_max, opens_at, ..
+            } => {
+                if *active_max == 0 || *active_max > LINE_ACTIVE_MAX {
+                    return Err(format!("active_max must be between 1 and {LINE_ACTIVE_MAX}"));
+                }
+                if !(1970..2200).contains(&opens_at.year()) {
+                    return Err("opens_at must be an instant between 1970 and 2199".into());
+                }
+                Ok(())
+            }
+            Command::CloseLine {} => Ok(()),
+            Command::AdvanceLine {
+                tickets,
+                seed,
+                admitted,
+                ..
+            } => {
+                if tickets.is_none() && seed.is_none() && admitted.is_none() {
+                    return Err("advance_line moves something: tickets, seed or admitted".into());
+                }
+                if [tickets, admitted]
+                    .iter()
+                    .any(|n| n.is_some_and(|n| n > LINE_TICKETS_MAX))
+                {
+                    return Err(format!("a window has at most {LINE_TICKETS_MAX} tickets"));
+                }
+                if seed.is_some_and(|seed| seed > LINE_SEED_MAX) {
+                    return Err(format!("a seed is at most {LINE_SEED_MAX}"));
+                }
+                Ok(())
             }
             Command::Transfer { from, to, amount_cents } => {
                 check_id("from", from)?;

@@ -26,7 +26,7 @@ impl State {
             self.check_mirrored(student)?;
             self.check_waits(student)?;
         }
-        Ok(())
+        self.line.as_ref().map_or(Ok(()), |window| window.check())
     }
 
     /// What section `id` keeps by itself, if it exists: no more students than seats,

@@ -23,6 +23,7 @@ use imbl::{OrdMap, OrdSet};
 use time::OffsetDateTime;
 
 use crate::command::{Command, CourseId, SectionId, StudentId};
+use crate::line::{self, Window};
 use crate::meeting::Meeting;
 use crate::outcome::{Applied, Effects, LogEntry, Outcome};
 use crate::permission::Permission;
@@ -126,6 +127,8 @@ pub struct State {
     /// Derived from the sections (rebuilt by `restore`): every reservation in force by
     /// its instant, soonest first, so each command finds the due ones in O(log n).
     releases: OrdSet<(OffsetDateTime, Arc<str>)>,
+    /// The registration window and its line's counters, while one is open.
+    line: Option<Window>,
     lsn: u64,
     catalog_version: u64,
     /// The rules the next command is decided under: the cluster's version.
@@ -142,6 +145,7 @@ impl PartialEq for State {
             && self.sections == other.sections
             && self.students == other.students
             && self.releases == other.releases
+            && self.line == other.line
     }
 }
 
@@ -207,6 +211,21 @@ impl State {
 
     pub fn student_count(&self) -> usize {
         self.students.len()
+    }
+
+    /// The open registration window and its line, if any.
+    pub fn line(&self) -> Option<&Window> {
+        self.line.as_ref()
+    }
+
+    /// The state with `line` as its window: for a store restoring the line it kept
+    /// (`restore` rebuilds the rest).
+    pub fn with_line(mut self, line: Option<Window>) -> Result<State, String> {
+        if let Some(window) = &line {
+            window.check()?;
+        }
+        self.line = line;
+        Ok(self)
     }
 
     /// The soonest instant at which reserved seats open, if any are held.
@@ -314,6 +333,18 @@ impl State {
             Command::Transfer { from, to, amount_cents } => self.transfer(from, to, *amount_cents, fx),
             Command::UpgradeRules { rules } => self.upgrade_rules(*rules),
             Command::Import { rows } => self.import(at, rows, fx),
+            Command::OpenLine {
+                opens_at,
+                active_max,
+                automatic,
+            } => line::open(&mut self.line, self.lsn, *opens_at, *active_max, *automatic),
+            Command::CloseLine {} => line::close(&mut self.line),
+            Command::AdvanceLine {
+                window,
+                tickets,
+                seed,
+                admitted,
+            } => line::advance(&mut self.line, *window, *tickets, *seed, *admitted),
         }
     }
 

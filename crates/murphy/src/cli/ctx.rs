@@ -80,7 +80,7 @@ impl Ctx {
     /// A client error as a sentence with what to do, the error itself kept as its
     /// cause (so `exit::status_of` still tells a refusal from a failure).
     pub fn explain(&self, e: murphy_client::Error) -> anyhow::Error {
-        use murphy_client::Error::{Problem, Transport, Unexpected};
+        use murphy_client::Error::{Problem, Throttled, Transport, Unexpected};
         let url = &self.common.url;
         let sentence = match &e {
             Transport(t) if is_dns_failure(t) => {
@@ -102,6 +102,10 @@ impl Ctx {
             Unexpected { status, .. } => format!(
                 "murphy at {url} answered {status} with something this murphy cannot read: \
                  is --url a murphy of the same version?"
+            ),
+            Throttled => format!(
+                "murphy at {url} is overloaded and refused most requests lately, so this one was not sent; \
+                 nothing was applied: try again in a little while"
             ),
         };
         anyhow::Error::new(e).context(sentence)

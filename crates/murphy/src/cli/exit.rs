@@ -162,6 +162,7 @@ mod tests {
             code: "no_such_section".into(),
             detail: "there is no section X".into(),
             retry_after_seconds: None,
+            line: None,
         };
         assert_eq!(status_of(&anyhow::Error::new(problem)), Status::Refused);
     }

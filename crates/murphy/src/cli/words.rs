@@ -4,6 +4,7 @@
 //! context (which section, which amount, whether the waitlist was asked for, which
 //! linked section went with it).
 
+use murphy_core::wire::{LineAnswer, LineState};
 use murphy_core::{Command, LinkProblem, Outcome};
 
 /// What `command` got, as a sentence.
@@ -124,6 +125,25 @@ pub fn sentence(command: &Command, outcome: &Outcome) -> String {
                 sentence(row_command, refusal)
             )
         }
+        Outcome::LineOpened { window } => line_opened_sentence(command, *window),
+        Outcome::LineClosed => "the registration window is closed: writes need no place in line".into(),
+        Outcome::LineMoved { tickets, admitted } => {
+            format!("the line moved: {tickets} tickets reserved, places up to {admitted} admitted")
+        }
+        Outcome::NoLine => "no registration window is open".into(),
+    }
+}
+
+fn line_opened_sentence(command: &Command, window: u64) -> String {
+    match command {
+        Command::OpenLine {
+            opens_at, active_max, ..
+        } => format!(
+            "registration window {window} is open: students join the line now, drawn into an order at {}, \
+             and at most {active_max} are admitted at once",
+            instant(*opens_at)
+        ),
+        _ => format!("registration window {window} is open"),
     }
 }
 
@@ -319,6 +339,78 @@ pub fn ordinal(n: u32) -> String {
         _ => "th",
     };
     format!("{n}{suffix}")
+}
+
+/// Where a student stands in the waiting room, as a sentence: "you are 4,213th in line
+/// (4,104 still ahead of you); about 3 to 5 minutes".
+pub fn line_sentence(line: &LineAnswer) -> String {
+    match line.state {
+        LineState::Closed => "no registration window is open: writes go through without waiting in line".into(),
+        LineState::Out => "a registration window is open and you hold no place in line: `murphy line` joins it".into(),
+        LineState::Admitted => "you are admitted: your writes go through now".into(),
+        LineState::PreQueue => format!(
+            "you are in line; registration opens at {}, when the order of everyone who came before is drawn",
+            line.opens_at.map(instant).unwrap_or_else(|| "its opening".into())
+        ),
+        LineState::Waiting => {
+            let place = line
+                .place
+                .map_or_else(|| "in line".into(), |p| format!("{} in line", ordinal_grouped(p)));
+            let ahead = match line.ahead {
+                Some(0) => " (next)".into(),
+                Some(n) => format!(" ({} still ahead of you)", grouped(n)),
+                None => String::new(),
+            };
+            let eta = line
+                .eta
+                .map(|e| format!("; {}", eta_words(e.min_s, e.max_s)))
+                .unwrap_or_default();
+            format!("you are {place}{ahead}{eta}")
+        }
+    }
+}
+
+/// "about 3 to 5 minutes", "about 40 to 60 seconds", "less than a minute".
+fn eta_words(min_s: u64, max_s: u64) -> String {
+    match (min_s, max_s) {
+        (_, 0..=30) => "any moment now".into(),
+        (_, 31..=90) => format!("about {min_s} to {max_s} seconds"),
+        _ => {
+            let (low, high) = (min_s / 60, max_s.div_ceil(60));
+            if low == 0 {
+                format!("up to {high} minutes")
+            } else if low == high {
+                format!("about {low} minutes")
+            } else {
+                format!("about {low} to {high} minutes")
+            }
+        }
+    }
+}
+
+/// 4213 as "4,213".
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// 4213 as "4,213th".
+fn ordinal_grouped(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{}{suffix}", grouped(n))
 }
 
 fn instant(at: time::OffsetDateTime) -> String {

@@ -7,18 +7,20 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use murphy_client::Session;
+use murphy_core::wire::LineState;
 use murphy_core::{Command as Cmd, Outcome};
 use serde_json::json;
 
 use super::ctx::Ctx;
 use super::exit::{Status, refused, usage};
 use super::import as csv;
-use super::words::sentence;
+use super::words::{line_sentence, sentence};
 
 /// Sends commands in a fresh session and prints each outcome; any refusal among them
 /// makes the status `Refused`.
 pub async fn apply(ctx: &Ctx, commands: Vec<Cmd>) -> anyhow::Result<Status> {
-    let mut session = Session::new(ctx.client().clone());
+    // While a registration window holds the student in line, say where they stand.
+    let mut session = Session::new(ctx.client().clone()).on_line(Box::new(|line| eprintln!("{}", line_sentence(line))));
     let answer = session.send(commands.clone()).await.map_err(|e| ctx.explain(e))?;
     let mut refusals = false;
     let mut results = Vec::new();
@@ -35,6 +37,22 @@ pub async fn apply(ctx: &Ctx, commands: Vec<Cmd>) -> anyhow::Result<Status> {
         println!("{}", json!({ "results": results }));
     }
     Ok(if refusals { Status::Refused } else { Status::Done })
+}
+
+/// `murphy line`: the student's place in the waiting room, joining it if a window is
+/// open and the student holds none.
+pub async fn line(ctx: &Ctx) -> anyhow::Result<Status> {
+    let client = ctx.client();
+    let mut answer = client.line().await.map_err(|e| ctx.explain(e))?;
+    if answer.state == LineState::Out {
+        answer = client.join_line(None).await.map_err(|e| ctx.explain(e))?;
+    }
+    if ctx.json() {
+        println!("{}", serde_json::to_string(&answer)?);
+    } else {
+        println!("{}", line_sentence(&answer));
+    }
+    Ok(Status::Done)
 }
 
 pub async fn token(ctx: &Ctx, student: &str) -> anyhow::Result<Status> {

@@ -366,8 +366,9 @@ async fn a_paused_primary_is_fenced_out_and_steps_down() {
         }
         Err(e) => {
             // Not a timeout that leaves the client guessing: this node is no longer
-            // the primary, and nothing was applied here.
-            assert_eq!(e.code(), Some("not_primary"), "{e}");
+            // the primary, or its front door shed the request that waited out the
+            // pause in the kernel before murphy read it; either way nothing was applied.
+            assert!(matches!(e.code(), Some("not_primary" | "overloaded")), "{e}");
             assert_eq!(sevens, 0, "a refused write is not in the log: {e}");
         }
     }

@@ -92,9 +92,13 @@ async fn a_rolling_upgrade_under_load_then_finalized() {
         "{}",
         String::from_utf8_lossy(&finalize.stderr)
     );
+    let latest = RulesVersion::LATEST;
     assert_eq!(
         String::from_utf8_lossy(&finalize.stdout).trim(),
-        "the rules are upgraded from version 1 to version 2: every command from now on is decided under version 2"
+        format!(
+            "the rules are upgraded from version 1 to version {latest}: every command from now on is decided \
+             under version {latest}"
+        )
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -119,7 +123,7 @@ async fn a_rolling_upgrade_under_load_then_finalized() {
     );
     check_log(&cluster.admin(any)).await;
     for node in &cluster.nodes {
-        assert_eq!(view(&node.url).await.unwrap().rules, RulesVersion::V2);
+        assert_eq!(view(&node.url).await.unwrap().rules, RulesVersion::LATEST);
     }
     assert_an_old_node_cannot_start(&cluster);
 }
@@ -174,7 +178,7 @@ async fn probe(urls: Vec<String>, stop: Arc<AtomicBool>) -> Duration {
     answered.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
 }
 
-/// The log's story: version 1 up to the one upgrade entry, version 2 after it; a probe
+/// The log's story: version 1 up to the one upgrade entry, the latest after it; a probe
 /// holding both sections of UPG-1 before, `duplicate_course` only after.
 async fn check_log(admin: &Client) {
     let log = admin.full_log().await.unwrap();
@@ -190,7 +194,7 @@ async fn check_log(admin: &Client) {
             RulesVersion::V1,
             &Outcome::RulesUpgraded {
                 from: RulesVersion::V1,
-                to: RulesVersion::V2
+                to: RulesVersion::LATEST
             }
         )
     );
@@ -198,7 +202,7 @@ async fn check_log(admin: &Client) {
         let expected = if e.lsn <= at.lsn {
             RulesVersion::V1
         } else {
-            RulesVersion::V2
+            RulesVersion::LATEST
         };
         assert_eq!(e.rules, expected, "lsn {} decided under the wrong rules", e.lsn);
     }
@@ -236,12 +240,13 @@ fn assert_an_old_node_cannot_start(cluster: &Cluster) {
     assert!(!old.status.success(), "an old node started on an upgraded log");
     let stderr = String::from_utf8_lossy(&old.stderr);
     let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    let latest = RulesVersion::LATEST;
     assert_eq!(
         said,
-        [
-            "error: the log is at rules version 2, but this murphy knows rules up to version 1: run a murphy \
-          that knows version 2 (an upgrade, once finalized, cannot be rolled back)"
-        ],
+        [format!(
+            "error: the log is at rules version {latest}, but this murphy knows rules up to version 1: run a \
+             murphy that knows version {latest} (an upgrade, once finalized, cannot be rolled back)"
+        )],
         "{stderr}"
     );
 }

@@ -100,6 +100,11 @@ impl Node {
         }
     }
 
+    /// Whether this node applies writes now. Never waits, clones nothing.
+    pub(crate) fn is_primary(&self) -> bool {
+        matches!(&**self.role.load(), Role::Primary { .. })
+    }
+
     pub(crate) fn url(&self) -> Option<String> {
         (*self.url.load_full()).clone()
     }

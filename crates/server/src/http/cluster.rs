@@ -1,6 +1,6 @@
-//! The HTTP side of a cluster. On a secondary, a write (every `POST`) and a read with a
-//! token this node does not know yet (minted on the primary a moment ago) are passed on
-//! to the primary, and its answer passed back as if the client had asked it: clients
+//! The HTTP side of a cluster. On a secondary, a write (every `POST`), the waiting
+//! room's calls and a read with a token this node does not know yet (minted on the
+//! primary a moment ago) are passed on to the primary, and its answer passed back as if the client had asked it: clients
 //! may talk to any node, and sessions stay exactly-once, because the primary alone
 //! decides them. On every node, a read that asks for a minimum version
 //! (`Murphy-Min-Version: N`, say the LSN of the client's own last write) waits, briefly,
@@ -46,10 +46,13 @@ pub(crate) async fn route(State(app): State<Arc<App>>, request: Request, next: N
     next.run(request).await
 }
 
-/// Whether a secondary passes `request` on: every write, and an API read whose token
-/// this node does not know (yet).
+/// Whether a secondary passes `request` on: every write, the waiting room (the primary
+/// keeps the line), and an API read whose token this node does not know (yet).
 fn passes_on(app: &App, request: &Request) -> bool {
     let path = request.uri().path();
+    if path == "/api/v1/line" {
+        return true;
+    }
     // A stream ticket opens a stream on the node that gave it: it stays here.
     if request.method() == Method::POST {
         return path != "/api/v1/events/ticket";

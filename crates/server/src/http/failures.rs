@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// Addresses listed by name in `/metrics`, those with the most failures first.
 const ADDRESSES_REPORTED_MAX: usize = 32;
 
-/// The address of a request, put in its extensions by the accept loop.
+/// The address of a request, put in its extensions by the front door.
 #[derive(Clone, Copy, Debug)]
 pub struct PeerAddr(pub std::net::SocketAddr);
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::App;
+use super::line::Admitted;
 use crate::auth::{Principal, hash_token, new_token};
 use crate::catalog::{self, Ask, Encoding};
 use crate::pipeline::{self, Answer, Refusal, RefusalKind, RulesRefusal, SubmitError, TokenRefusal};
@@ -280,37 +281,31 @@ pub(crate) async fn create_token(
     }
 }
 
-/// The write pipeline, for a write it has room for. Its extraction sheds the write with
-/// `503` at once, before its body is read or its token checked, while writes wait in the
-/// queue longer than `queue_wait_time_max`; on a node that is not the primary (a write
-/// that arrived as the role changed: others are passed on before) it is `503`.
+/// The write pipeline, on the primary. The front door has already shed the write if
+/// the pipeline had no room for it in time (`http::door`); on a node that is not the
+/// primary (a write that arrived as the role changed: others are passed on before) it
+/// is `503`.
 pub(crate) struct Writer(pipeline::Handle);
 
 impl axum::extract::FromRequestParts<Arc<App>> for Writer {
     type Rejection = Problem;
 
     async fn from_request_parts(_: &mut axum::http::request::Parts, app: &Arc<App>) -> Result<Self, Problem> {
-        let Some(writer) = app.node.writer() else {
-            return Err(Problem::unavailable(
+        match app.node.writer() {
+            Some(writer) => Ok(Writer(writer)),
+            None => Err(Problem::unavailable(
                 Code::NotPrimary,
                 "this node is not the primary right now; nothing of this request was applied. Retry shortly: \
                  any node passes writes to the primary",
-            ));
-        };
-        if writer.overloaded() {
-            app.metrics
-                .requests_shed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Err(submit_problem(SubmitError::Overloaded));
+            )),
         }
-        Ok(Writer(writer))
     }
 }
 
 pub(crate) async fn commands(
     State(app): State<Arc<App>>,
     Writer(writer): Writer,
-    principal: Principal,
+    Admitted(principal): Admitted,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let request: CommandsRequest = parse_body(

@@ -1,8 +1,11 @@
-//! A TCP listener with a bound on open connections and on their idle time. Past the
-//! bound a new connection is still accepted, answered `503` with `Retry-After` and
-//! closed, at once: a client is never left waiting in the kernel's backlog without an
-//! answer. A connection that neither sends nor receives for the idle limit is closed, so
-//! silent or vanished clients cannot hold permits forever.
+//! A TCP listener with a bound on open connections and on their idle time. Which
+//! connections are taken is the front door's to decide (`door`): past the cap or an
+//! address's share a new connection is still accepted, answered `503` with
+//! `Retry-After` and closed, at once, within a budget of such answers per second; past
+//! the budget, connections wait in the kernel's backlog. A connection that neither sends nor receives for the idle limit is closed, so
+//! silent or vanished clients cannot hold permits forever. Every read of a connection
+//! notes when the kernel received its bytes (`door::sojourn`), so a request's wait is
+//! counted from its arrival, not from when murphy got round to it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,21 +14,22 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
+
+use super::door::sojourn::{self, Arrivals};
+use super::door::{Door, Slot};
+use crate::metrics::Shed;
 
 pub(crate) struct LimitedListener {
     inner: TcpListener,
-    permits: Arc<Semaphore>,
-    connections_max: usize,
+    /// Decides which connections are taken.
+    door: Arc<Door>,
     idle_time_max: Duration,
     /// Connections being turned away at once; past it, they are closed unanswered.
     turning_away: Arc<Semaphore>,
-    turned_away: Arc<AtomicU64>,
 }
 
 /// Connections answered `503` and closed at the same time, at most.
@@ -36,34 +40,32 @@ const TURNING_AWAY_CONNECTIONS_MAX: usize = 1024;
 const TURN_AWAY_TIME_MAX: Duration = Duration::from_millis(500);
 
 impl LimitedListener {
-    /// `turned_away` counts the connections answered `503` for being past the bound.
-    pub(crate) fn new(
-        inner: TcpListener,
-        connections_max: usize,
-        idle_time_max: Duration,
-        turned_away: Arc<AtomicU64>,
-    ) -> LimitedListener {
+    pub(crate) fn new(inner: TcpListener, door: Arc<Door>, idle_time_max: Duration) -> LimitedListener {
+        // Asked on the listener too, so the kernel stamps from the first connection on
+        // (accepted sockets inherit the option, and it is turned on a moment after the
+        // first socket asks).
+        sojourn::ask_for_timestamps(&inner);
         LimitedListener {
             inner,
-            permits: Arc::new(Semaphore::new(connections_max)),
-            connections_max,
+            door,
             idle_time_max,
             turning_away: Arc::new(Semaphore::new(TURNING_AWAY_CONNECTIONS_MAX)),
-            turned_away,
         }
     }
 
-    /// Answers a connection past the bound `503` and closes it, on a task of its own.
-    fn turn_away(&self, mut stream: TcpStream) {
+    /// Answers a refused connection `503` and closes it, on a task of its own; or closes
+    /// it unanswered when the door's budget for answers is spent.
+    fn turn_away(&self, mut stream: TcpStream, why: Shed) {
         let Ok(slot) = self.turning_away.clone().try_acquire_owned() else {
             return; // dropped: closed unanswered, at worst, under a flood of connects
         };
-        self.turned_away.fetch_add(1, Ordering::Relaxed);
-        let answer = busy_answer(self.connections_max);
+        let Some(answer) = self.door.turn_away(why) else {
+            return;
+        };
         tokio::spawn(async move {
             let _slot = slot;
             let _ = tokio::time::timeout(TURN_AWAY_TIME_MAX, async {
-                stream.write_all(answer.as_bytes()).await?;
+                stream.write_all(&answer).await?;
                 stream.shutdown().await?;
                 // Read what the client sent until it closes: closing with unread bytes
                 // would make the kernel reset the connection, and lose the answer.
@@ -76,25 +78,12 @@ impl LimitedListener {
     }
 }
 
-/// The `503` a connection past the bound gets: a problem, like every error of the API.
-fn busy_answer(connections_max: usize) -> String {
-    let body = format!(
-        "{{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\
-         \"code\":\"{code}\",\"detail\":\"the server has as many connections open as it \
-         may ({connections_max}); nothing was read or applied. Retry after a second\"}}",
-        code = crate::problem::Code::TooManyConnections.as_str()
-    );
-    format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-}
-
-/// A connection holding one permit until it closes.
+/// A connection holding its place (`Slot`) until it closes.
 pub(crate) struct LimitedStream {
     stream: TcpStream,
-    _permit: OwnedSemaphorePermit,
+    /// When the bytes it read arrived.
+    arrivals: Arc<Arrivals>,
+    slot: Arc<Slot>,
     idle_time_max: Duration,
     /// The last read or write that made progress.
     active_at: Instant,
@@ -105,6 +94,42 @@ pub(crate) struct LimitedStream {
 }
 
 impl LimitedStream {
+    /// When the bytes read from this connection arrived: its requests take their times.
+    pub(crate) fn arrivals(&self) -> Arc<Arrivals> {
+        self.arrivals.clone()
+    }
+
+    /// Its place among the connections: its student's share is counted there.
+    pub(crate) fn slot(&self) -> Arc<Slot> {
+        self.slot.clone()
+    }
+
+    /// Reads with `recvmsg`, noting when the kernel received the bytes read.
+    fn read_stamped(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if let Err(e) = std::task::ready!(self.stream.poll_read_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            // SAFETY: recvmsg writes only into the unfilled part; what it wrote is
+            // marked initialized below, nothing else.
+            let unfilled = unsafe { buf.unfilled_mut() };
+            let stream = &self.stream;
+            match stream.try_io(Interest::READABLE, || sojourn::recv_stamped(stream, unfilled)) {
+                Ok((read, stamped)) => {
+                    // SAFETY: the kernel initialized `read` bytes of the unfilled part.
+                    unsafe { buf.assume_init(read) };
+                    buf.advance(read);
+                    if read > 0 {
+                        self.arrivals.read(stamped.unwrap_or_else(sojourn::now_ns));
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
     /// Counts progress as activity; while pending, checks the idle deadline.
     fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {
@@ -139,18 +164,25 @@ impl axum::serve::Listener for LimitedListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
+            // Past the cap and the budget for refusals, connections wait in the backlog.
+            self.door.room().await;
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
-                    let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-                        self.turn_away(stream);
-                        continue;
+                    let slot = match self.door.connection(addr.ip()) {
+                        Ok(slot) => slot,
+                        Err(why) => {
+                            self.turn_away(stream, why);
+                            continue;
+                        }
                     };
                     // Answers are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
+                    sojourn::ask_for_timestamps(&stream);
                     let idle = Box::pin(tokio::time::sleep(self.idle_time_max));
                     let io = LimitedStream {
                         stream,
-                        _permit: permit,
+                        arrivals: Arc::default(),
+                        slot: Arc::new(slot),
                         idle_time_max: self.idle_time_max,
                         active_at: Instant::now(),
                         idle,
@@ -173,7 +205,7 @@ impl axum::serve::Listener for LimitedListener {
 
 impl AsyncRead for LimitedStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let poll = self.read_stamped(cx, buf);
         self.watch(cx, poll)
     }
 }

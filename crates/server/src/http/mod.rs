@@ -2,13 +2,17 @@
 //! snapshot and never wait for the loop; writes go to the loop over its bounded queue.
 
 pub(crate) mod cluster;
+mod door;
 mod events;
 pub(crate) mod failures;
 mod handlers;
-pub(crate) mod listener;
+pub(crate) mod line;
+mod listener;
 mod signin;
 mod web;
 
+pub(crate) use door::Door;
+pub(crate) use door::sojourn::now_ns;
 pub(crate) use events::Streams;
 
 use std::sync::Arc;
@@ -37,6 +41,10 @@ pub(crate) struct App {
     pub(crate) admin_token_hash: TokenHash,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
+    /// Decides which requests and connections are taken.
+    pub(crate) door: Arc<door::Door>,
+    /// The waiting room, kept on the primary.
+    pub(crate) room: Arc<crate::line::Room>,
     /// Live streams' shares and tickets.
     pub(crate) streams: events::Streams,
     /// The catalog's answers, made and compressed once per content.
@@ -67,6 +75,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v1/sections/{id}", get(handlers::section))
         .route("/api/v1/students/{id}", get(handlers::student))
         .route("/api/v1/commands", post(handlers::commands))
+        .route("/api/v1/line", get(line::poll).post(line::join))
         .route("/api/v1/log", get(handlers::log))
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/events/ticket", post(events::ticket))
@@ -84,32 +93,26 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then stops accepting and waits
-/// for the open connections to finish their requests. Each connection is HTTP/1.1 with
-/// keep-alive, and a client gets `header_read_time_max` to send a request's headers, so
-/// a slow trickle of bytes cannot hold a connection slot.
-pub(crate) async fn serve(
-    mut listener: listener::LimitedListener,
-    router: Router,
-    header_read_time_max: std::time::Duration,
-    stop: impl Future<Output = ()>,
-) {
+/// Serves the API of `app` on `listener` until `stop` resolves, then stops accepting and
+/// waits for the open connections to finish their requests. Each connection is HTTP/1.1
+/// with keep-alive, and a client gets `header_read_time_max` to send a request's
+/// headers, so a slow trickle of bytes cannot hold a connection slot. Every request
+/// passes the front door (`door`) before the router.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, stop: impl Future<Output = ()>) {
     use axum::serve::Listener as _;
+    let mut listener = listener::LimitedListener::new(listener, app.door.clone(), app.limits.connection_idle_time_max);
+    let router = router(app.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_read_time_max);
+        .header_read_timeout(app.limits.header_read_time_max);
     tokio::pin!(stop);
     loop {
         tokio::select! {
             (io, peer) = listener.accept() => {
-                // Every request knows its client's address (failed authentications are
-                // counted per address).
-                let router = router.clone();
-                let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(failures::PeerAddr(peer));
-                    tower::ServiceExt::oneshot(router.clone(), request)
-                });
+                // The door decides first; every request it admits knows its client's
+                // address (failed authentications are counted per address).
+                let service = door::Front::new(router.clone(), app.clone(), io.arrivals(), io.slot(), peer);
                 let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(io), service));
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
@@ -124,14 +127,16 @@ pub(crate) async fn serve(
     graceful.shutdown().await;
 }
 
-/// Bounds every request's time and counts every response. A body declared larger than
-/// the limit is refused before anything else, at once: waiting for it would only spend
+/// Guards every request the front door (`door`) admitted: slows failed sign-ins per
+/// address, refuses cross-site writes, bounds the body's time and the request's, and
+/// counts every response. A body declared larger than the limit is refused at once: waiting for it would only spend
 /// the client's bandwidth and a connection, and shedding it with `503` would ask for a
 /// retry that can never succeed.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let limit = app.limits.request_time_max;
     let peer = request.extensions().get::<failures::PeerAddr>().map(|p| p.0.ip());
     let credentials = carries_credentials(&request);
+    let slot = request.extensions().get::<Arc<door::Slot>>().cloned();
     if credentials && let Err(wait) = app.auth_failures.admit(peer) {
         return answered(&app, too_many_failures(wait).into_response());
     }
@@ -161,6 +166,10 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     };
     if credentials && response.status() == StatusCode::UNAUTHORIZED {
         app.auth_failures.failed(peer);
+    }
+    // The door asked this connection to close (its student holds more than a share).
+    if slot.is_some_and(|slot| slot.closing()) {
+        return answered(&app, closing(response));
     }
     answered(&app, response)
 }
@@ -348,7 +357,23 @@ impl FromRequestParts<Arc<App>> for Principal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Problem> {
-        authenticate(app, &parts.headers, None)
+        let principal = authenticate(app, &parts.headers, None)?;
+        count_connection(app, &parts.extensions, &principal)?;
+        Ok(principal)
+    }
+}
+
+/// Counts the request's connection against its student's share of connections, now
+/// that it is known whose it is; past the share the request is refused and the
+/// connection closes after the answer.
+pub(crate) fn count_connection(
+    app: &App,
+    extensions: &axum::http::Extensions,
+    principal: &Principal,
+) -> Result<(), Problem> {
+    match (principal, extensions.get::<Arc<door::Slot>>()) {
+        (Principal::Student(student), Some(slot)) => app.door.student_share(slot, student),
+        _ => Ok(()),
     }
 }
 

@@ -43,6 +43,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/js/api.js", JS, web_file!("js/api.js")),
     ("/js/dom.js", JS, web_file!("js/dom.js")),
     ("/js/events.js", JS, web_file!("js/events.js")),
+    ("/js/line.js", JS, web_file!("js/line.js")),
     ("/js/log-words.js", JS, web_file!("js/log-words.js")),
     ("/js/log.js", JS, web_file!("js/log.js")),
     ("/js/message.js", JS, web_file!("js/message.js")),

@@ -59,19 +59,9 @@ pub(crate) struct Handle {
     metrics: Arc<Metrics>,
     lag: Arc<Lag>,
     health: Arc<Health>,
-    /// `Limits::queue_wait_time_max`, in microseconds.
-    queue_wait_us_max: u64,
 }
 
 impl Handle {
-    /// Whether a new write would wait longer than `queue_wait_time_max`: writes are
-    /// waiting, and the last one the loop took had waited longer than that. Such a
-    /// write is better shed at once (and cheaply, before its body is read).
-    pub(crate) fn overloaded(&self) -> bool {
-        let waiting = self.metrics.queue_enqueued.load(Relaxed) > self.metrics.queue_dequeued.load(Relaxed);
-        waiting && self.metrics.queue_wait_us.load(Relaxed) > self.queue_wait_us_max
-    }
-
     /// Whether the store takes writes (`/healthz` reports it).
     pub(crate) fn health(&self) -> &Health {
         &self.health
@@ -117,7 +107,9 @@ impl Handle {
                 Ok(())
             }
             Err(TrySendError::Full(_)) => {
-                self.metrics.requests_shed.fetch_add(1, Relaxed);
+                // The front door sheds writes while the queue is full; this is the race
+                // of two writes for its last place.
+                self.metrics.shed(crate::metrics::Shed::Queue);
                 Err(SubmitError::Overloaded)
             }
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::Stopped),
@@ -169,7 +161,6 @@ pub(crate) fn start(
         lag: lag.clone(),
         limits: limits.clone(),
     };
-    let queue_wait_us_max = queue_wait_us_max(&limits);
     let engine = Engine::new(
         (state, sessions),
         tokens,
@@ -185,7 +176,6 @@ pub(crate) fn start(
         metrics,
         lag,
         health,
-        queue_wait_us_max,
     };
     Ok((handle, thread))
 }
@@ -212,10 +202,6 @@ fn spawn_stages(
             .join()
             .unwrap_or_else(|_| Err(StoreError::Corrupt("the committer panicked".into())))
     })
-}
-
-fn queue_wait_us_max(limits: &Limits) -> u64 {
-    limits.queue_wait_time_max.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 /// Token hash -> student, from the store's rows.

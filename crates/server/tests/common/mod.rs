@@ -29,9 +29,9 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server with the default limits, but for shedding writes by their wait: a debug
-    /// build answers bursts slower than a write may wait by default, and the tests that
-    /// do not set their limits are not about shedding (overload.rs is).
+    /// A server with the default limits, but for shedding by waits: a debug build
+    /// answers bursts slower than a request may wait by default, and the tests that do
+    /// not set their limits are not about shedding (overload.rs and front_door.rs are).
     pub async fn start() -> TestServer {
         Self::start_with(functional_limits()).await
     }
@@ -121,6 +121,8 @@ impl Drop for TestServer {
 pub fn functional_limits() -> Limits {
     Limits {
         queue_wait_time_max: std::time::Duration::from_secs(10),
+        sojourn_time_target: std::time::Duration::from_secs(10),
+        sojourn_time_max: std::time::Duration::from_secs(60),
         ..Limits::default()
     }
 }
@@ -154,8 +156,9 @@ async fn launch_on(dir: &Path, limits: Limits, store: Arc<dyn Backend>) -> Launc
     (addr, stop, task)
 }
 
+/// Unthrottled: the tests look at what the server itself answers, 503s included.
 fn client(addr: SocketAddr, token: &str) -> Client {
-    Client::new(format!("http://{addr}"), Some(token.to_owned()))
+    Client::new(format!("http://{addr}"), Some(token.to_owned())).unthrottled()
 }
 
 pub fn create_section(id: &str, capacity: u32, waitlist_capacity: u32) -> Command {

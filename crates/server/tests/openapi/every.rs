@@ -98,6 +98,18 @@ pub fn every_command() -> Vec<Command> {
                 },
             ],
         },
+        Command::OpenLine {
+            opens_at: time::OffsetDateTime::UNIX_EPOCH,
+            active_max: 2000,
+            automatic: true,
+        },
+        Command::CloseLine {},
+        Command::AdvanceLine {
+            window: 7,
+            tickets: Some(2048),
+            seed: Some(42),
+            admitted: Some(300),
+        },
     ]
 }
 
@@ -184,5 +196,12 @@ pub fn every_outcome() -> Vec<Outcome> {
                 reason: LinkProblem::NotEmpty,
             }),
         },
+        Outcome::LineOpened { window: 7 },
+        Outcome::LineClosed,
+        Outcome::LineMoved {
+            tickets: 2048,
+            admitted: 300,
+        },
+        Outcome::NoLine,
     ]
 }

@@ -28,6 +28,7 @@ const ROUTER_PATHS: &[&str] = &[
     "/api/v1/sections/{id}",
     "/api/v1/students/{id}",
     "/api/v1/commands",
+    "/api/v1/line",
     "/auth/config",
     "/auth/token",
     "/auth/sign-out",
@@ -333,7 +334,8 @@ async fn every_documented_operation_is_served_as_documented() {
             }
         }
     }
-    assert_eq!(operations, ROUTER_PATHS.len());
+    // One operation a path, but for the waiting room's GET and POST.
+    assert_eq!(operations, ROUTER_PATHS.len() + 1);
 }
 
 /// The read views, the live event and the effects carry exactly the fields the document
@@ -401,6 +403,11 @@ async fn views_events_and_effects_match_serde() {
         ),
         ("Effects", serde_json::to_value(&effects).unwrap()),
         ("Release", serde_json::to_value(&release).unwrap()),
+        ("LineAnswer", serde_json::to_value(every_line_answer()).unwrap()),
+        (
+            "EtaRange",
+            serde_json::to_value(every_line_answer().eta.unwrap()).unwrap(),
+        ),
     ];
     for (name, value) in values {
         let schema = &doc["components"]["schemas"][name];
@@ -408,6 +415,25 @@ async fn views_events_and_effects_match_serde() {
         if schema.get("required").is_some() {
             assert!(required(schema).is_subset(&keys(&value)), "{name}: required");
         }
+    }
+}
+
+/// A waiting room's answer with every field set.
+fn every_line_answer() -> murphy_core::wire::LineAnswer {
+    use murphy_core::wire::{EtaRange, LineAnswer, LineState};
+    LineAnswer {
+        state: LineState::Waiting,
+        window: Some(812),
+        opens_at: Some(time::OffsetDateTime::UNIX_EPOCH),
+        pass: Some("mp1.812.5117.0.43200.00000000000000000000000000000000.s1".into()),
+        place: Some(4213),
+        ahead: Some(4104),
+        admitted_through: Some(950),
+        admit_rate_per_s: Some(21.5),
+        eta: Some(EtaRange { min_s: 151, max_s: 237 }),
+        next_poll_after_s: Some(60),
+        active: Some(1987),
+        active_max: Some(2000),
     }
 }
 

@@ -21,7 +21,9 @@ pub(super) fn load(client: &mut Client) -> Result<Tables> {
     let lsn = schema::meta(&mut tx, "lsn")?.unwrap_or(0);
     let catalog_version = schema::meta(&mut tx, "catalog_version")?.unwrap_or(0);
     let rules = crate::codec::rules_version(schema::meta(&mut tx, "rules")?)?;
+    let window = crate::line_meta::window(|key| schema::meta(&mut tx, key))?;
     let state = State::restore(lsn, catalog_version, rules, sections(&mut tx)?, students(&mut tx)?)
+        .and_then(|state| state.with_line(window))
         .map_err(StoreError::Corrupt)?;
     let sessions = sessions(&mut tx)?;
     tx.commit()?;

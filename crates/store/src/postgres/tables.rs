@@ -166,6 +166,12 @@ pub(super) fn materialize(client: &mut Client, held: u64, m: &Materialization<'_
             &[&i64::from(m.after.rules().number())],
         )?;
     }
+    if m.before.line() != m.after.line() {
+        let upsert = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2";
+        for (key, value) in crate::line_meta::rows(m.after.line())? {
+            tx.execute(upsert, &[&key, &signed(value)?])?;
+        }
+    }
     tx.commit()?;
     Ok(())
 }

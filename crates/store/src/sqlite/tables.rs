@@ -10,7 +10,7 @@ use rusqlite::{Connection, Statement, Transaction, TransactionBehavior, params};
 
 use super::schema;
 use crate::codec::{instant, nanos};
-use crate::{Materialization, Result, StoreError, Tables};
+use crate::{Materialization, Result, StoreError, Tables, line_meta};
 
 /// Places handed out in one step stay below this many per line, so `place` values of
 /// later steps (`lsn * PLACES_PER_STEP_MAX + i`) always sort after earlier ones.
@@ -46,6 +46,11 @@ pub(super) fn materialize(conn: &mut Connection, m: &Materialization<'_>) -> Res
     schema::set_meta(&tx, "catalog_version", m.after.catalog_version())?;
     if m.after.rules() != m.before.rules() {
         schema::set_meta(&tx, "rules", u64::from(m.after.rules().number()))?;
+    }
+    if m.before.line() != m.after.line() {
+        for (key, value) in line_meta::rows(m.after.line())? {
+            schema::set_meta(&tx, key, value)?;
+        }
     }
     tx.commit()?;
     Ok(())
@@ -195,7 +200,9 @@ pub(super) fn load(conn: &Connection) -> Result<Tables> {
     let lsn = schema::meta(conn, "lsn")?.unwrap_or(0);
     let catalog_version = schema::meta(conn, "catalog_version")?.unwrap_or(0);
     let rules = crate::codec::rules_version(schema::meta(conn, "rules")?)?;
+    let window = line_meta::window(|key| schema::meta(conn, key))?;
     let state = State::restore(lsn, catalog_version, rules, load_sections(conn)?, load_students(conn)?)
+        .and_then(|state| state.with_line(window))
         .map_err(StoreError::Corrupt)?;
     Ok(Tables {
         state,

@@ -135,7 +135,7 @@ pub fn entries(state: &mut State, commands: &[Command], at: OffsetDateTime) -> V
     commands
         .iter()
         .map(|c| {
-            let command = with_latest_permission(state, c);
+            let command = with_open_window(state, &with_latest_permission(state, c));
             let applied = state.apply(at, &command);
             LogEntry {
                 lsn: applied.lsn,
@@ -150,6 +150,20 @@ pub fn entries(state: &mut State, commands: &[Command], at: OffsetDateTime) -> V
             }
         })
         .collect()
+}
+
+/// An `advance_line` of window `OPEN_WINDOW` moves the window open then.
+pub const OPEN_WINDOW: u64 = u64::MAX;
+
+fn with_open_window(state: &State, command: &Command) -> Command {
+    let mut command = command.clone();
+    if let Command::AdvanceLine { window, .. } = &mut command
+        && *window == OPEN_WINDOW
+        && let Some(open) = state.line()
+    {
+        *window = open.id;
+    }
+    command
 }
 
 /// An enroll naming `LATEST_PERMISSION` names the student's latest code instead.
@@ -230,7 +244,8 @@ pub fn enroll(student: &str, section: &str) -> Command {
     Command::enroll(student, section, false)
 }
 
-/// A command from five random numbers: every kind that changes sections or students.
+/// A command from five random numbers: every kind that changes sections, students or
+/// the waiting room's window.
 pub fn command((kind, student, section, other, amount): (u8, u8, u8, u8, i64)) -> Command {
     let (student, section) = (format!("p{}", student % STUDENTS), format!("S{}", section % SECTIONS));
     let to = format!(
@@ -238,7 +253,7 @@ pub fn command((kind, student, section, other, amount): (u8, u8, u8, u8, i64)) -
         (section.as_bytes()[1] - b'0' + 1 + other % (SECTIONS - 1)) % SECTIONS
     );
     let part = ["L-A", "L-B"][usize::from(other % 2)];
-    match kind % 12 {
+    match kind % 14 {
         0 | 1 => Command::enroll(&student, &section, other % 2 == 0),
         2 => Command::Drop { student, section },
         3 => Command::swap(&student, &section, &to),
@@ -269,6 +284,18 @@ pub fn command((kind, student, section, other, amount): (u8, u8, u8, u8, i64)) -
         10 => Command::RecordCompletion {
             student,
             course: "C9".into(),
+        },
+        12 if other % 3 == 0 => Command::CloseLine {},
+        12 => Command::OpenLine {
+            opens_at: start() + Duration::seconds(i64::from(other)),
+            active_max: u32::from(other) + 1,
+            automatic: other % 2 == 0,
+        },
+        13 => Command::AdvanceLine {
+            window: OPEN_WINDOW,
+            tickets: Some(amount.unsigned_abs() % 5000),
+            seed: (other % 4 == 0).then_some(u64::from(other) << 40),
+            admitted: Some(u64::from(other) * 37),
         },
         _ => Command::IssuePermission {
             student,

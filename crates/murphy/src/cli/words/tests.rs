@@ -321,6 +321,35 @@ fn every_outcome() -> Vec<(Command, Outcome, &'static str)> {
             },
             "row 2 of 2 was refused, so nothing was imported: section COMSCI-35L-1 already exists",
         ),
+        (
+            Command::OpenLine {
+                opens_at: at,
+                active_max: 2000,
+                automatic: false,
+            },
+            Outcome::LineOpened { window: 7 },
+            "registration window 7 is open: students join the line now, drawn into an order at \
+             2026-11-30T08:00:00Z, and at most 2000 are admitted at once",
+        ),
+        (
+            Command::CloseLine {},
+            Outcome::LineClosed,
+            "the registration window is closed: writes need no place in line",
+        ),
+        (
+            Command::AdvanceLine {
+                window: 7,
+                tickets: Some(2048),
+                seed: None,
+                admitted: Some(300),
+            },
+            Outcome::LineMoved {
+                tickets: 2048,
+                admitted: 300,
+            },
+            "the line moved: 2048 tickets reserved, places up to 300 admitted",
+        ),
+        (Command::CloseLine {}, Outcome::NoLine, "no registration window is open"),
     ];
     cases
 }
@@ -421,4 +450,36 @@ fn ordinals_and_dollars() {
     assert_eq!(dollars(-3001), "-$30.01");
     assert_eq!(dollars(5), "$0.05");
     assert_eq!(dollars(0), "$0.00");
+}
+
+#[test]
+fn a_place_in_line_reads_as_a_sentence() {
+    let waiting = LineAnswer {
+        state: LineState::Waiting,
+        place: Some(4213),
+        ahead: Some(4104),
+        eta: Some(murphy_core::wire::EtaRange { min_s: 180, max_s: 300 }),
+        ..LineAnswer::closed()
+    };
+    assert_eq!(
+        line_sentence(&waiting),
+        "you are 4,213th in line (4,104 still ahead of you); about 3 to 5 minutes"
+    );
+    let next = LineAnswer {
+        place: Some(1_000_001),
+        ahead: Some(0),
+        eta: Some(murphy_core::wire::EtaRange { min_s: 1, max_s: 2 }),
+        ..waiting.clone()
+    };
+    assert_eq!(
+        line_sentence(&next),
+        "you are 1,000,001st in line (next); any moment now"
+    );
+    let admitted = LineAnswer {
+        state: LineState::Admitted,
+        ..waiting
+    };
+    assert_eq!(line_sentence(&admitted), "you are admitted: your writes go through now");
+    assert_eq!(eta_words(40, 60), "about 40 to 60 seconds");
+    assert_eq!(eta_words(20, 100), "up to 2 minutes");
 }

@@ -97,6 +97,7 @@ pub async fn ticket(State(app): State<Arc<App>>, principal: Principal) -> Result
 pub async fn events(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(query) = query.map_err(|e| {
@@ -107,6 +108,8 @@ pub async fn events(
         Problem::bad_request(Code::InvalidQuery, detail)
     })?;
     let principal = credentials(&app, &headers, &query)?;
+    // A stream holds its connection: it counts against its student's share of them.
+    super::count_connection(&app, &extensions, &principal)?;
     let sections = watched(&query, app.limits.stream_sections_max)?;
     let snapshot = app.node.snapshot();
     if let Some(id) = &query.section
