@@ -35,8 +35,12 @@ function headers(extra = {}) {
 // Client-side adaptive throttling (the Google SRE book's): over the last minute, the
 // writes this tab wanted to send and those murphy accepted (anything but a 503); once
 // murphy accepts much less than it is asked, some writes wait here instead of being
-// sent, with probability max(0, (requests - K * accepts) / (requests + 1)).
+// sent, with probability max(0, (requests - K * accepts) / (requests + 1)). Below
+// THROTTLE_REQUESTS_MIN writes in the window none waits: a tab asking this little
+// cannot overload murphy, and with a handful of counts the formula would hold back
+// half of a lone retry.
 const THROTTLE_WINDOW_MS = 60_000;
+const THROTTLE_REQUESTS_MIN = 20;
 const THROTTLE_ACCEPTS_MULTIPLE = 2;
 const throttle = { requests: [], accepts: [] };
 
@@ -44,8 +48,9 @@ function throttleAdmits(now) {
   for (const times of [throttle.requests, throttle.accepts]) {
     while (times.length && times[0] < now - THROTTLE_WINDOW_MS) times.shift();
   }
-  const reject = Math.max(0, (throttle.requests.length - THROTTLE_ACCEPTS_MULTIPLE * throttle.accepts.length)
-    / (throttle.requests.length + 1));
+  const [requests, accepts] = [throttle.requests.length, throttle.accepts.length];
+  const reject = requests < THROTTLE_REQUESTS_MIN ? 0
+    : Math.max(0, (requests - THROTTLE_ACCEPTS_MULTIPLE * accepts) / (requests + 1));
   throttle.requests.push(now);
   return Math.random() >= reject;
 }

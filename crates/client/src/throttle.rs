@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 /// How many times what the server accepts a client still sends (the book's K).
 pub const THROTTLE_ACCEPTS_MULTIPLE: f64 = 2.0;
+/// Below this many requests in the window a client never refuses one itself: a client
+/// that asks this little cannot overload a server, and with a handful of counts the
+/// formula refuses half of a lone retry after one lost answer.
+pub const THROTTLE_REQUESTS_MIN: u32 = 20;
 /// The window requests and accepts are counted over.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 /// The window is kept in this many slices, the oldest dropped as time passes.
@@ -58,9 +62,7 @@ impl Throttle {
         let mut counts = self.inner.lock().expect("never poisoned");
         let slice = counts.advance(now, self.window);
         let (requests, accepts) = counts.totals();
-        let reject = ((f64::from(requests) - THROTTLE_ACCEPTS_MULTIPLE * f64::from(accepts))
-            / (f64::from(requests) + 1.0))
-            .max(0.0);
+        let reject = refused_share(requests, accepts);
         counts.slices[slice].0 += 1;
         counts.draw() >= reject
     }
@@ -77,8 +79,16 @@ impl Throttle {
         let mut counts = self.inner.lock().expect("never poisoned");
         counts.advance(now, self.window);
         let (requests, accepts) = counts.totals();
-        ((f64::from(requests) - THROTTLE_ACCEPTS_MULTIPLE * f64::from(accepts)) / (f64::from(requests) + 1.0)).max(0.0)
+        refused_share(requests, accepts)
     }
+}
+
+/// The book's formula, past `THROTTLE_REQUESTS_MIN` requests.
+fn refused_share(requests: u32, accepts: u32) -> f64 {
+    if requests < THROTTLE_REQUESTS_MIN {
+        return 0.0;
+    }
+    ((f64::from(requests) - THROTTLE_ACCEPTS_MULTIPLE * f64::from(accepts)) / (f64::from(requests) + 1.0)).max(0.0)
 }
 
 impl Default for Throttle {
@@ -116,6 +126,16 @@ impl Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_asking_little_is_never_throttled() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        for _ in 0..THROTTLE_REQUESTS_MIN {
+            assert!(throttle.admit(now), "nothing accepted, but only a few asked");
+        }
+        assert!(throttle.reject_probability(now) > 0.9);
+    }
 
     #[test]
     fn a_healthy_server_is_never_throttled() {
