@@ -171,12 +171,12 @@ async fn this_build_serves_the_first_release_log_and_upgrades_it() {
     assert_eq!(old.status.code(), Some(3), "refused to start");
     let stderr = String::from_utf8_lossy(&old.stderr);
     let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    let latest = RulesVersion::LATEST;
+    let upgraded = RulesVersion::V2;
     assert_eq!(
         said,
         [format!(
-            "error: the log is at rules version {latest}, but this murphy knows rules up to version 1: run a \
-             murphy that knows version {latest} (an upgrade, once finalized, cannot be rolled back)"
+            "error: the log is at rules version {upgraded}, but this murphy knows rules up to version 1: run a \
+             murphy that knows version {upgraded} (an upgrade, once finalized, cannot be rolled back)"
         )]
     );
 }
