@@ -157,6 +157,7 @@ pub enum Command {
     /// all of them or none. A completion already on record is not a refusal. Since
     /// rules version 3.
     Import {
+        #[serde(deserialize_with = "import_rows")]
         rows: Vec<Command>,
     },
     /// The registrar opens a registration window (`line.rs`): from now, students' writes
@@ -195,6 +196,20 @@ pub const IMPORTABLE: [CommandKind; 3] = [
 ];
 
 crate::objects::objects_only!(Command, "a command, tagged by \"type\"", &[]);
+
+/// An import's rows, each read as a top-level command is. A tagged command's fields
+/// reach its variant buffered, and serde reads a buffered tag `0` as the first variant
+/// (`{"type": 0}` would be a `create_section`): each row is read again from a JSON
+/// value, where a tag must be a name. An import is rare and bounded by its body limit,
+/// so the second pass costs nothing that matters.
+fn import_rows<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Command>, D::Error> {
+    use serde::de::Error;
+    let rows = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| serde_json::from_value(row).map_err(|e| D::Error::custom(format!("row {}: {e}", i + 1))))
+        .collect()
+}
 
 fn default_max_units() -> u32 {
     DEFAULT_MAX_UNITS

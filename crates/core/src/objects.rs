@@ -75,6 +75,20 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_is_a_name_in_an_import_row_as_at_the_top() {
+        let row = r#"{"type":0,"section":"A-1","title":"A","units":4,"capacity":9}"#;
+        let top = serde_json::from_str::<Command>(row).expect_err(row).to_string();
+        let import = format!(r#"{{"type":"import","rows":[{row}]}}"#);
+        let nested = serde_json::from_str::<Command>(&import).expect_err(&import).to_string();
+        for error in [&top, &nested] {
+            assert!(error.contains("expected variant identifier"), "{error}");
+        }
+        assert!(nested.contains("row 1"), "{nested}");
+        let named = import.replace(r#""type":0"#, r#""type":"create_section""#);
+        assert!(matches!(serde_json::from_str::<Command>(&named), Ok(Command::Import { rows }) if rows.len() == 1));
+    }
+
+    #[test]
     fn objects_read_and_write_as_before() {
         let text = r#"{"client":"c","seq":1,"commands":[{"type":"create_section","section":"A-1","title":"A","units":4,"capacity":9,"waitlist_capacity":0,"meetings":[{"days":"MW","start":"14:00","end":"15:50"}],"reserved":[{"for":"major:X","seats":2,"until":"2026-11-30T08:00:00Z"}]}]}"#;
         let request: CommandsRequest = serde_json::from_str(text).unwrap();
