@@ -36,10 +36,24 @@ with jitter and throttling adaptively, as murphy's clients do) and `retry-at-onc
 (retried at once after a 503, never throttled). Goodput is then the writes answered
 per second over X, whatever attempt answered them.
 
+Also reported (issue 17): the p99 of the answering attempts, from the send of the attempt
+that was answered (the server's part of a write's latency, without the wait for a free
+connection or for a retry); and, capped, what a refusal costs against a write, measured
+directly: server CPU per answered write in the closed saturation run at --connections,
+and server CPU per 503 in a run of nothing but refusals (a second server, capped alike,
+started with --sojourn-time-max-ms 0 so that the door sheds every write, driven by
+`wrk -c64` with POSTs of a write), from /proc/PID/stat. From it, the share of the server's
+CPU each overload run spent on refusals (its 503s times that cost).
+
+With --step, each round also plays a step of load per kind of client: 0.5x of X for
+--duration (the calm level: its p99), then 10x for 5 s, then 0.5x again for --duration;
+reported: the p99 of each second after the step, and how many seconds until it is back
+to the calm level (at most 1.5 times the calm p99, or 10 ms over it) and stays there.
+
 Usage: python3 bench/overload.py [--duration 10] [--rounds 3] [--connections 64]
                                  [--open-connections 1024] [--json FILE]
                                  [--cap-quota-us 2500 [--cap-period-us 10000]]
-                                 [--clients give-up,honour,retry-at-once]
+                                 [--clients give-up,honour,retry-at-once] [--step]
 """
 
 import argparse
@@ -117,9 +131,9 @@ class RssSampler:
         return self.max_kib / 1024
 
 
-def capped_group(args):
+def capped_group(args, name="serve"):
     """A cgroup v1 cpu group of its own, capped at --cap-quota-us per --cap-period-us."""
-    group = f"/sys/fs/cgroup/cpu/murphy-overload-{os.getpid()}"
+    group = f"/sys/fs/cgroup/cpu/murphy-overload-{os.getpid()}-{name}"
     os.makedirs(group, exist_ok=True)
     for name, value in (("cpu.cfs_period_us", args.cap_period_us), ("cpu.cfs_quota_us", args.cap_quota_us)):
         with open(os.path.join(group, name), "w") as f:
@@ -133,11 +147,12 @@ def wrk_node(url, args):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def bench(murphy, url, work, args, model, connections, rate=None, clients="give-up"):
+def bench(murphy, url, work, args, model, connections, rate=None, clients="give-up", duration=None):
     """One `murphy bench` run of the writes scenario; its JSON report."""
     report = os.path.join(work, "report.json")
     cmd = LOAD_CPU + [murphy, "bench", "--url", url, "--admin-token", TOKEN, "--scenario", "writes",
-                      "--model", model, "--connections", str(connections), "--duration", str(args.duration),
+                      "--model", model, "--connections", str(connections),
+                      "--duration", str(duration or args.duration),
                       "--students", str(max(4000, connections)), "--reuse", "--json", report]
     # Giving up after one attempt, a client has nothing to throttle: it is sent as one that
     # retries at once (which never throttles), with no retry.
@@ -151,7 +166,8 @@ def bench(murphy, url, work, args, model, connections, rate=None, clients="give-
     with open(report) as f:
         data = json.load(f)
     os.remove(report)
-    return data["writes"]
+    # The server's CPU over the load alone (setup excluded), as `murphy bench` read it.
+    return {**data["writes"], "server_cpu_s": data.get("server_cpu_s")}
 
 
 def overload_run(murphy, url, work, args, pid, saturation, k, clients):
@@ -159,12 +175,68 @@ def overload_run(murphy, url, work, args, pid, saturation, k, clients):
         writes = bench(murphy, url, work, args, "open", args.open_connections, rate=k * saturation, clients=clients)
     shed = writes.get("shed") or {"answers": 0, "without_retry_after": 0, "latency_ms": {"p99": 0.0}}
     sent = writes["answered"] + sum(writes["unanswered"].values())
+    attempt = writes.get("answering_attempt_ms") or {"p99": 0.0}
     return {"k": k, "clients": clients, "offered_per_s": k * saturation, "sent_per_s": sent / args.duration,
             "answered_per_s": writes["answered_per_s"],
             "goodput": writes["answered_per_s"] / saturation,
             "p50_ms": writes["latency_ms"]["p50"], "p99_ms": writes["latency_ms"]["p99"],
+            "attempt_p99_ms": attempt["p99"],
             "shed": shed["answers"], "shed_without_retry_after": shed["without_retry_after"],
             "shed_p99_ms": shed["latency_ms"]["p99"], "rss_mib": rss.mib(), "server_cpu": rss.cpu}
+
+
+STEP_MULTIPLE, STEP_S, CALM_MULTIPLE = 10, 5, 0.5
+
+
+def step_run(murphy, url, work, args, saturation, clients):
+    """0.5x for --duration, 10x for 5 s, 0.5x for --duration: the p99 of each second
+    after the step, and the seconds until it is back to the calm level and stays."""
+    calm = bench(murphy, url, work, args, "open", args.open_connections, rate=CALM_MULTIPLE * saturation,
+                 clients=clients)
+    bench(murphy, url, work, args, "open", args.open_connections, rate=STEP_MULTIPLE * saturation,
+          clients=clients, duration=STEP_S)
+    after = bench(murphy, url, work, args, "open", args.open_connections, rate=CALM_MULTIPLE * saturation,
+                  clients=clients)
+    calm_p99 = calm["latency_ms"]["p99"]
+    level = max(1.5 * calm_p99, calm_p99 + 10)
+    seconds = [(s["second"], s["p99_ms"]) for s in after["per_second"]]
+    # The first second from which every second's p99 is at the calm level.
+    back = next((sec for i, (sec, _) in enumerate(seconds) if all(p <= level for _, p in seconds[i:])), None)
+    return {"clients": clients, "calm_p99_ms": calm_p99, "level_ms": level,
+            "after_p99_ms": [p for _, p in seconds], "back_after_s": back}
+
+
+def refusals_only(murphy, work, args):
+    """Server CPU per 503 with nothing but refusals: a server capped as the measured one,
+    shedding every write (--sojourn-time-max-ms 0), under wrk -c64 with POSTs of a write."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    script = os.path.join(work, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                'wrk.body = \'{"client":"c","seq":1,"commands":[{"enroll":{"student":"s","section":"x"}}]}\'\n')
+    cgroup = capped_group(args, "refusals")
+    serve = subprocess.Popen(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"] + SERVER_CPU
+                             + [murphy, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+                                os.path.join(work, "refusals"), "--admin-token", TOKEN, "--sojourn-time-max-ms", "0"],
+                             stdout=subprocess.DEVNULL)
+    try:
+        wait_http(url + "/healthz")
+        before, cpu_before = shed_total(url), cpu_s(serve.pid)
+        subprocess.run(LOAD_CPU + ["wrk", "-t1", "-c64", f"-d{args.duration}s", "-s", script,
+                                   url + "/api/v1/commands"], capture_output=True, check=True)
+        refusals, cpu = shed_total(url) - before, cpu_s(serve.pid) - cpu_before
+    finally:
+        serve.terminate()
+        serve.wait()
+        os.rmdir(cgroup)
+    return cpu * 1e6 / max(refusals, 1), refusals
+
+
+def shed_total(url):
+    """The requests the server has shed so far, from its /metrics."""
+    text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    return sum(int(float(v)) for v in re.findall(r'^murphy_shed_total\{reason="[a-z_]+"\} (\S+)$', text, re.M))
 
 
 def main():
@@ -178,6 +250,7 @@ def main():
     p.add_argument("--cap-period-us", type=int, default=10_000)
     p.add_argument("--clients", default="give-up", help="comma-separated: give-up, honour, retry-at-once")
     p.add_argument("--multiples", default="2,5,10", help="overload multiples of X, comma-separated")
+    p.add_argument("--step", action="store_true", help="also a step load: 0.5x, 5 s at 10x, 0.5x")
     args = p.parse_args()
     args.clients = args.clients.split(",")
     args.multiples = [int(k) for k in args.multiples.split(",")]
@@ -206,15 +279,21 @@ def main():
         rounds = []
         for r in range(args.rounds):
             node = wrk_node(node_url, args)
-            closed = max(((c, bench(murphy, url, work, args, "closed", c))
-                          for c in (args.connections, args.open_connections)), key=lambda cw: cw[1]["answered_per_s"])
-            saturation_connections, closed = closed
+            closed = [(c, bench(murphy, url, work, args, "closed", c)) for c in (args.connections, args.open_connections)]
+            write_us = closed[0][1]["server_cpu_s"] * 1e6 / closed[0][1]["answered"]
+            saturation_connections, closed = max(closed, key=lambda cw: cw[1]["answered_per_s"])
             saturation = closed["answered_per_s"]
             runs = [overload_run(murphy, url, work, args, serve.pid, saturation, k, c)
                     for c in args.clients for k in args.multiples]
+            steps = [step_run(murphy, url, work, args, saturation, c) for c in args.clients] if args.step else []
+            refusal_us, refusals = refusals_only(murphy, work, args) if args.cap_quota_us else (None, 0)
+            for x in runs:
+                x["refusal_cpu_share"] = (x["shed"] * refusal_us / (x["server_cpu"] * args.duration * 1e6)
+                                          if refusal_us else None)
             rounds.append({"node_rps": node, "saturation_per_s": saturation,
                            "saturation_p99_ms": closed["latency_ms"]["p99"],
-                           "saturation_connections": saturation_connections, "runs": runs})
+                           "saturation_connections": saturation_connections, "runs": runs, "steps": steps,
+                           "write_us": write_us, "refusal_us": refusal_us, "refusals_measured": refusals})
             print(f"round {r + 1}/{args.rounds}: node {node:,.0f} req/s, saturation {saturation:,.0f} writes/s; "
                   + "; ".join(f"{x['clients']} {x['k']}x goodput {x['goodput']:.2f} p99 {x['p99_ms']:.1f} ms "
                               f"503 p99 {x['shed_p99_ms']:.1f} ms" for x in runs), file=sys.stderr)
@@ -245,24 +324,42 @@ def report(rounds, args):
     print(f"node hello (wrk -c64): {node:,.0f} req/s; murphy writes at saturation: {saturation:,.0f}/s "
           f"({saturation / node:.2f}x node), best at "
           f"{[r['saturation_connections'] for r in rounds]} connections, p99 {median([r['saturation_p99_ms'] for r in rounds]):.1f} ms\n")
-    print("| clients | offered | sent/s | writes answered/s | goodput | p50 / p99 answered ms | 503s | p99 of 503 ms "
-          "| max RSS MiB | server CPU |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| clients | offered | sent/s | writes answered/s | goodput | p50 / p99 answered ms "
+          "| p99 answering attempt ms | 503s | p99 of 503 ms | max RSS MiB | server CPU | CPU on 503s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, (c, k) in enumerate((c, k) for c in args.clients for k in args.multiples):
         runs = [r["runs"][i] for r in rounds]
         print(f"| {c} | {k}x ({median([x['offered_per_s'] for x in runs]):,.0f}/s) "
               f"| {median([x['sent_per_s'] for x in runs]):,.0f} "
               f"| {median([x['answered_per_s'] for x in runs]):,.0f} | {median([x['goodput'] for x in runs]):.0%} "
-              f"| {median([x['p50_ms'] for x in runs]):.1f} / {median([x['p99_ms'] for x in runs]):.1f} | {median([x['shed'] for x in runs]):,.0f} "
+              f"| {median([x['p50_ms'] for x in runs]):.1f} / {median([x['p99_ms'] for x in runs]):.1f} "
+              f"| {median([x['attempt_p99_ms'] for x in runs]):.1f} | {median([x['shed'] for x in runs]):,.0f} "
               f"| {median([x['shed_p99_ms'] for x in runs]):.1f} | {median([x['rss_mib'] for x in runs]):.0f} "
-              f"| {median([x['server_cpu'] for x in runs]):.0%} |")
+              f"| {median([x['server_cpu'] for x in runs]):.0%} "
+              f"| {share(median, [x['refusal_cpu_share'] for x in runs])} |")
     missing = sum(x["shed_without_retry_after"] for r in rounds for x in r["runs"])
     print(f"\n503 answers without Retry-After: {missing}")
+    if args.cap_quota_us:
+        write_us, refusal_us = median([r["write_us"] for r in rounds]), median([r["refusal_us"] for r in rounds])
+        print(f"measured directly: server CPU per answered write {write_us:.1f} us (closed, {args.connections} "
+              f"connections), per 503 {refusal_us:.1f} us (nothing but refusals, wrk -c64; "
+              f"{median([r['refusals_measured'] for r in rounds]):,.0f} of them): a refusal is "
+              f"{refusal_us / write_us:.0%} of a write")
+    for i, c in enumerate(args.clients if args.step else []):
+        steps = [r["steps"][i] for r in rounds]
+        print(f"step ({c}): calm p99 {median([s['calm_p99_ms'] for s in steps]):.1f} ms; after 5 s at 10x, "
+              f"back to the calm level after {[s['back_after_s'] for s in steps]} s; p99 of each second after: "
+              + "; ".join(", ".join(f"{p:.0f}" for p in s["after_p99_ms"]) for s in steps))
     fit = refusal_cost([x for r in rounds for x in r["runs"]], args.duration)
     if fit:
         write_us, refusal_us = fit
         print(f"server CPU per answered write {write_us:.0f} us, per 503 {refusal_us:.0f} us "
               f"({refusal_us / write_us:.0%} of a write): least squares over every overload run")
+
+
+def share(median, values):
+    values = [v for v in values if v is not None]
+    return f"{median(values):.0%}" if values else "-"
 
 
 def refusal_cost(runs, duration_s):

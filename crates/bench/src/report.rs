@@ -126,6 +126,13 @@ fn details(out: &mut String, name: &str, s: &Summary) {
         "by status"
     };
     let _ = write!(out, "\n{name} answered, {answers}:\n{}", column(&s.outcomes));
+    if let Some(l) = &s.answering_attempt_ms {
+        let _ = writeln!(
+            out,
+            "{name}' answering attempts: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms from the attempt's send",
+            l.p50, l.p99, l.max
+        );
+    }
     if let Some(shed) = &s.shed {
         let l = &shed.latency_ms;
         let _ = writeln!(

@@ -23,6 +23,10 @@ pub struct Recorder {
     unanswered: BTreeMap<String, u64>,
     /// Latency in microseconds, from the attempt's send, of every `503` answer.
     shed: Vec<u32>,
+    /// Latency in microseconds, from its own send, of every attempt that was answered
+    /// (the last of its request's attempts): the server's share of `samples`, without
+    /// the wait for a connection or for a retry.
+    attempts: Vec<u32>,
     shed_without_retry_after: u64,
 }
 
@@ -54,8 +58,14 @@ impl Recorder {
         self.shed_without_retry_after += u64::from(!retry_after);
     }
 
+    /// The attempt that answered a request, answered `latency_us` after it was sent.
+    pub fn answering_attempt(&mut self, latency_us: u64) {
+        self.attempts.push(latency_us.min(u64::from(u32::MAX)) as u32);
+    }
+
     pub fn merge(&mut self, other: Recorder) {
         self.samples.extend(other.samples);
+        self.attempts.extend(other.attempts);
         self.commands += other.commands;
         self.shed.extend(other.shed);
         self.shed_without_retry_after += other.shed_without_retry_after;
@@ -101,8 +111,11 @@ impl Recorder {
             without_retry_after: self.shed_without_retry_after,
             latency_ms: Percentiles::of(&histogram(&mut self.shed.iter().copied())),
         });
+        let answering_attempt_ms =
+            (!self.attempts.is_empty()).then(|| Percentiles::of(&histogram(&mut self.attempts.iter().copied())));
         Summary {
             answered,
+            answering_attempt_ms,
             commands: self.commands,
             answered_per_s: answered as f64 / elapsed_s,
             commands_per_s: self.commands as f64 / elapsed_s,
@@ -180,6 +193,10 @@ pub struct Summary {
     pub commands_per_s: f64,
     /// From when each answered request was due to its answer, retries included.
     pub latency_ms: Percentiles,
+    /// From the send of the attempt that was answered to its answer (writes only): how
+    /// long the server took, without the wait for a free connection or a retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answering_attempt_ms: Option<Percentiles>,
     /// Answers by kind: "enroll → enrolled", "drop → dropped", "304 not modified".
     pub outcomes: BTreeMap<String, u64>,
     /// Failed attempts that were tried again, by cause.
@@ -238,6 +255,7 @@ mod tests {
     fn shed_answers_are_merged_and_summarized_apart_from_the_answered() {
         let (mut a, mut b) = (Recorder::default(), Recorder::default());
         a.answered(0, 5_000, 1);
+        a.answering_attempt(4_000);
         a.shed(1_000, true);
         b.shed(3_000, false);
         b.shed(2_000, true);
@@ -251,6 +269,8 @@ mod tests {
             "max {}",
             shed.latency_ms.max
         );
+        let attempt = summary.answering_attempt_ms.expect("an answering attempt");
+        assert!((3.9..=4.1).contains(&attempt.p99), "attempt p99 {}", attempt.p99);
         assert!(
             Recorder::default().summarize(1.0).shed.is_none(),
             "no 503s, no shed section"

@@ -181,6 +181,7 @@ pub async fn write(
                         micros(answered - pending.due),
                         pending.commands.len() as u64,
                     );
+                    recorder.answering_attempt(micros(answered - sent));
                     if let Some(commits) = &shared.commits {
                         commits.answered(parsed.results.iter().map(|r| r.lsn), answered);
                     }
