@@ -305,6 +305,23 @@ mod tests {
     }
 
     #[test]
+    fn a_request_that_waited_past_the_maximum_is_shed_with_no_standing_queue() {
+        let door = Door::new(&Limits::default(), Arc::default());
+        // Quick requests throughout: no standing queue is ever seen.
+        for t in 0..5 {
+            assert!(door.request(Class::Write, 100, t * 100_000_000, true).is_none());
+        }
+        let late = |class, waited_us| door.request(class, waited_us, 500_000_000, true).is_some();
+        assert!(!late(Class::Write, 45_000), "within sojourn_time_max (50 ms)");
+        assert!(
+            late(Class::Write, 55_000),
+            "a write admitted now would wait as long again"
+        );
+        assert!(late(Class::Read, 55_000));
+        assert!(!late(Class::Operator, 55_000), "the operator's requests never");
+    }
+
+    #[test]
     fn the_budget_answers_so_many_connections_a_second_then_waits() {
         let mut budget = Budget::new(100);
         let t0 = Instant::now();
