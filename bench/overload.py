@@ -47,13 +47,14 @@ CPU each overload run spent on refusals (its 503s times that cost).
 
 With --step, each round also plays a step of load per kind of client: 0.5x of X for
 --duration (the calm level: its p99), then 10x for 5 s, then 0.5x again for --duration;
-reported: the p99 of each second after the step, and how many seconds until it is back
-to the calm level (at most 1.5 times the calm p99, or 10 ms over it) and stays there.
+reported: the p99 of each second after the step, and the first second whose p99 is back
+at the calm level (at most 1.5 times the calm p99, or 10 ms over it).
 
 Usage: python3 bench/overload.py [--duration 10] [--rounds 3] [--connections 64]
                                  [--open-connections 1024] [--json FILE]
                                  [--cap-quota-us 2500 [--cap-period-us 10000]]
                                  [--clients give-up,honour,retry-at-once] [--step]
+                                 [--server-arg=--sojourn-time-max-ms=500 ...]
 """
 
 import argparse
@@ -198,12 +199,20 @@ def step_run(murphy, url, work, args, saturation, clients):
     after = bench(murphy, url, work, args, "open", args.open_connections, rate=CALM_MULTIPLE * saturation,
                   clients=clients)
     calm_p99 = calm["latency_ms"]["p99"]
-    level = max(1.5 * calm_p99, calm_p99 + 10)
-    seconds = [(s["second"], s["p99_ms"]) for s in after["per_second"]]
-    # The first second from which every second's p99 is at the calm level.
-    back = next((sec for i, (sec, _) in enumerate(seconds) if all(p <= level for _, p in seconds[i:])), None)
-    return {"clients": clients, "calm_p99_ms": calm_p99, "level_ms": level,
-            "after_p99_ms": [p for _, p in seconds], "back_after_s": back}
+    # The run's last second is cut short by its end: left out.
+    after_p99 = [s["p99_ms"] for s in after["per_second"] if s["second"] < args.duration - 1]
+    return {"clients": clients, "calm_p99_ms": calm_p99, "level_ms": calm_level(calm_p99),
+            "after_p99_ms": after_p99, "back_after_s": back_after(after_p99, calm_p99)}
+
+
+def calm_level(calm_p99):
+    """The p99 counted as back to calm: 1.5 times the calm run's, or 10 ms over it."""
+    return max(1.5 * calm_p99, calm_p99 + 10)
+
+
+def back_after(after_p99, calm_p99):
+    """The first second after the step whose p99 is at the calm level; None: never."""
+    return next((second for second, p99 in enumerate(after_p99) if p99 <= calm_level(calm_p99)), None)
 
 
 def refusals_only(murphy, work, args):
@@ -251,6 +260,8 @@ def main():
     p.add_argument("--clients", default="give-up", help="comma-separated: give-up, honour, retry-at-once")
     p.add_argument("--multiples", default="2,5,10", help="overload multiples of X, comma-separated")
     p.add_argument("--step", action="store_true", help="also a step load: 0.5x, 5 s at 10x, 0.5x")
+    p.add_argument("--server-arg", action="append", default=[],
+                   help="a flag for the measured murphy serve, e.g. --server-arg=--sojourn-time-max-ms=500")
     args = p.parse_args()
     args.clients = args.clients.split(",")
     args.multiples = [int(k) for k in args.multiples.split(",")]
@@ -266,7 +277,7 @@ def main():
         procs.append(subprocess.Popen(SERVER_CPU + ["node", os.path.join(ROOT, "bench", "app.js")],
                                       env={**os.environ, "PORT": str(ports["node"])}, stdout=subprocess.DEVNULL))
         serve_cmd = SERVER_CPU + [murphy, "serve", "--listen", f"127.0.0.1:{ports['serve']}",
-                                  "--data-dir", os.path.join(work, "data"), "--admin-token", TOKEN]
+                                  "--data-dir", os.path.join(work, "data"), "--admin-token", TOKEN, *args.server_arg]
         if args.cap_quota_us:
             cgroup = capped_group(args)
             # The shell joins the group, then becomes the server: every thread it starts is in it.
@@ -320,6 +331,7 @@ def report(rounds, args):
           f"{args.open_connections} connections, clients {', '.join(args.clients)}; {args.duration} s a run, "
           f"{args.rounds} rounds (medians); servers pinned to cpu 0, load to cpu 1"
           + (f"; murphy capped at {args.cap_quota_us} us per {args.cap_period_us} us (cgroup v1)" if args.cap_quota_us else "")
+          + (f"; murphy serve {' '.join(args.server_arg)}" if args.server_arg else "")
           + "\n")
     print(f"node hello (wrk -c64): {node:,.0f} req/s; murphy writes at saturation: {saturation:,.0f}/s "
           f"({saturation / node:.2f}x node), best at "
