@@ -45,12 +45,12 @@ pub struct Limits {
     /// The interval over which the front door looks for a standing queue.
     pub shed_interval: Duration,
     /// A request that waited this long in front of murphy is shed in any case, standing
-    /// queue or not. Ten times the target: the detector of a standing queue is blind
-    /// while a few requests slip through quickly (one in eight did, in the capped
-    /// overload bench), and a request admitted after a long wait waits about as long
-    /// again for its answer behind the same connections (docs/BENCHMARKS.md: at 500 ms
-    /// the answered writes' p99 was 0.9 s from their send, at 50 ms 0.2 s, goodput
-    /// alike).
+    /// queue or not. The detector of a standing queue is blind while a few requests
+    /// slip through quickly (one in eight did, in the capped overload bench), and a
+    /// write admitted after a long wait waits about as long again for its answer,
+    /// behind the same connections. docs/BENCHMARKS.md: at 100 ms the answered writes'
+    /// p99 from their send was 0.27 s against 0.95 s at 500 ms, at about the same
+    /// goodput; at 50 ms 0.13 s, but a quarter fewer writes answered.
     pub sojourn_time_max: Duration,
     /// The range the `Retry-After` of a shed request is drawn from, in whole seconds:
     /// jitter, so clients refused together do not return together.
@@ -179,7 +179,7 @@ impl Default for Limits {
             turn_away_connections_per_s_max: 1000,
             sojourn_time_target: Duration::from_millis(5),
             shed_interval: Duration::from_millis(100),
-            sojourn_time_max: Duration::from_millis(50),
+            sojourn_time_max: Duration::from_millis(100),
             retry_after_time_min: Duration::from_secs(1),
             retry_after_time_max: Duration::from_secs(3),
             connection_idle_time_max: Duration::from_secs(60),
