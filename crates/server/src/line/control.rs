@@ -82,19 +82,25 @@ impl Controller {
         let p90_us_max = limit.sojourn_p90_us_max;
         let breached = reading.sojourn_p90_us.is_some_and(|p90| p90 > p90_us_max);
         let owed = self.carry + self.rate_per_s * dt.as_secs_f64();
-        let count = owed.floor().min(f64::from(headroom)).min(waiting as f64).max(0.0);
+        let room = f64::from(headroom);
+        let count = owed.floor().min(room).min(waiting as f64).max(0.0);
+        if self.measured.len() == MEASURED_TICKS_MAX {
+            self.measured.pop_front();
+        }
+        self.measured.push_back((count as u32, dt));
         if breached {
             self.rate_per_s = (self.rate_per_s * DECREASE).max(1.0);
+        } else if room < owed.floor() && room < waiting as f64 {
+            // The active limit holds admissions below the set point: a rate nobody
+            // can reach steers nothing (and ETAs would count on it), so the set point
+            // comes down to what was admitted, as TCP validates an unused window.
+            self.rate_per_s = self.rate_per_s.min(self.measured_per_s()).max(1.0);
         } else if count >= owed.floor() && count > 0.0 {
             // The whole rate was used: there is demand for more.
             self.rate_per_s = (self.rate_per_s + (self.rate_per_s * INCREASE).max(1.0)).min(rate_max);
         }
         // What the bounds held back is not owed later: only the fraction carries.
         self.carry = (owed - owed.floor()).min(1.0);
-        if self.measured.len() == MEASURED_TICKS_MAX {
-            self.measured.pop_front();
-        }
-        self.measured.push_back((count as u32, dt));
         count as usize
     }
 
@@ -187,17 +193,35 @@ mod tests {
         assert_eq!(c.admissions(SECOND, calm(), LIMIT, 50, 100_000), 50);
         assert_eq!(c.admissions(SECOND, calm(), LIMIT, 2000, 7), 7);
         let rate = c.rate_per_s();
-        c.admissions(SECOND, calm(), LIMIT, 0, 100_000);
-        assert_eq!(c.rate_per_s(), rate, "held back by the limit: no reason to rise");
+        c.admissions(SECOND, calm(), LIMIT, 2000, 0);
+        assert_eq!(c.rate_per_s(), rate, "nobody waits: no reason to move");
+    }
+
+    #[test]
+    fn a_set_point_the_active_limit_holds_admissions_below_comes_down_to_what_was_admitted() {
+        let mut c = Controller::default();
+        for _ in 0..MEASURED_TICKS_MAX {
+            assert_eq!(c.admissions(SECOND, calm(), LIMIT, 150, 100_000), 150);
+        }
+        let held = c.rate_per_s();
+        assert!(
+            (150.0..=165.0).contains(&held),
+            "{held}: within a step of what was admitted"
+        );
+        let count = c.admissions(SECOND, calm(), LIMIT, 2000, 100_000);
+        assert!(
+            c.rate_per_s() > held,
+            "{count} admitted, the whole rate used: it rises again"
+        );
     }
 
     #[test]
     fn the_expected_rate_is_the_set_point_until_enough_is_measured() {
         let mut c = Controller::default();
-        c.admissions(SECOND, calm(), LIMIT, 30, 100_000);
+        c.admissions(SECOND, calm(), LIMIT, 2000, 30);
         assert_eq!((c.measured_per_s(), c.expected_per_s()), (30.0, 200.0));
         for _ in 0..MEASURED_TICKS_MAX {
-            c.admissions(SECOND, calm(), LIMIT, 120, 100_000);
+            c.admissions(SECOND, calm(), LIMIT, 2000, 120);
         }
         assert_eq!(
             c.expected_per_s(),

@@ -38,7 +38,7 @@ impl Room {
             let waiting = if knows_all { memory.waiting.len() } else { usize::MAX };
             let limit = Limit {
                 sojourn_p90_us_max: micros(self.limits.line_sojourn_p90_time_max),
-                rate_per_s_max: self.sustained_per_s(window),
+                rate_per_s_max: self.sustained_per_s(window, memory),
             };
             let headroom = window.active_max.saturating_sub(active);
             let count = control.admissions(dt, reading, limit, headroom, waiting);
@@ -52,7 +52,7 @@ impl Room {
         let tickets = self.tickets_ahead(window, memory);
         let calm = control.calm_for(clock.now, self.limits.line_overload_time_min);
         let close = window.automatic && window.start.is_some() && memory.waiting.is_empty() && calm;
-        let eta_rate_per_s = control.expected_per_s().min(self.sustained_per_s(window));
+        let eta_rate_per_s = control.expected_per_s().min(self.sustained_per_s(window, memory));
         self.publish(memory, control.measured_per_s(), eta_rate_per_s, active);
         let waiting = memory.waiting.len() as u64;
         self.metrics
@@ -102,11 +102,12 @@ impl Room {
         self.view.store(Arc::default());
     }
 
-    /// The admission rate the active limit sustains: each admitted student holds an
-    /// active place for at least the idle time.
-    fn sustained_per_s(&self, window: &Window) -> f64 {
+    /// The admission rate the active limit sustains (Little's law): each admitted
+    /// student holds an active place for at least the idle time, and as long as the
+    /// admitted have lately held one.
+    fn sustained_per_s(&self, window: &Window, memory: &Memory) -> f64 {
         let idle_s = self.limits.line_admitted_idle_time_max.as_secs_f64().max(1.0);
-        f64::from(window.active_max) / idle_s
+        f64::from(window.active_max) / idle_s.max(memory.hold_s)
     }
 
     /// A new block of tickets when half of the last one is out.
