@@ -294,7 +294,11 @@ mod tests {
         let idle = Duration::from_secs(10);
         let writing = ["s1", "s2"].into_iter().map(Arc::<str>::from);
         let mut memory = Memory::new(&window, t0, writing);
-        assert_eq!(memory.sweep(&window, t0 + idle, idle), 2, "both active within the idle limit");
+        assert_eq!(
+            memory.sweep(&window, t0 + idle, idle),
+            2,
+            "both active within the idle limit"
+        );
         // One wrote 3 s after admission: it holds its place 3 s longer.
         let entry = memory.students.get_mut("s2").unwrap();
         entry.state = Standing::Admitted {
@@ -304,6 +308,10 @@ mod tests {
         assert_eq!(memory.sweep(&window, t0 + Duration::from_secs(11), idle), 1);
         assert_eq!(memory.hold_s, 11.0);
         assert_eq!(memory.sweep(&window, t0 + Duration::from_secs(14), idle), 0);
-        assert!((memory.hold_s - (0.8 * 11.0 + 0.2 * 14.0)).abs() < 1e-9, "{}", memory.hold_s);
+        assert!(
+            (memory.hold_s - (0.8 * 11.0 + 0.2 * 14.0)).abs() < 1e-9,
+            "{}",
+            memory.hold_s
+        );
     }
 }
