@@ -10,6 +10,7 @@
 #   bash scripts/pg.sh restart DIR [MODE]    pg_ctl restart, MODE fast or immediate (the
 #                                            default: a crash, WAL replay at start)
 #   bash scripts/pg.sh stop DIR              stop it (DIR is left for the caller to remove)
+#   bash scripts/pg.sh bindir                print the directory of PostgreSQL's programs
 #
 # PostgreSQL refuses to run as root: as root, the server runs as the system user
 # `murphy-test` (or $MURPHY_PG_USER; created when missing, and said so on stderr),
@@ -112,7 +113,8 @@ case "${1:-}" in
 install) install ;;
 start) start "${2:?usage: pg.sh start DIR}" ;;
 url) url "${2:?usage: pg.sh url DIR}" ;;
+bindir) bindir || die "PostgreSQL is not installed" ;;
 restart) ctl "${2:?usage: pg.sh restart DIR [fast|immediate]}" restart -m "${3:-immediate}" ;;
 stop) ctl "${2:?usage: pg.sh stop DIR}" stop -m fast ;;
-*) sed -n '2,17p' "$0" >&2; exit 2 ;;
+*) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac

@@ -13,7 +13,12 @@
 //! - the admission rate: places admitted per second over the run, against the rate the
 //!   room itself reported (`admit_rate_per_s`, the controller's set rate) at the time;
 //! - the ETA's error: the first ETA range a student saw after the opening, its middle
-//!   against the wait they then had;
+//!   against the wait they then had. Polls see an admission late (up to one poll
+//!   interval), so the admission is known to lie between the last "waiting" answer
+//!   and the first "admitted" one: the error is how far the ETA's middle falls outside
+//!   that interval, over the wait to the interval's middle (0 inside it), and its sign
+//!   says whether the ETA promised too soon or too late. The error against the
+//!   admission as seen (the interval's end) is reported beside it;
 //! - abandoners never stall the line: every student who kept asking is admitted.
 //!
 //! The enrolls go to `--history` for `murphy check`. They are sent with the admin's
@@ -77,9 +82,16 @@ pub struct RoomReport {
     pub admitted_per_s: f64,
     /// The median `admit_rate_per_s` the room reported while it admitted.
     pub reported_rate_per_s: f64,
-    /// |actual wait - ETA middle| / actual wait, over admitted students with an ETA.
+    /// How far the ETA's middle fell outside the interval the admission lay in, over
+    /// the wait (module doc), over admitted students with an ETA.
     pub eta_error_p50: f64,
     pub eta_error_p90: f64,
+    /// Of those whose ETA missed the interval, the share it told too long a wait.
+    pub eta_too_long_share: f64,
+    /// |admission as seen - ETA middle| / the wait as seen: what a student who polls
+    /// as told experiences, poll delay included.
+    pub eta_error_seen_p50: f64,
+    pub eta_error_seen_p90: f64,
     pub enrolls_answered: usize,
     pub errors: usize,
     pub elapsed_s: f64,
@@ -303,21 +315,11 @@ fn measure(shared: &Shared, seen: &[Seen]) -> RoomReport {
         (Some(f), Some(l)) if l > f => admitted.len() as f64 / (l - f).as_secs_f64(),
         _ => 0.0,
     };
-    let mut errors: Vec<f64> = admitted
-        .iter()
-        .filter_map(|s| {
-            let (at, middle) = s.first_eta?;
-            let waited = s.admitted?.saturating_sub(at).as_secs_f64();
-            (waited >= 1.0).then(|| (waited - middle).abs() / waited)
-        })
-        .collect();
-    errors.sort_by(f64::total_cmp);
-    let quantile = |q: f64| {
-        errors
-            .get(((errors.len() as f64 * q) as usize).min(errors.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let misses: Vec<EtaMiss> = admitted.iter().filter_map(|s| eta_miss(s)).collect();
+    let mut errors: Vec<f64> = misses.iter().map(|m| m.within.abs()).collect();
+    let mut seen_errors: Vec<f64> = misses.iter().map(|m| m.seen).collect();
+    let missed = misses.iter().filter(|m| m.within != 0.0).count();
+    let too_long = misses.iter().filter(|m| m.within > 0.0).count();
     let mut rates = shared.rates.lock().expect("never poisoned").clone();
     rates.sort_by(f64::total_cmp);
     let polls: u64 = seen.iter().map(|s| s.polls).sum();
@@ -334,12 +336,54 @@ fn measure(shared: &Shared, seen: &[Seen]) -> RoomReport {
         polls_per_s: polls as f64 / (elapsed_s - shared.opens.duration_since(shared.started).as_secs_f64()).max(1.0),
         admitted_per_s,
         reported_rate_per_s: rates.get(rates.len() / 2).copied().unwrap_or(0.0),
-        eta_error_p50: quantile(0.5),
-        eta_error_p90: quantile(0.9),
+        eta_error_p50: quantile(&mut errors, 0.5),
+        eta_error_p90: quantile(&mut errors, 0.9),
+        eta_too_long_share: too_long as f64 / missed.max(1) as f64,
+        eta_error_seen_p50: quantile(&mut seen_errors, 0.5),
+        eta_error_seen_p90: quantile(&mut seen_errors, 0.9),
         enrolls_answered: shared.enrolls.load(std::sync::atomic::Ordering::Relaxed),
         errors: shared.errors.load(std::sync::atomic::Ordering::Relaxed),
         elapsed_s,
     }
+}
+
+/// One admitted student's ETA against their admission.
+struct EtaMiss {
+    /// How far the ETA's middle fell outside the interval the admission lay in, over
+    /// the wait to the interval's middle: positive when it told too long a wait.
+    within: f64,
+    /// |admission as seen - ETA middle| / the wait as seen.
+    seen: f64,
+}
+
+fn eta_miss(s: &Seen) -> Option<EtaMiss> {
+    let (at, middle) = s.first_eta?;
+    let seen = s.admitted?.saturating_sub(at).as_secs_f64();
+    // The last "waiting" answer came after the ETA's (it may be the same answer).
+    let earliest = s.last_waiting.unwrap_or(at).max(at).saturating_sub(at).as_secs_f64();
+    let wait = (earliest + seen) / 2.0;
+    if wait < 1.0 {
+        return None;
+    }
+    let outside = if middle > seen {
+        middle - seen
+    } else if middle < earliest {
+        middle - earliest
+    } else {
+        0.0
+    };
+    Some(EtaMiss {
+        within: outside / wait,
+        seen: (seen - middle).abs() / seen.max(1e-3),
+    })
+}
+
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values
+        .get(((values.len() as f64 * q) as usize).min(values.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// The report as lines for a person.
@@ -348,7 +392,7 @@ pub fn render(report: &RoomReport) -> String {
         "students {}: admitted {}, abandoned {}, kept asking but not admitted {}\n\
          double admissions {}, order inversions {}, places lapsed while asking {}\n\
          admitted {:.1}/s (the room reported {:.1}/s, median)\n\
-         ETA error p50 {:.0}%, p90 {:.0}%\n\
+         ETA error p50 {:.0}%, p90 {:.0}% ({:.0}% of misses too long; as seen, poll delay included: p50 {:.0}%, p90 {:.0}%)\n\
          polls {} ({:.0}/s); enrolls answered {}; errors {}; ran {:.1} s\n",
         report.students,
         report.admitted,
@@ -361,6 +405,9 @@ pub fn render(report: &RoomReport) -> String {
         report.reported_rate_per_s,
         report.eta_error_p50 * 100.0,
         report.eta_error_p90 * 100.0,
+        report.eta_too_long_share * 100.0,
+        report.eta_error_seen_p50 * 100.0,
+        report.eta_error_seen_p90 * 100.0,
         report.polls,
         report.polls_per_s,
         report.enrolls_answered,
@@ -408,5 +455,21 @@ mod tests {
         assert_eq!(measure(&shared, &out_of_order).order_inversions, 1);
         let twice = [seen(1, 3, Some(4)), seen(1, 3, Some(4))];
         assert_eq!(measure(&shared, &twice).double_admissions, 1);
+    }
+
+    #[test]
+    fn an_eta_is_wrong_only_outside_the_interval_the_admission_lay_in() {
+        let student = |eta_middle_s: f64| Seen {
+            first_eta: Some((Duration::from_secs(10), eta_middle_s)),
+            last_waiting: Some(Duration::from_secs(50)),
+            admitted: Some(Duration::from_secs(70)),
+            ..Seen::default()
+        };
+        // Admitted between 40 and 60 s after the ETA: a wait of 50 s in the middle.
+        let inside = eta_miss(&student(45.0)).unwrap();
+        assert_eq!(inside.within, 0.0);
+        assert!((inside.seen - 15.0 / 60.0).abs() < 1e-9, "{}", inside.seen);
+        assert!((eta_miss(&student(80.0)).unwrap().within - 20.0 / 50.0).abs() < 1e-9);
+        assert!((eta_miss(&student(30.0)).unwrap().within + 10.0 / 50.0).abs() < 1e-9);
     }
 }

@@ -41,6 +41,16 @@ pub enum StoreError {
     /// What is stored contradicts itself or the log: never served, never overwritten.
     #[error("the stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The log ends before an LSN already served, by this node or by another live one
+    /// (`Members`): the database lost entries that were answered as done, as when it
+    /// is restored from an older backup. A primary on it would hand those LSNs out
+    /// again for other commands, so no node takes over until the log reaches `seen`.
+    #[error(
+        "the log ends at lsn {end}, but {by} has already served lsn {seen}: the database lost entries \
+         answered as done (restored from an older backup?). Restore it to a point that reaches lsn {seen}; \
+         until then no node takes over as primary"
+    )]
+    LogBehind { end: u64, seen: u64, by: String },
     /// The log is at rules newer than this binary knows: it cannot replay it, and must
     /// not append to it. Said in one line, with both versions and the fix.
     #[error("{}", murphy_core::rules::newer_than_known(*log, *known))]

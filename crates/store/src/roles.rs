@@ -56,6 +56,9 @@ pub struct Member {
     pub url: String,
     /// The newest rules version its binary knows.
     pub rules_version_max: RulesVersion,
+    /// The highest LSN it has served (0: none, or a binary that does not say). The
+    /// log must reach it: a database restored to an older point does not.
+    pub seen_lsn: u64,
 }
 
 /// The cluster's register of its nodes. Each node registers itself every few moments
@@ -63,8 +66,9 @@ pub struct Member {
 /// not counted live (it crashed, or was stopped without leaving).
 pub trait Members: Send + Sync {
     /// Records that the node at `url`, whose binary knows rules up to
-    /// `rules_version_max`, is up now (by the database's clock).
-    fn register(&self, url: &str, rules_version_max: RulesVersion) -> Result<()>;
+    /// `rules_version_max` and which has served the log up to `seen_lsn`, is up now
+    /// (by the database's clock).
+    fn register(&self, url: &str, rules_version_max: RulesVersion, seen_lsn: u64) -> Result<()>;
 
     /// Removes the node at `url` from the register: it is stopping.
     fn leave(&self, url: &str) -> Result<()>;

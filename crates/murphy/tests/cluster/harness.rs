@@ -110,6 +110,26 @@ impl Cluster {
         }
     }
 
+    /// Starts one more node, with the flags of the first; its index.
+    pub fn add(&mut self) -> usize {
+        let flags = self.nodes[0].flags.clone();
+        let node = self.spawn(tempfile::tempdir().unwrap(), "127.0.0.1:0".parse().unwrap(), flags);
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Waits up to 10 s for node `i`'s log to contain `text`.
+    pub fn logged(&self, i: usize, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.nodes[i].log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     /// The PostgreSQL database the nodes serve from.
     pub fn database(&self) -> &str {
         &self.database

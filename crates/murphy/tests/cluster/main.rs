@@ -2,14 +2,15 @@
 //! node and reads of one's own writes on a secondary; failover under load (kill -9 of
 //! the primary, several rounds) with nothing answered lost and `murphy check` clean; the
 //! race for the last seat across a failover; a paused primary fenced out; PostgreSQL
-//! restarted under writes (`pg_restart.rs`); a rolling upgrade of the rules under load
-//! (`upgrade.rs`).
+//! restarted under writes (`pg_restart.rs`); the database restored to an older point
+//! (`restored.rs`); a rolling upgrade of the rules under load (`upgrade.rs`).
 
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
 mod operator;
 mod pg_restart;
+mod restored;
 mod upgrade;
 
 use std::time::{Duration, Instant};

@@ -3,21 +3,9 @@
 //! takes over), and `murphy verify --database` checks the cluster's log against its
 //! tables while the nodes run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::{ADMIN_TOKEN, Cluster};
-
-/// Waits up to 10 s for node `i`'s log to contain `text`.
-fn logged(cluster: &Cluster, i: usize, text: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if cluster.nodes[i].log().contains(text) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_node_logs_its_role_and_verify_checks_the_clusters_database() {
@@ -26,12 +14,12 @@ async fn every_node_logs_its_role_and_verify_checks_the_clusters_database() {
     let s = 1 - p;
     let primary_url = cluster.nodes[p].url.clone();
     assert!(
-        logged(&cluster, p, "this node is the primary now"),
+        cluster.logged(p, "this node is the primary now"),
         "{}",
         cluster.nodes[p].log()
     );
     let named = format!("this node is a secondary; the primary is {primary_url}");
-    assert!(logged(&cluster, s, &named), "{}", cluster.nodes[s].log());
+    assert!(cluster.logged(s, &named), "{}", cluster.nodes[s].log());
 
     cluster
         .admin(s)
@@ -42,7 +30,7 @@ async fn every_node_logs_its_role_and_verify_checks_the_clusters_database() {
     // The primary dies: the secondary says it takes over.
     cluster.signal(p, "KILL");
     assert!(
-        logged(&cluster, s, "this node is the primary now"),
+        cluster.logged(s, "this node is the primary now"),
         "{}",
         cluster.nodes[s].log()
     );

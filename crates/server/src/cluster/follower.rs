@@ -66,6 +66,8 @@ fn follow(store: &dyn Shared, publisher: &Publisher, known: RulesVersion, metric
         lsn: state.lsn(),
         at: None,
     };
+    // The log's shortfall last said, if the log ends before this node's state.
+    let mut behind: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
         if tokens_read.is_none_or(|t| t.elapsed() >= TOKENS_INTERVAL) {
             if let Some(fresh) = read_tokens(store, &tokens) {
@@ -86,12 +88,23 @@ fn follow(store: &dyn Shared, publisher: &Publisher, known: RulesVersion, metric
         };
         match waited.and_then(|end| catch_up(store, &mut state, end, known, metrics)) {
             Ok(Some(changes)) => {
+                behind = None;
                 publisher.publish(&state, tokens.clone(), &changes);
                 if let Some(f) = &mut follower {
                     published.measure(&mut **f, state.lsn(), metrics);
                 }
             }
-            Ok(None) => {}
+            Ok(None) => behind = None,
+            Err(e @ StoreError::LogBehind { .. }) => {
+                // Keep the state served (the log will be restored past it, or the
+                // operator starts this node afresh); say it once, not every wait.
+                let said = e.to_string();
+                if behind.as_ref() != Some(&said) {
+                    tracing::error!("this secondary cannot follow the log: {said}");
+                    behind = Some(said);
+                }
+                std::thread::sleep(RETRY_INTERVAL);
+            }
             Err(e) => {
                 tracing::warn!("following the log failed; trying again: {e}");
                 if matches!(e, StoreError::Corrupt(_) | StoreError::RulesNewer { .. }) {
@@ -115,6 +128,13 @@ fn catch_up(
     known: RulesVersion,
     metrics: &Metrics,
 ) -> Result<Option<Changes>, StoreError> {
+    if end < state.lsn() {
+        return Err(StoreError::LogBehind {
+            end,
+            seen: state.lsn(),
+            by: "this node".to_owned(),
+        });
+    }
     metrics.replication_behind(end.saturating_sub(state.lsn()));
     if end <= state.lsn() {
         return Ok(None);

@@ -2,7 +2,10 @@
 //! a secondary it follows the log and tries to take the lease every `lease_time / 4`
 //! (at once when the primary's session is gone, after `lease_time` when the primary is
 //! stuck); taking it, it rebuilds the state from the log (`recover`: the log's end is
-//! final for the deposed epoch) and starts the write pipeline. As the primary it renews
+//! final for the deposed epoch) and starts the write pipeline, unless the log ends
+//! before an LSN this node or another live one has served (a database restored to an
+//! older point: `StoreError::LogBehind`), when it hands the lease back and waits for
+//! the database to be restored past it. As the primary it renews
 //! the lease at the same pace, and steps down the moment the lease is found taken: its
 //! pipeline's appends are fenced by then, so it writes nothing and answers nobody "done".
 
@@ -14,7 +17,7 @@ use std::time::Duration;
 use murphy_store::{Backend, Epoch, Shared, StoreError};
 
 use super::follower::Following;
-use super::{Node, Role};
+use super::{MEMBER_LEASES_LIVE, Node, Role};
 use crate::config::Limits;
 use crate::metrics::Metrics;
 use crate::pipeline;
@@ -63,10 +66,11 @@ impl Manager {
     fn run(self, url: &str, first: Following, stop: &AtomicBool) {
         let tick = self.limits.lease_time_max / 4;
         let mut now = Now::Secondary(first);
+        let mut refused = None;
         while !stop.load(Ordering::SeqCst) {
             self.register(url);
             now = match now {
-                Now::Secondary(following) => self.seek(url, following),
+                Now::Secondary(following) => self.seek(url, following, &mut refused),
                 Now::Primary { epoch, pipeline } => self.hold(epoch, pipeline),
             };
             self.metrics.role(matches!(now, Now::Primary { .. }), self.epoch(&now));
@@ -91,25 +95,33 @@ impl Manager {
         }
     }
 
-    /// Tells the cluster's register this node is up, and which rules its binary knows.
+    /// Tells the cluster's register this node is up, which rules its binary knows, and
+    /// how far it has served the log.
     fn register(&self, url: &str) {
-        if let Err(e) = self.store.register(url, self.limits.rules_version_max) {
+        let seen = self.node.publisher().snapshot().state.lsn();
+        if let Err(e) = self.store.register(url, self.limits.rules_version_max, seen) {
             tracing::warn!("registering this node with the cluster failed; trying again: {e}");
         }
     }
 
     /// As a secondary: take the lease if it is free, else note who holds it.
-    fn seek(&self, url: &str, following: Following) -> Now {
+    /// `refused`: why the last takeover failed, if it did.
+    fn seek(&self, url: &str, following: Following, refused: &mut Option<String>) -> Now {
         match self.store.lease().try_acquire(url, self.limits.lease_time_max) {
             Ok(Some(epoch)) => {
                 following.stop();
                 match self.promote(epoch) {
                     Ok(pipeline) => {
+                        *refused = None;
                         tracing::info!("this node is the primary now, at epoch {}", epoch.0);
                         return Now::Primary { epoch, pipeline };
                     }
                     Err(e) => {
-                        tracing::error!("taking over as primary failed; handing the lease back: {e}");
+                        // Said once, not again at every try while nothing changes.
+                        if refused.as_deref() != Some(e.as_str()) {
+                            tracing::error!("taking over as primary failed; handing the lease back: {e}");
+                        }
+                        *refused = Some(e);
                         let _ = self.store.lease().release();
                         return self.follow_again();
                     }
@@ -149,6 +161,8 @@ impl Manager {
         let store = self.backend.clone();
         let recovered = murphy_store::recover(&*store, self.limits.sessions(), self.limits.rules_version_max)
             .map_err(|e| e.to_string())?;
+        self.log_reaches_what_was_served(recovered.state.lsn())
+            .map_err(|e| e.to_string())?;
         let (writer, thread) = pipeline::start(
             store,
             recovered,
@@ -162,6 +176,24 @@ impl Manager {
             epoch: Some(epoch.0),
         });
         Ok(thread)
+    }
+
+    /// The log, ending at `end`, must reach every LSN served: by this node (its last
+    /// publication, made only once durable) and by the live nodes (their register).
+    fn log_reaches_what_was_served(&self, end: u64) -> Result<(), StoreError> {
+        let mut seen = self.node.publisher().snapshot().state.lsn();
+        let mut by = "this node".to_owned();
+        let within = self.limits.lease_time_max * MEMBER_LEASES_LIVE;
+        for member in self.store.live(within)? {
+            if member.seen_lsn > seen {
+                seen = member.seen_lsn;
+                by = format!("the node at {}", member.url);
+            }
+        }
+        if end < seen {
+            return Err(StoreError::LogBehind { end, seen, by });
+        }
+        Ok(())
     }
 
     fn follow_again(&self) -> Now {

@@ -1,16 +1,22 @@
 //! The admission control loop's arithmetic, once a second: a set point in students per
 //! second, moved the way TCP moves a window (down by a quarter when the sojourn's p90
-//! passed its limit, up by a tenth when it did not and the whole rate was used), and
-//! bounded by the room the active-student limit leaves. It also tracks how long a
-//! standing queue has lasted, or calm, for the windows the server opens itself.
+//! passed its limit, up by a tenth when it did not and the whole rate was used), never
+//! above the rate the active-student limit sustains (each admitted student holds an
+//! active place for at least the idle time, so `active_max / idle time`), where it
+//! starts; each second's admissions are bounded by the room the limit leaves. It also
+//! tracks how long a standing queue has lasted, or calm, for the windows the server
+//! opens itself.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Set point moves: the factor on a breach, the step on a calm second.
 const DECREASE: f64 = 0.75;
 const INCREASE: f64 = 0.10;
-/// How much of the measured rate is the last second's (an exponential average).
-const MEASURE_WEIGHT: f64 = 0.3;
+/// The admissions measured over the last this many ticks (seconds).
+const MEASURED_TICKS_MAX: usize = 30;
+/// Until this much has been measured, the set point is the better guess of the rate.
+const MEASURED_TIME_MIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 pub(crate) struct Controller {
@@ -19,8 +25,8 @@ pub(crate) struct Controller {
     /// Fractions of a student owed from earlier seconds.
     carry: f64,
     last: Option<Instant>,
-    /// Students actually admitted per second, lately.
-    measured_per_s: f64,
+    /// The last ticks' admissions and lengths, oldest first.
+    measured: VecDeque<(u32, Duration)>,
     overload_since: Option<Instant>,
     calm_since: Option<Instant>,
 }
@@ -64,28 +70,37 @@ impl Controller {
         &mut self,
         dt: Duration,
         reading: Reading,
-        limit: (u64, u32),
+        limit: Limit,
         headroom: u32,
         waiting: usize,
     ) -> usize {
-        let (p90_us_max, active_max) = limit;
-        let rate_max = f64::from(active_max);
+        let rate_max = limit.rate_per_s_max.max(1.0);
         if self.rate_per_s == 0.0 {
-            self.rate_per_s = (rate_max / 10.0).max(1.0);
+            self.rate_per_s = rate_max;
         }
+        self.rate_per_s = self.rate_per_s.min(rate_max);
+        let p90_us_max = limit.sojourn_p90_us_max;
         let breached = reading.sojourn_p90_us.is_some_and(|p90| p90 > p90_us_max);
         let owed = self.carry + self.rate_per_s * dt.as_secs_f64();
-        let count = owed.floor().min(f64::from(headroom)).min(waiting as f64).max(0.0);
+        let room = f64::from(headroom);
+        let count = owed.floor().min(room).min(waiting as f64).max(0.0);
+        if self.measured.len() == MEASURED_TICKS_MAX {
+            self.measured.pop_front();
+        }
+        self.measured.push_back((count as u32, dt));
         if breached {
             self.rate_per_s = (self.rate_per_s * DECREASE).max(1.0);
+        } else if room < owed.floor() && room < waiting as f64 {
+            // The active limit holds admissions below the set point: a rate nobody
+            // can reach steers nothing (and ETAs would count on it), so the set point
+            // comes down to what was admitted, as TCP validates an unused window.
+            self.rate_per_s = self.rate_per_s.min(self.measured_per_s()).max(1.0);
         } else if count >= owed.floor() && count > 0.0 {
             // The whole rate was used: there is demand for more.
             self.rate_per_s = (self.rate_per_s + (self.rate_per_s * INCREASE).max(1.0)).min(rate_max);
         }
         // What the bounds held back is not owed later: only the fraction carries.
         self.carry = (owed - owed.floor()).min(1.0);
-        let secs = dt.as_secs_f64().max(1e-3);
-        self.measured_per_s = (1.0 - MEASURE_WEIGHT) * self.measured_per_s + MEASURE_WEIGHT * count / secs;
         count as usize
     }
 
@@ -94,10 +109,39 @@ impl Controller {
         self.rate_per_s
     }
 
-    /// Students actually admitted per second, lately.
+    /// Students actually admitted per second over the last ticks (0 before any).
     pub(crate) fn measured_per_s(&self) -> f64 {
-        self.measured_per_s
+        let (count, time) = self.measured_time();
+        if time.is_zero() {
+            0.0
+        } else {
+            f64::from(count) / time.as_secs_f64()
+        }
     }
+
+    /// The rate admissions are expected to go on at, for ETAs: the measured one once
+    /// there is enough of it, the set point before.
+    pub(crate) fn expected_per_s(&self) -> f64 {
+        if self.measured_time().1 >= MEASURED_TIME_MIN {
+            self.measured_per_s()
+        } else {
+            self.rate_per_s
+        }
+    }
+
+    fn measured_time(&self) -> (u32, Duration) {
+        self.measured
+            .iter()
+            .fold((0, Duration::ZERO), |(n, t), &(count, dt)| (n + count, t + dt))
+    }
+}
+
+/// What the controller keeps under: the sojourn's p90, and the admission rate the
+/// active-student limit sustains.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limit {
+    pub(crate) sojourn_p90_us_max: u64,
+    pub(crate) rate_per_s_max: f64,
 }
 
 #[cfg(test)]
@@ -113,31 +157,77 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_rate_rises_while_calm_and_falls_when_the_p90_breaches() {
-        let mut c = Controller::default();
-        let limit = (10_000, 2000);
-        let first = c.admissions(SECOND, calm(), limit, 2000, 100_000);
-        assert_eq!(first, 200, "a tenth of the active limit per second to begin");
-        let second = c.admissions(SECOND, calm(), limit, 2000, 100_000);
-        assert!(second > first, "{second}");
-        let before = c.rate_per_s();
-        let breach = Reading {
+    const LIMIT: Limit = Limit {
+        sojourn_p90_us_max: 10_000,
+        rate_per_s_max: 200.0,
+    };
+
+    fn breach() -> Reading {
+        Reading {
             sojourn_p90_us: Some(50_000),
             standing: true,
-        };
-        c.admissions(SECOND, breach, limit, 2000, 100_000);
-        assert!(c.rate_per_s() < before * 0.8, "{} after {before}", c.rate_per_s());
+        }
+    }
+
+    #[test]
+    fn the_rate_starts_at_what_the_limit_sustains_falls_on_a_breach_and_rises_back() {
+        let mut c = Controller::default();
+        let first = c.admissions(SECOND, calm(), LIMIT, 2000, 100_000);
+        assert_eq!(first, 200, "the sustainable rate to begin");
+        assert_eq!(
+            c.admissions(SECOND, calm(), LIMIT, 2000, 100_000),
+            200,
+            "and never above it"
+        );
+        c.admissions(SECOND, breach(), LIMIT, 2000, 100_000);
+        let fallen = c.rate_per_s();
+        assert!(fallen < 200.0 * 0.8, "{fallen}");
+        c.admissions(SECOND, calm(), LIMIT, 2000, 100_000);
+        assert!(c.rate_per_s() > fallen, "{} after {fallen}", c.rate_per_s());
     }
 
     #[test]
     fn admissions_stay_within_the_active_limits_room_and_who_waits() {
         let mut c = Controller::default();
-        assert_eq!(c.admissions(SECOND, calm(), (10_000, 2000), 50, 100_000), 50);
-        assert_eq!(c.admissions(SECOND, calm(), (10_000, 2000), 2000, 7), 7);
+        c.admissions(SECOND, breach(), LIMIT, 2000, 100_000);
+        assert_eq!(c.admissions(SECOND, calm(), LIMIT, 50, 100_000), 50);
+        assert_eq!(c.admissions(SECOND, calm(), LIMIT, 2000, 7), 7);
         let rate = c.rate_per_s();
-        c.admissions(SECOND, calm(), (10_000, 2000), 0, 100_000);
-        assert_eq!(c.rate_per_s(), rate, "held back by the limit: no reason to rise");
+        c.admissions(SECOND, calm(), LIMIT, 2000, 0);
+        assert_eq!(c.rate_per_s(), rate, "nobody waits: no reason to move");
+    }
+
+    #[test]
+    fn a_set_point_the_active_limit_holds_admissions_below_comes_down_to_what_was_admitted() {
+        let mut c = Controller::default();
+        for _ in 0..MEASURED_TICKS_MAX {
+            assert_eq!(c.admissions(SECOND, calm(), LIMIT, 150, 100_000), 150);
+        }
+        let held = c.rate_per_s();
+        assert!(
+            (150.0..=165.0).contains(&held),
+            "{held}: within a step of what was admitted"
+        );
+        let count = c.admissions(SECOND, calm(), LIMIT, 2000, 100_000);
+        assert!(
+            c.rate_per_s() > held,
+            "{count} admitted, the whole rate used: it rises again"
+        );
+    }
+
+    #[test]
+    fn the_expected_rate_is_the_set_point_until_enough_is_measured() {
+        let mut c = Controller::default();
+        c.admissions(SECOND, calm(), LIMIT, 2000, 30);
+        assert_eq!((c.measured_per_s(), c.expected_per_s()), (30.0, 200.0));
+        for _ in 0..MEASURED_TICKS_MAX {
+            c.admissions(SECOND, calm(), LIMIT, 2000, 120);
+        }
+        assert_eq!(
+            c.expected_per_s(),
+            120.0,
+            "the last ticks' admissions, the first forgotten"
+        );
     }
 
     #[test]

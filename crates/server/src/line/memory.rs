@@ -26,11 +26,15 @@ pub(crate) struct Entry {
 pub(crate) enum Standing {
     /// Holds a place; it lapses at `lapse_at` unless the student asks again.
     Waiting { lapse_at: Instant },
-    /// May write; expires when it has not written for the idle limit.
-    Admitted { active_at: Instant },
+    /// May write; expires when it has not written for the idle limit. `since`: when
+    /// admitted (or first seen admitted by this memory).
+    Admitted { active_at: Instant, since: Instant },
     /// Left the line (missed its polls) or idled out of admission: must join again.
     Gone,
 }
+
+/// How much of `hold_s` is the last sweep's expiries (an exponential average).
+const HOLD_WEIGHT: f64 = 0.2;
 
 pub(crate) struct Memory {
     /// The window (its id) this memory is of.
@@ -52,6 +56,10 @@ pub(crate) struct Memory {
     /// those ahead of a waiter will still be there.
     pub(crate) admitted_count: u64,
     pub(crate) lapsed_count: u64,
+    /// How long an admitted student holds an active place, from admission to expiry,
+    /// lately (seconds; 0 before the first expiry): by Little's law the active limit
+    /// sustains `active_max / hold_s` admissions a second.
+    pub(crate) hold_s: f64,
 }
 
 impl Memory {
@@ -62,7 +70,10 @@ impl Memory {
         let admitted = Entry {
             ticket: 0,
             issued: 0,
-            state: Standing::Admitted { active_at: now },
+            state: Standing::Admitted {
+                active_at: now,
+                since: now,
+            },
         };
         let students = if complete {
             writing.map(|student| (student, admitted)).collect()
@@ -81,6 +92,7 @@ impl Memory {
             frontier: window.admitted,
             admitted_count: 0,
             lapsed_count: 0,
+            hold_s: 0.0,
         };
         memory.sync(window);
         memory
@@ -155,7 +167,10 @@ impl Memory {
             return; // a complete memory saw this place lapse
         }
         let state = if passed {
-            Standing::Admitted { active_at: now }
+            Standing::Admitted {
+                active_at: now,
+                since: now,
+            }
         } else {
             Standing::Waiting { lapse_at }
         };
@@ -184,14 +199,17 @@ impl Memory {
     pub(crate) fn sweep(&mut self, window: &Window, now: Instant, idle_max: Duration) -> u32 {
         let mut active = 0u32;
         let mut lapsed = Vec::new();
+        let (mut held, mut expired) = (Duration::ZERO, 0u32);
         for (student, entry) in self.students.iter_mut() {
             match entry.state {
                 Standing::Waiting { lapse_at } if lapse_at <= now => {
                     entry.state = Standing::Gone;
                     lapsed.push((student.clone(), entry.ticket));
                 }
-                Standing::Admitted { active_at } if now.saturating_duration_since(active_at) > idle_max => {
+                Standing::Admitted { active_at, since } if now.saturating_duration_since(active_at) > idle_max => {
                     entry.state = Standing::Gone;
+                    held += now.saturating_duration_since(since);
+                    expired += 1;
                 }
                 Standing::Admitted { .. } => active += 1,
                 _ => {}
@@ -203,6 +221,14 @@ impl Memory {
             }
             self.lapsed_count += 1;
         }
+        if expired > 0 {
+            let hold_s = held.as_secs_f64() / f64::from(expired);
+            self.hold_s = if self.hold_s == 0.0 {
+                hold_s
+            } else {
+                (1.0 - HOLD_WEIGHT) * self.hold_s + HOLD_WEIGHT * hold_s
+            };
+        }
         active
     }
 
@@ -213,7 +239,10 @@ impl Memory {
                 break;
             };
             if let Some(entry) = self.students.get_mut(&student) {
-                entry.state = Standing::Admitted { active_at: now };
+                entry.state = Standing::Admitted {
+                    active_at: now,
+                    since: now,
+                };
             }
             self.frontier = self.frontier.max(place);
             self.admitted_count += 1;
@@ -243,5 +272,46 @@ impl Memory {
         } else {
             self.lapsed_count as f64 / reached as f64
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hold_is_the_time_from_admission_to_expiry() {
+        let window = Window {
+            id: 1,
+            opens_at: time::OffsetDateTime::UNIX_EPOCH,
+            active_max: 10,
+            automatic: false,
+            tickets: 0,
+            start: None,
+            admitted: 0,
+        };
+        let t0 = Instant::now();
+        let idle = Duration::from_secs(10);
+        let writing = ["s1", "s2"].into_iter().map(Arc::<str>::from);
+        let mut memory = Memory::new(&window, t0, writing);
+        assert_eq!(
+            memory.sweep(&window, t0 + idle, idle),
+            2,
+            "both active within the idle limit"
+        );
+        // One wrote 3 s after admission: it holds its place 3 s longer.
+        let entry = memory.students.get_mut("s2").unwrap();
+        entry.state = Standing::Admitted {
+            active_at: t0 + Duration::from_secs(3),
+            since: t0,
+        };
+        assert_eq!(memory.sweep(&window, t0 + Duration::from_secs(11), idle), 1);
+        assert_eq!(memory.hold_s, 11.0);
+        assert_eq!(memory.sweep(&window, t0 + Duration::from_secs(14), idle), 0);
+        assert!(
+            (memory.hold_s - (0.8 * 11.0 + 0.2 * 14.0)).abs() < 1e-9,
+            "{}",
+            memory.hold_s
+        );
     }
 }

@@ -174,7 +174,7 @@ impl Room {
         }
         let student: Arc<str> = student.into();
         if let Some(entry) = memory.students.get(&student).copied()
-            && let Standing::Admitted { active_at } = entry.state
+            && let Standing::Admitted { active_at, since } = entry.state
         {
             let durable = entry.ticket == 0
                 || memory
@@ -185,7 +185,10 @@ impl Room {
                 return Gate::Wait(Box::new(self.touch(window, memory, &student, clock)));
             }
             let state = if clock.now.saturating_duration_since(active_at) <= idle_max {
-                Standing::Admitted { active_at: clock.now }
+                Standing::Admitted {
+                    active_at: clock.now,
+                    since,
+                }
             } else {
                 Standing::Gone // idle too long: to the back of the line
             };

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use murphy_core::Command;
 use murphy_core::line::Window;
 
+use super::control::Limit;
 use super::memory::Memory;
 use super::{Clock, Inner, LAPSE_GRACE, Reading, Room, TICKETS_PER_BLOCK, View};
 
@@ -35,7 +36,10 @@ impl Room {
             let knows_all = memory.complete || clock.now - memory.began >= self.grace();
             // Before it knows all, every place might be held: admission skips none.
             let waiting = if knows_all { memory.waiting.len() } else { usize::MAX };
-            let limit = (micros(self.limits.line_sojourn_p90_time_max), window.active_max);
+            let limit = Limit {
+                sojourn_p90_us_max: micros(self.limits.line_sojourn_p90_time_max),
+                rate_per_s_max: self.sustained_per_s(window, memory),
+            };
             let headroom = window.active_max.saturating_sub(active);
             let count = control.admissions(dt, reading, limit, headroom, waiting);
             let frontier = if knows_all {
@@ -48,11 +52,7 @@ impl Room {
         let tickets = self.tickets_ahead(window, memory);
         let calm = control.calm_for(clock.now, self.limits.line_overload_time_min);
         let close = window.automatic && window.start.is_some() && memory.waiting.is_empty() && calm;
-        // ETAs count on no more than the active limit sustains: each admitted student
-        // holds a place among the active for at least the idle time, so the burst
-        // admitted at the opening says nothing of the rate after it.
-        let idle_s = self.limits.line_admitted_idle_time_max.as_secs_f64().max(1.0);
-        let eta_rate_per_s = control.measured_per_s().min(f64::from(window.active_max) / idle_s);
+        let eta_rate_per_s = control.expected_per_s().min(self.sustained_per_s(window, memory));
         self.publish(memory, control.measured_per_s(), eta_rate_per_s, active);
         let waiting = memory.waiting.len() as u64;
         self.metrics
@@ -100,6 +100,14 @@ impl Room {
         inner.memory = None;
         inner.recent.clear();
         self.view.store(Arc::default());
+    }
+
+    /// The admission rate the active limit sustains (Little's law): each admitted
+    /// student holds an active place for at least the idle time, and as long as the
+    /// admitted have lately held one.
+    fn sustained_per_s(&self, window: &Window, memory: &Memory) -> f64 {
+        let idle_s = self.limits.line_admitted_idle_time_max.as_secs_f64().max(1.0);
+        f64::from(window.active_max) / idle_s.max(memory.hold_s)
     }
 
     /// A new block of tickets when half of the last one is out.

@@ -42,14 +42,16 @@ impl Follower {
     }
 
     /// Opens the session and listens, then reads the log's end: every append that
-    /// commits after that read notifies this session, so none is missed.
+    /// commits after that read notifies this session, so none is missed. The end read
+    /// is the end from now on, even if lower than one heard before: a database restored
+    /// to an older point must be seen as such (`StoreError::LogBehind`), not hidden.
     fn listen(&mut self) -> Result<&mut Conn> {
         if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
             self.conn = None;
             let mut conn = self.target.connect(Role::Follower)?;
             let channel = schema::channel(&self.target.schema);
             conn.client.batch_execute(&format!("LISTEN \"{channel}\""))?;
-            self.end = self.end.max(log::end(&mut conn.client)?);
+            self.end = log::end(&mut conn.client)?;
             self.conn = Some(conn);
             // Commits heard on a lost session may have been read meanwhile, unheard.
             self.commits.clear();

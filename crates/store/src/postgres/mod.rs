@@ -156,9 +156,10 @@ impl crate::Shared for Postgres {
 }
 
 impl crate::Members for Postgres {
-    fn register(&self, url: &str, rules_version_max: murphy_core::RulesVersion) -> Result<()> {
-        self.readers
-            .with(&self.target, |client| members::register(client, url, rules_version_max))
+    fn register(&self, url: &str, rules_version_max: murphy_core::RulesVersion, seen_lsn: u64) -> Result<()> {
+        self.readers.with(&self.target, |client| {
+            members::register(client, url, rules_version_max, seen_lsn)
+        })
     }
 
     fn leave(&self, url: &str) -> Result<()> {

@@ -169,6 +169,7 @@ END $$;
 const ADDITIONS: &str = "
 ALTER TABLE log ADD COLUMN IF NOT EXISTS rules integer;
 CREATE TABLE IF NOT EXISTS nodes (url text PRIMARY KEY, rules integer NOT NULL, seen_at timestamptz NOT NULL);
+ALTER TABLE nodes ADD COLUMN IF NOT EXISTS seen_lsn bigint;
 CREATE OR REPLACE FUNCTION append(
     held bigint, lsns bigint[], ats bigint[], rules integer[], clients text[], seqs bigint[], owners text[],
     commands text[], outcomes text[], effects text[], hashes text[], students text[],
