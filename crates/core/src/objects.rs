@@ -44,6 +44,18 @@ macro_rules! objects_only {
 
 pub(crate) use objects_only;
 
+/// For an optional field of a request (`#[serde(default, deserialize_with =
+/// "crate::objects::present")]`): absent is `None`, and present it must hold a value
+/// of its type. serde would read `null` as absent too, a value the contract does not
+/// name: it is refused like any other value of the wrong type.
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::wire::{CommandsRequest, TokenRequest};
@@ -72,6 +84,20 @@ mod tests {
             r#"{"commands":[{"type":"create_section","section":"A-1","title":"A","units":4,"capacity":9,
                 "reserved":[["major:X",2,"2026-11-30T08:00:00Z"]]}]}"#,
         );
+    }
+
+    #[test]
+    fn an_optional_field_is_absent_or_a_value_never_null() {
+        let line = r#"{"type":"advance_line","window":1,"admitted":null}"#;
+        let error = serde_json::from_str::<Command>(line).expect_err(line).to_string();
+        assert!(error.contains("invalid type: null"), "{error}");
+        let request = r#"{"client":null,"commands":[]}"#;
+        assert!(serde_json::from_str::<CommandsRequest>(request).is_err());
+        let absent = r#"{"type":"advance_line","window":1}"#;
+        assert!(matches!(
+            serde_json::from_str::<Command>(absent),
+            Ok(Command::AdvanceLine { admitted: None, .. })
+        ));
     }
 
     #[test]

@@ -13,9 +13,17 @@ use crate::{Command, Meeting, Outcome, Permission, Population, RulesVersion, Sec
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct CommandsRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::objects::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::objects::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub seq: Option<u64>,
     pub commands: Vec<Command>,
 }
@@ -427,7 +435,11 @@ impl LineAnswer {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct LineRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::objects::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub student: Option<String>,
 }
 
