@@ -63,11 +63,7 @@ pub enum Command {
         meetings: Vec<Meeting>,
         /// The course this is a section of; by default the id without its last
         /// `-part` (`COMSCI-35L-1` is a section of `COMSCI-35L`).
-        #[serde(
-            default,
-            deserialize_with = "crate::objects::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         course: Option<CourseId>,
         /// Courses a student must have completed to enroll.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -89,18 +85,10 @@ pub enum Command {
         name: String,
         #[serde(default = "default_max_units")]
         max_units: u32,
-        #[serde(
-            default,
-            deserialize_with = "crate::objects::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         major: Option<String>,
         /// Class standing, e.g. `senior`.
-        #[serde(
-            default,
-            deserialize_with = "crate::objects::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         standing: Option<String>,
         /// Courses already completed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -128,18 +116,10 @@ pub enum Command {
         #[serde(default)]
         waitlist: bool,
         /// The linked section (discussion, lab) to take with `section`, both or neither.
-        #[serde(
-            default,
-            deserialize_with = "crate::objects::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         with: Option<SectionId>,
         /// A permission number issued for this student and `section`.
-        #[serde(
-            default,
-            deserialize_with = "crate::objects::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         permission: Option<String>,
     },
     Drop {
@@ -151,11 +131,7 @@ pub enum Command {
         from: SectionId,
         to: SectionId,
         /// The linked section to take with `to`, when `to` has linked sections.
-        #[serde(
-            default,
-            deserialize_with = "crate::objects::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         with: Option<SectionId>,
     },
     Deposit {

@@ -435,11 +435,7 @@ impl LineAnswer {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct LineRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::objects::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub student: Option<String>,
 }
 

@@ -234,6 +234,14 @@ async fn command_and_outcome_schemas_match_serde() {
                     serde_json::from_value::<Command>(Value::Object(short)).is_err(),
                     "{tag}: {field} is documented as required but serde does not need it"
                 );
+            } else if property.get("default").is_none() {
+                // No default documented: absent, or a value of its type; never null.
+                let mut given = minimal.clone();
+                given.insert(field.clone(), Value::Null);
+                assert!(
+                    serde_json::from_value::<Command>(Value::Object(given)).is_err(),
+                    "{tag}: {field} is absent or a value, and null is refused"
+                );
             } else {
                 let mut given = minimal.clone();
                 given.insert(field.clone(), property["default"].clone());
